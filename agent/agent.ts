@@ -1,0 +1,177 @@
+// The agent of one local job: it registers the job's processes with the coordinator, runs
+// each barrier phase on them through the native engine, and reports back. One phase at a
+// time, in the order the coordinator sends them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../common/errors.js';
+import { CoordinatorSession } from './session.js';
+import { finishImage, IMAGE_SUFFIX } from './image-file.js';
+import { commOf, jobProcesses } from './job-processes.js';
+import type { Engine, JobProcess, TimeOffsets } from './engine-api.js';
+import type { CoordinatorMessage__Output } from '../gen/cairn/v1/CoordinatorMessage.js';
+import type { PhaseCommand__Output } from '../gen/cairn/v1/PhaseCommand.js';
+import type { PhaseResult } from '../gen/cairn/v1/PhaseResult.js';
+import type { ImageInfo } from '../gen/cairn/v1/ImageInfo.js';
+import type { Register } from '../gen/cairn/v1/Register.js';
+
+export interface AgentOptions {
+  engine: Engine;
+  job: JobProcess;
+  timeOffsets: TimeOffsets;
+  coord: { host: string; port: number; secret: string };
+  register: Register;
+  log: (line: string) => void;
+}
+
+export class Agent {
+  private session?: CoordinatorSession;
+  private frozen: number[] = [];
+  private frozenAt = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private exited = false;
+  private memberId = 0;
+  jobId = '';
+  jobDir = '';
+
+  constructor(private o: AgentOptions) {}
+
+  async connect(): Promise<void> {
+    const { session, registered } = await CoordinatorSession.open(
+      this.o.coord,
+      { ...this.o.register, processes: [this.processInfo()] },
+      {
+        onMessage: (m) => this.onMessage(m),
+        onClosed: (reason) => {
+          if (!this.exited) this.o.log(`${reason}; the job runs on without checkpoints`);
+          // A coordinator that dies mid-checkpoint must not leave the job frozen.
+          this.enqueue(() => this.thawAll());
+        },
+      },
+    );
+    this.session = session;
+    this.memberId = registered.memberId;
+    this.jobId = registered.jobId;
+    this.jobDir = registered.ckptDir;
+    session.startHeartbeat(5000, () => ({ heartbeat: { processes: [this.processInfo()] } }));
+  }
+
+  private processInfo() {
+    return { hostPid: this.o.job.pid, nsPid: this.o.job.nsPid, comm: commOf(this.o.job.pid) };
+  }
+
+  /** Waits for the job to end, reports it, and returns its exit status. */
+  async run(): Promise<number> {
+    const { status } = await this.o.engine.waitExit(this.o.job.helperPid);
+    this.exited = true;
+    await this.chain;
+    this.session?.send({ jobExited: { status } });
+    // Give the coordinator the last message before the stream closes.
+    await new Promise((r) => setTimeout(r, 50));
+    this.session?.close();
+    return status;
+  }
+
+  private enqueue(fn: () => Promise<unknown>): void {
+    this.chain = this.chain.then(fn, fn).then(() => undefined).catch((e) => this.o.log(`agent: ${errorMessage(e)}`));
+  }
+
+  private onMessage(msg: CoordinatorMessage__Output): void {
+    if (msg.phase) {
+      const cmd = msg.phase;
+      this.enqueue(() => this.runPhase(cmd));
+    } else if (msg.stop) {
+      const stop = msg.stop;
+      this.enqueue(async () => {
+        if (stop.reason) this.o.log(`coordinator: ${stop.reason}`);
+        if (stop.kill && !this.exited) {
+          this.frozen = [];
+          await this.o.engine.kill(this.o.job);
+        }
+      });
+    }
+  }
+
+  private async runPhase(cmd: PhaseCommand__Output): Promise<void> {
+    const result: PhaseResult = { checkpointId: cmd.checkpointId, phase: cmd.phase, ok: true };
+    try {
+      switch (cmd.phase) {
+        case 'SUSPENDED':
+          await this.suspend();
+          break;
+        case 'FD_LEADER':
+        case 'DRAINED':
+          // One process per job so far: no shared descriptions to elect, nothing in flight
+          // between job processes. The phases are kept so every member stays in step.
+          this.checkAlive();
+          break;
+        case 'CHECKPOINTED':
+          result.images = await this.writeImages(cmd);
+          break;
+        case 'RESUMED':
+        case 'ABORTED':
+          result.pauseUs = await this.thawAll();
+          break;
+        default:
+          throw new Error(`unknown phase ${cmd.phase}`);
+      }
+    } catch (e) {
+      result.ok = false;
+      result.error = errorMessage(e);
+      if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED') await this.thawAll().catch(() => undefined);
+    }
+    this.session?.send({ phaseResult: result });
+  }
+
+  private checkAlive(): void {
+    if (this.exited) throw new Error(`process ${this.o.job.nsPid} (${commOf(this.o.job.pid)}) exited during the checkpoint`);
+  }
+
+  private async suspend(): Promise<void> {
+    this.checkAlive();
+    const pids = jobProcesses(this.o.job.initPid);
+    if (pids.length === 0) throw new Error(`process ${this.o.job.nsPid} exited during the checkpoint`);
+    if (pids.length > 1) {
+      const extra = pids.filter((p) => p !== this.o.job.pid).map((p) => `${p} (${commOf(p)})`).join(', ');
+      throw new Error(`the job has ${pids.length} processes (also ${extra}): this cairn checkpoints single-process jobs; process trees come next`);
+    }
+    this.frozenAt = Date.now();
+    this.frozen = pids;
+    try {
+      await this.o.engine.freeze(pids);
+    } catch (e) {
+      this.frozen = [];
+      throw e;
+    }
+  }
+
+  private async writeImages(cmd: PhaseCommand__Output): Promise<ImageInfo[]> {
+    this.checkAlive();
+    const stdioIdentity = [0, 1, 2].map((fd) => {
+      try {
+        const st = fs.fstatSync(fd, { bigint: true });
+        return { dev: st.dev.toString(), ino: st.ino.toString() };
+      } catch {
+        return null;
+      }
+    });
+    const images: ImageInfo[] = [];
+    for (const pid of this.frozen) {
+      const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
+      const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : 0;
+      const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
+      const imagePath = path.join(cmd.genDir, file);
+      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets });
+      const { bytes, metaCrc } = finishImage(imagePath, res.image, res.pagesEnd);
+      images.push({ file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm, bytes, metaCrc32c: metaCrc });
+    }
+    return images;
+  }
+
+  private async thawAll(): Promise<number> {
+    if (this.frozen.length === 0) return 0;
+    const pids = this.frozen;
+    this.frozen = [];
+    await this.o.engine.thaw(pids);
+    return (Date.now() - this.frozenAt) * 1000;
+  }
+}

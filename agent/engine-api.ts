@@ -1,0 +1,136 @@
+// The native engine as the agent sees it: one engine thread per agent process owns every
+// ptrace and waitpid of the job (see docs/ENGINE.md). Each call is queued to that thread and
+// answered by a promise. 64-bit values travel as decimal strings, as protobufjs gives them
+// with { longs: String }.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A ProcessImage of protos/image.proto as a plain object (protobufjs toObject with
+ * longs: String, enums: Number, bytes: Buffer, defaults: true). */
+export type ProcessImageObject = Record<string, unknown>;
+
+export interface LaunchOptions {
+  /** argv[0] must be an absolute path to an executable the user can read and run. */
+  argv: string[];
+  /** "NAME=value" strings, exactly the job's environment. */
+  env: string[];
+  cwd: string;
+  /** Agent descriptors that become the job's 0, 1, 2. */
+  stdio: [number, number, number];
+  /** Absolute path of the static cairn-nsinit helper. */
+  nsinitPath: string;
+}
+
+export interface JobProcess {
+  /** Host PID of the job process (what kill(1) from the host uses). */
+  pid: number;
+  /** Its PID inside the job's PID namespace. */
+  nsPid: number;
+  /** Host PID of cairn's init (PID 1 of the job's namespace). */
+  initPid: number;
+  /** Host PID of the nsinit helper outside the namespace (the agent's own child). */
+  helperPid: number;
+}
+
+export interface FrozenProcess {
+  pid: number;
+  threads: number;
+}
+
+export interface DumpOptions {
+  /** Created (0600, truncated) by dump; page data is written from offset 4096 on. */
+  imagePath: string;
+  /** st_dev/st_ino of the agent's fds 0, 1, 2 (null when closed): a job descriptor that is
+   * one of them and not a regular file is saved as FD_INHERITED. */
+  stdioIdentity: Array<{ dev: string; ino: string } | null>;
+  /** Written into image.clocks: the job's clocks are the host's plus these offsets. */
+  timeOffsets: TimeOffsets;
+}
+
+export interface DumpResult {
+  image: ProcessImageObject;
+  /** First byte after the page data: where the agent appends the metadata. */
+  pagesEnd: number;
+}
+
+export interface TimeOffsets {
+  monotonicNs: string;
+  boottimeNs: string;
+}
+
+export interface RestoreOptions {
+  image: ProcessImageObject;
+  imagePath: string;
+  nsinitPath: string;
+  restorerPath: string;
+  /** The restorer's log; kept on failure so its last line can be shown. */
+  logPath: string;
+  /** Agent descriptors handed to the restored process: passFds[k] serves every fd whose
+   * kind is FD_INHERITED with inherited_index k. */
+  passFds: number[];
+  timeOffsets: TimeOffsets;
+  hostname: string;
+}
+
+export interface HostClocks {
+  monotonicNs: string;
+  boottimeNs: string;
+  realtimeNs: string;
+}
+
+export interface Engine {
+  launch(opts: LaunchOptions): Promise<JobProcess>;
+  /** Resolves when the job's init has exited: its status is the main process's exit code,
+   * or 128 + the signal that killed it. */
+  waitExit(helperPid: number): Promise<{ status: number }>;
+  /** PTRACE_SEIZE + INTERRUPT every thread of each process (threads created meanwhile
+   * included); rejects, leaving nothing attached, if a process is gone or untraceable. */
+  freeze(pids: number[]): Promise<FrozenProcess[]>;
+  /** Dump one frozen process: metadata returned, pages written to opts.imagePath. */
+  dump(pid: number, opts: DumpOptions): Promise<DumpResult>;
+  /** Detach every thread of frozen processes; they run on exactly where they were. */
+  thaw(pids: number[]): Promise<void>;
+  /** Re-read the page runs of an image and compare their crc32c; rejects naming the run. */
+  verifyPages(imagePath: string, image: ProcessImageObject): Promise<void>;
+  /** Restore one process, with its saved PID and TIDs, in a fresh namespace set; it runs
+   * when the promise resolves. */
+  restore(opts: RestoreOptions): Promise<JobProcess>;
+  /** SIGKILL the job's init and reap what the engine traces (safe while frozen). */
+  kill(job: JobProcess): Promise<void>;
+  clocks(): HostClocks;
+  crc32c(data: Buffer, seed?: number): number;
+  /** Stop the engine thread (pending calls reject). */
+  close(): void;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Project root from dist/agent or agent/. */
+export function projectRoot(): string {
+  let dir = here;
+  for (let i = 0; i < 4; i++) {
+    if (path.basename(dir) === 'dist') return path.dirname(dir);
+    dir = path.dirname(dir);
+  }
+  return path.resolve(here, '..', '..');
+}
+
+export function nativePaths(): { addon: string; nsinit: string; restorer: string } {
+  const root = projectRoot();
+  return {
+    addon: path.join(root, 'native', 'build', 'Release', 'cairn_engine.node'),
+    nsinit: path.join(root, 'native', 'build', 'helpers', 'cairn-nsinit'),
+    restorer: path.join(root, 'native', 'build', 'helpers', 'cairn-restorer'),
+  };
+}
+
+let engine: Engine | undefined;
+
+export function loadEngine(): Engine {
+  if (engine) return engine;
+  const require = createRequire(import.meta.url);
+  const mod = require(nativePaths().addon) as { createEngine(): Engine };
+  engine = mod.createEngine();
+  return engine;
+}

@@ -1,0 +1,85 @@
+// cairn command: talk to a running coordinator (checkpoint, status, list, kill, quit).
+import { call, type CoordTarget } from '../../common/control-client.js';
+import { ckptDirOf, coordHost, coordPort, readPortFile } from '../../common/coord-address.js';
+import { UserError } from '../../common/errors.js';
+import { findSecret } from '../../common/secret.js';
+import { formatBytes } from '../output.js';
+import type { CheckpointReply__Output } from '../../gen/cairn/v1/CheckpointReply.js';
+import type { StatusReply__Output } from '../../gen/cairn/v1/StatusReply.js';
+
+export interface CommandArgs {
+  checkpoint?: boolean;
+  bcheckpoint?: boolean;
+  status?: boolean;
+  list?: boolean;
+  kill?: boolean;
+  quit?: boolean;
+  json?: boolean;
+  coordHost?: string;
+  coordPort?: number;
+  portFile?: string;
+  ckptdir?: string;
+}
+
+export function target(a: { coordHost?: string; coordPort?: number; portFile?: string; ckptdir?: string }): CoordTarget {
+  const port = a.portFile ? readPortFile(a.portFile) : coordPort(a.coordPort);
+  return { host: coordHost(a.coordHost), port, secret: findSecret(ckptDirOf(a.ckptdir)) };
+}
+
+function printStatus(s: StatusReply__Output, t: CoordTarget): void {
+  const lines = [
+    `Coordinator: ${t.host}:${s.port || t.port} (pid ${s.coordinatorPid})`,
+    `Job:         ${s.jobId || '(none yet)'}`,
+    `Checkpoints: ${s.ckptDir || '-'}`,
+    `Members:     ${s.members}`,
+    `Running:     ${s.running ? 'yes' : 'no'}`,
+    `Interval:    ${s.intervalS ? `${s.intervalS} s` : 'none'}`,
+    `Last generation: ${s.lastGeneration || 'none'}${s.checkpointInProgress ? ' (checkpoint in progress)' : ''}`,
+  ];
+  if (s.lastError) lines.push(`Last error:  ${s.lastError}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function printList(s: StatusReply__Output): void {
+  if (s.member.length === 0) process.stdout.write('no members\n');
+  for (const m of s.member) {
+    const procs = m.processes.map((p) => `${p.comm}[${p.nsPid}] host pid ${p.hostPid}`).join(', ');
+    process.stdout.write(`member ${m.memberId}: host ${m.host}, agent pid ${m.agentPid}, ${m.state}: ${procs}\n`);
+  }
+}
+
+function describeCheckpoint(r: CheckpointReply__Output, blocking: boolean): string {
+  if (!blocking) return `checkpoint requested: generation ${r.generation}`;
+  const secs = (Number(r.durationUs) / 1e6).toFixed(3);
+  const pause = (Number(r.pauseUs) / 1e3).toFixed(0);
+  return `checkpoint generation ${r.generation} written to ${r.genDir} in ${secs} s (${formatBytes(Number(r.bytes))}, job paused ${pause} ms)`;
+}
+
+export async function command(a: CommandArgs): Promise<number> {
+  const chosen = ['checkpoint', 'bcheckpoint', 'status', 'list', 'kill', 'quit'].filter((k) => a[k as keyof CommandArgs]);
+  if (chosen.length !== 1) throw new UserError(chosen.length ? `choose one of --${chosen.join(', --')}` : 'no command given', 'cairn command --checkpoint | --bcheckpoint | --status | --list | --kill | --quit');
+  const t = target(a);
+  const out = (obj: unknown, text: string) => process.stdout.write(a.json ? JSON.stringify(obj) + '\n' : text + '\n');
+  if (a.checkpoint || a.bcheckpoint) {
+    const blocking = !!a.bcheckpoint;
+    const r = await call<{ wait: boolean }, CheckpointReply__Output>(t, (c) => c.Checkpoint, { wait: blocking }, blocking ? 0 : 10_000);
+    if (!r.ok) throw new UserError(`checkpoint failed: ${r.error}`, 'the job runs on; the previous checkpoint is still the latest');
+    out(r, describeCheckpoint(r, blocking));
+    return 0;
+  }
+  if (a.status || a.list) {
+    const s = await call<Record<string, never>, StatusReply__Output>(t, (c) => c.Status, {}, 10_000);
+    if (a.json) out(s, '');
+    else if (a.status) printStatus(s, t);
+    else printList(s);
+    return 0;
+  }
+  if (a.kill) {
+    const r = await call<Record<string, never>, { members: number }>(t, (c) => c.Kill, {}, 10_000);
+    out(r, `kill sent to ${r.members} member(s)`);
+    return 0;
+  }
+  await call(t, (c) => c.Quit, {}, 10_000);
+  out({ ok: true }, 'coordinator is quitting');
+  return 0;
+}

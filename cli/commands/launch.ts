@@ -1,0 +1,69 @@
+// cairn launch [options] CMD...: run CMD under cairn, in the foreground, and exit with its status.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Agent } from '../../agent/agent.js';
+import { loadEngine } from '../../agent/engine-api.js';
+import { launchJob, resolveProgram } from '../../agent/launch.js';
+import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
+import { UserError } from '../../common/errors.js';
+import { ensureCoordinator } from '../coordinator-process.js';
+import { info } from '../output.js';
+import { forwardSignals } from '../signals.js';
+
+export interface LaunchArgs {
+  command: string[];
+  newCoordinator: boolean;
+  coordHost?: string;
+  coordPort?: number;
+  portFile?: string;
+  interval?: number;
+  ckptdir?: string;
+  gzip?: boolean;
+  quiet?: boolean;
+}
+
+export async function launch(a: LaunchArgs): Promise<number> {
+  if (a.command.length === 0) throw new UserError('no program to launch', 'cairn launch [options] ./a.out [args...]');
+  if (a.gzip === true) throw new UserError('--gzip: compressed images are not available in this version', 'leave it out (images are written uncompressed)');
+  const cwd = process.cwd();
+  resolveProgram(a.command[0]!, cwd);   // a missing program is reported before anything starts
+  const ckptDir = path.resolve(ckptDirOf(a.ckptdir));
+  try {
+    fs.mkdirSync(ckptDir, { recursive: true, mode: 0o700 });
+    fs.accessSync(ckptDir, fs.constants.W_OK);
+  } catch {
+    throw new UserError(`checkpoint directory ${ckptDir} is not writable`, 'choose another with --ckptdir');
+  }
+  const port = coordPort(a.coordPort);
+  const coord = await ensureCoordinator({
+    host: coordHost(a.coordHost),
+    port,
+    newCoordinator: a.newCoordinator || port === 0,
+    portFile: a.portFile,
+    ckptDir,
+    intervalS: intervalOf(a.interval),
+    exitOnLast: true,
+  });
+  const engine = loadEngine();
+  const job = await launchJob(engine, a.command, cwd);
+  const log = a.quiet ? () => undefined : info;
+  const agent = new Agent({
+    engine,
+    job,
+    timeOffsets: { monotonicNs: '0', boottimeNs: '0' },
+    coord,
+    register: { jobName: path.basename(a.command[0]!), argv: a.command, cwd, restarted: false },
+    log,
+  });
+  try {
+    await agent.connect();
+  } catch (e) {
+    await engine.kill(job);
+    throw e;
+  }
+  const stopForwarding = forwardSignals(job.pid);
+  const status = await agent.run();
+  stopForwarding();
+  engine.close();
+  return status;
+}

@@ -1,0 +1,99 @@
+// cairn restart [DIR | IMAGE...]: bring a checkpointed job back, in the foreground, and
+// exit with its status.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent } from '../../agent/agent.js';
+import { loadEngine, nativePaths } from '../../agent/engine-api.js';
+import { prepareFiles } from '../../agent/file-checks.js';
+import { readImage } from '../../agent/image-file.js';
+import { resolveRestartTarget } from '../../agent/restart-target.js';
+import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
+import { UserError } from '../../common/errors.js';
+import { ensureCoordinator } from '../coordinator-process.js';
+import { info } from '../output.js';
+import { forwardSignals } from '../signals.js';
+
+export interface RestartArgs {
+  targets: string[];
+  newCoordinator: boolean;
+  coordHost?: string;
+  coordPort?: number;
+  portFile?: string;
+  interval?: number;
+  ckptdir?: string;
+  quiet?: boolean;
+}
+
+function offset(jobNs: string, hostNs: string): string {
+  return (BigInt(jobNs) - BigInt(hostNs)).toString();
+}
+
+export async function restart(a: RestartArgs): Promise<number> {
+  const target = resolveRestartTarget(a.targets, ckptDirOf(a.ckptdir));
+  const loaded = target.images.map(readImage);
+  if (loaded.length > 1) {
+    throw new UserError(`${target.genDir} holds ${loaded.length} process images: this cairn restarts single-process jobs`, 'restart one image: cairn restart IMAGE.cimg');
+  }
+  const engine = loadEngine();
+  for (const l of loaded) await engine.verifyPages(l.file, l.image as never);
+  const log = a.quiet ? () => undefined : info;
+  for (const f of prepareFiles(loaded.map((l) => l.image))) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
+
+  // New generations go next to the old ones: the job directory's parent is its ckptdir.
+  const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
+  const port = coordPort(a.coordPort);
+  const coord = await ensureCoordinator({
+    host: coordHost(a.coordHost),
+    port,
+    newCoordinator: a.newCoordinator || port === 0,
+    portFile: a.portFile,
+    ckptDir,
+    intervalS: intervalOf(a.interval ?? target.manifest?.intervalS),
+    exitOnLast: true,
+  });
+  const { image, file } = loaded[0]!;
+  const now = engine.clocks();
+  const timeOffsets = {
+    monotonicNs: offset(image.clocks?.monotonicNs ?? now.monotonicNs, now.monotonicNs),
+    boottimeNs: offset(image.clocks?.boottimeNs ?? now.boottimeNs, now.boottimeNs),
+  };
+  const paths = nativePaths();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
+  const job = await engine.restore({
+    image: image as never,
+    imagePath: file,
+    nsinitPath: paths.nsinit,
+    restorerPath: paths.restorer,
+    logPath: path.join(scratch, 'restorer.log'),
+    passFds: [0, 1, 2],
+    timeOffsets,
+    hostname: image.hostname,
+  }).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  const agent = new Agent({
+    engine,
+    job,
+    timeOffsets,
+    coord,
+    register: {
+      jobId: target.manifest?.jobId ?? '',
+      jobName: image.comm,
+      argv: image.argv,
+      cwd: image.cwd,
+      restarted: true,
+      generation: target.manifest?.generation ?? 0,
+    },
+    log,
+  });
+  try {
+    await agent.connect();
+  } catch (e) {
+    await engine.kill(job);
+    throw e;
+  }
+  const stopForwarding = forwardSignals(job.pid);
+  const status = await agent.run();
+  stopForwarding();
+  engine.close();
+  return status;
+}

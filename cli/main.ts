@@ -1,0 +1,113 @@
+// The cairn command line (yargs). Each command lives in cli/commands/.
+import yargs, { type Argv } from 'yargs';
+import { UserError } from '../common/errors.js';
+import { CAIRN_VERSION } from '../common/paths.js';
+import { command } from './commands/command.js';
+import { coordinator } from './commands/coordinator.js';
+import { launch } from './commands/launch.js';
+import { restart } from './commands/restart.js';
+import { fail } from './output.js';
+
+const coordOptions = (y: Argv) =>
+  y
+    .option('coord-host', { alias: 'h', type: 'string', describe: 'coordinator host (CAIRN_COORD_HOST, default localhost)' })
+    .option('coord-port', { alias: 'p', type: 'number', describe: 'coordinator port (CAIRN_COORD_PORT, default 7779; 0 = any)' })
+    .option('port-file', { type: 'string', describe: 'file the coordinator writes its port to' })
+    .option('ckptdir', { type: 'string', describe: 'checkpoint directory (CAIRN_CHECKPOINT_DIR, default: current directory)' });
+
+/** Runs one command; returns its exit status. */
+async function run(argv: string[]): Promise<number> {
+  let result: Promise<number> = Promise.resolve(0);
+  const parser = yargs(argv)
+    .scriptName('cairn')
+    .version(CAIRN_VERSION)
+    .strict()
+    .help('help')
+    .parserConfiguration({ 'duplicate-arguments-array': false })
+    .command(
+      'launch [options] <cmd..>',
+      'run a program under cairn (foreground; exits with its status)',
+      (y) =>
+        coordOptions(y)
+          .parserConfiguration({ 'halt-at-non-option': true, 'duplicate-arguments-array': false })
+          .option('new-coordinator', { type: 'boolean', default: false, describe: 'start a new coordinator (fails if the port is taken)' })
+          .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds (CAIRN_CHECKPOINT_INTERVAL)' })
+          .option('gzip', { type: 'boolean', describe: 'compress images (--no-gzip: do not; the default)' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false })
+          .positional('cmd', { type: 'string', array: true }),
+      (a) => {
+        result = launch({ command: (a.cmd as string[]).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, quiet: a.quiet });
+      },
+    )
+    .command(
+      'restart [targets..]',
+      'restart a job from a checkpoint directory, job directory, generation or images',
+      (y) =>
+        coordOptions(y)
+          .option('new-coordinator', { type: 'boolean', default: false })
+          .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false })
+          .positional('targets', { type: 'string', array: true }),
+      (a) => {
+        result = restart({ targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, quiet: a.quiet });
+      },
+    )
+    .command(
+      'command',
+      'send a command to a running coordinator',
+      (y) =>
+        coordOptions(y)
+          .option('checkpoint', { alias: 'c', type: 'boolean', describe: 'checkpoint now' })
+          .option('bcheckpoint', { type: 'boolean', describe: 'checkpoint now and wait until it is written' })
+          .option('status', { alias: 's', type: 'boolean', describe: 'show the job and coordinator status' })
+          .option('list', { alias: 'l', type: 'boolean', describe: 'list the job\'s members and processes' })
+          .option('kill', { alias: 'k', type: 'boolean', describe: 'kill the job' })
+          .option('quit', { alias: 'q', type: 'boolean', describe: 'kill the job and stop the coordinator' })
+          .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }),
+      (a) => {
+        result = command({ checkpoint: a.checkpoint, bcheckpoint: a.bcheckpoint, status: a.status, list: a.list, kill: a.kill, quit: a.quit, json: a.json, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir });
+      },
+    )
+    .command(
+      'status',
+      'same as cairn command --status',
+      (y) => coordOptions(y).option('json', { type: 'boolean', default: false }),
+      (a) => {
+        result = command({ status: true, json: a.json, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir });
+      },
+    )
+    .command(
+      'coordinator',
+      'run a coordinator',
+      (y) =>
+        y
+          .option('coord-port', { alias: ['p', 'port'], type: 'number', describe: 'port (0 = any; default 7779)' })
+          .option('port-file', { type: 'string', describe: 'write the port here once listening' })
+          .option('daemon', { type: 'boolean', default: false, describe: 'run in the background' })
+          .option('exit-on-last', { type: 'boolean', default: false, describe: 'exit when the job\'s last member leaves' })
+          .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds' })
+          .option('ckptdir', { type: 'string', describe: 'checkpoint directory (default: current directory)' })
+          .option('keep', { type: 'number', default: 2, describe: 'generations to keep' })
+          .option('phase-timeout', { type: 'number', default: 60, describe: 'seconds a member may take for a barrier phase' })
+          .option('ready-fd', { type: 'number', hidden: true }),
+      (a) => {
+        result = coordinator({ coordPort: a['coord-port'], portFile: a['port-file'], daemon: a.daemon, exitOnLast: a['exit-on-last'], interval: a.interval, ckptdir: a.ckptdir, keep: a.keep, phaseTimeout: a['phase-timeout'], readyFd: a['ready-fd'] });
+      },
+    )
+    .demandCommand(1, 'name a command: launch, command, restart, coordinator, status')
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(msg, 'cairn --help', 2);
+    });
+  await parser.parseAsync();
+  return result;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    const status = await run(argv);
+    process.exitCode = status;
+  } catch (e) {
+    fail(e);
+  }
+}

@@ -1,0 +1,21 @@
+// Where cairn's own files are, wherever it is installed (run from dist/ or the source tree).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export function projectRoot(): string {
+  let dir = here;
+  for (let i = 0; i < 4; i++) {
+    if (path.basename(dir) === 'dist') return path.dirname(dir);
+    dir = path.dirname(dir);
+  }
+  return path.resolve(here, '..');
+}
+
+/** The cairn command itself, for scripts and for spawning a coordinator. */
+export function cairnBin(): string {
+  return path.join(projectRoot(), 'bin', 'cairn.js');
+}
+
+export const CAIRN_VERSION = '0.1.0';

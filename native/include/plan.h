@@ -1,0 +1,133 @@
+/* The flat restore plan: what the agent's engine hands the restorer for one process.
+ * Shared by the addon (C++, glibc) and the restorer (C, no libc): plain fixed-size
+ * structs, little-endian x86_64, no pointers. The engine builds it from the decoded
+ * image metadata; the restorer reads it from a descriptor and trusts nothing else.
+ *
+ * Layout of the plan (one memfd):
+ *   struct plan_hdr
+ *   struct plan_thread[nthreads]   at thr_off   (leader first)
+ *   struct plan_vma[nvmas]         at vma_off   (address order)
+ *   struct plan_run[nruns]         at run_off   (runs of vma i are first_run..first_run+nruns-1)
+ *   struct plan_fd[nfds]           at fd_off
+ *   string table                   at str_off   (NUL-terminated; a string field is an offset into it, 0 = none)
+ *
+ * Descriptors the restorer starts with (set up by nsinit before exec):
+ *   RFD_PLAN (3)   the plan (read with pread)
+ *   RFD_IMAGE (4)  the image file, read-only; page runs are pread from it
+ *   RFD_LOG (5)    the restorer log (write-only); one line per failure: "[restorer] FAIL: ..."
+ *   RFD_PASSED (6 + k) the k-th descriptor passed by the agent (the restarter's stdio etc.)
+ * The restorer first raises RLIMIT_NOFILE's soft limit to the hard one and moves all
+ * of these to descriptor numbers >= hdr.fd_floor (F_DUPFD), so they can never collide
+ * with a descriptor of the process being restored; it closes them before its int3.
+ */
+#ifndef CAIRN_PLAN_H
+#define CAIRN_PLAN_H
+
+#ifdef __cplusplus
+#include <cstdint>
+typedef uint64_t plan_u64;
+typedef uint32_t plan_u32;
+typedef int32_t plan_i32;
+#elif defined(CAIRN_NOLIBC)
+typedef unsigned long long plan_u64;
+typedef unsigned int plan_u32;
+typedef int plan_i32;
+#else
+#include <stdint.h>
+typedef uint64_t plan_u64;
+typedef uint32_t plan_u32;
+typedef int32_t plan_i32;
+#endif
+
+#define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
+#define PLAN_VERSION 1
+
+/* The restorer's own text/data/bss/stack live here, where applications never map. */
+#define RESTORER_BASE 0x10000000000ULL
+#define RESTORER_SPAN 0x100000000ULL
+#define RESTORER_TMP_VDSO (RESTORER_BASE + 0x80000000ULL)   /* parking place for its vdso/vvar */
+
+#define RFD_PLAN 3
+#define RFD_IMAGE 4
+#define RFD_LOG 5
+#define RFD_PASSED 6
+#define PLAN_MAX_PASSED 16
+#define PLAN_MAX_THREADS 1024
+#define PLAN_AUXV_WORDS 128
+
+/* plan_vma.kind: same numbers as image.proto VmaKind */
+#define PVMA_ANON 0
+#define PVMA_FILE_PRIVATE 1
+#define PVMA_FILE_SHARED 2
+#define PVMA_STACK 3
+
+/* plan_fd.kind */
+#define PFD_FILE 0        /* open(path, flags) then lseek(pos) */
+#define PFD_PASSED 1      /* dup of passed descriptor passed_index */
+#define PFD_DEVNULL 2     /* open(path, flags): a stateless character device */
+#define PFD_DIRECTORY 3   /* open(path, O_RDONLY|O_DIRECTORY) */
+
+/* PR_SET_MM_MAP fields, in the kernel's struct prctl_mm_map order */
+enum { MM_START_CODE, MM_END_CODE, MM_START_DATA, MM_END_DATA, MM_START_BRK, MM_BRK, MM_START_STACK,
+       MM_ARG_START, MM_ARG_END, MM_ENV_START, MM_ENV_END, MM_NFIELDS };
+
+struct plan_sigaction {      /* kernel struct sigaction layout (x86_64): handler, flags, restorer, mask */
+	plan_u64 handler, flags, restorer, mask;
+	plan_u32 valid;          /* 0: leave SIG_DFL */
+	plan_u32 pad;
+};
+
+struct plan_hdr {
+	plan_u64 magic;
+	plan_u32 version;
+	plan_u32 total_size;     /* bytes of the whole plan */
+	plan_i32 pid;            /* ns pid the restorer was created with (a check) */
+	plan_u32 nthreads, nvmas, nruns, nfds;
+	plan_u32 fd_floor;       /* > every fd number in fds[] */
+	plan_u64 thr_off, vma_off, run_off, fd_off, str_off;
+	plan_u64 mm[MM_NFIELDS];
+	plan_u64 auxv[PLAN_AUXV_WORDS];
+	plan_u32 auxv_bytes;
+	plan_u32 umask;
+	plan_u64 vvar_start, vvar_end, vclock_start, vclock_end, vdso_start, vdso_end;
+	struct plan_sigaction sa[65];    /* index = signal number; 0 unused */
+	char comm[16];
+	plan_u32 exe;            /* string: executable path for PR_SET_MM_MAP exe_fd (0: keep) */
+	plan_u32 cwd;            /* string: working directory */
+	char hostname[65];
+	char pad2[7];
+};
+
+struct plan_thread {
+	plan_i32 tid;
+	plan_u32 rseq_len;
+	plan_u64 clear_child_tid, robust_list, robust_list_len, rseq_ptr;
+	plan_u32 rseq_sig;
+	plan_i32 altstack_flags;
+	plan_u64 altstack_sp, altstack_size;
+};
+
+struct plan_vma {
+	plan_u64 start, end, pgoff;
+	plan_u32 prot;           /* PROT_* */
+	plan_u32 kind;           /* PVMA_* */
+	plan_u32 path;           /* string, file mappings */
+	plan_u32 first_run, nruns;
+	plan_u32 pad;
+};
+
+struct plan_run {
+	plan_u64 addr, len, offset;   /* bytes [addr, addr+len) come from the image at offset */
+};
+
+struct plan_fd {
+	plan_i32 fd;
+	plan_u32 kind;           /* PFD_* */
+	plan_u32 flags;          /* open flags (O_ACCMODE|O_APPEND|O_NONBLOCK|...), no O_CREAT/O_TRUNC/O_CLOEXEC */
+	plan_u32 cloexec;
+	plan_u64 pos;
+	plan_u32 path;           /* string */
+	plan_i32 passed_index;   /* PFD_PASSED */
+};
+
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cairn's build and tests need (run as root; idempotent).
+#   build: gcc/g++/make (addon, static helpers), python3 (node-gyp), libc6-dev (static libc)
+#   tests: procps (ps), util-linux (runuser)
+set -euo pipefail
+[[ $(id -u) -eq 0 ]] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
+pkgs=(build-essential g++ make python3 libc6-dev procps util-linux)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup-debian.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v node >/dev/null || { echo "setup-debian.sh: node (>= 20) is required: apt-get install nodejs npm" >&2; exit 1; }
+echo "setup-debian.sh: build and test packages present"

@@ -1,0 +1,137 @@
+// What goes wrong must be said in one line, and must cost the user nothing: a refused
+// command, a failed or aborted checkpoint (job running, previous generation intact), and
+// restarts from missing, truncated or damaged images or files.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { alive, cairn, readIf, waitFor, type RunResult } from '../helpers/cairn.js';
+import { TestJob } from '../helpers/job.js';
+import { program } from '../helpers/programs.js';
+import { chownToTestUser } from '../helpers/user.js';
+
+function oneLineError(t: import('ava').ExecutionContext, r: RunResult, pattern: RegExp): void {
+  t.not(r.code, 0, 'fails');
+  const lines = r.stderr.trim().split('\n');
+  t.regex(lines[0] ?? '', /^cairn: /, r.stderr);
+  t.regex(lines[0] ?? '', pattern);
+  t.false(/^\s+at /m.test(r.stderr), 'no stack trace');
+  t.true(lines.length <= 2, `one line and a hint: ${r.stderr}`);
+}
+
+test('commands without the job secret, or with a wrong one, are refused', async (t) => {
+  const job = new TestJob('secret');
+  t.teardown(() => job.cleanup());
+  job.launch([program('counter'), 'out.txt', '200', '100']);
+  const s = await job.running();
+  const port = readIf(job.portFile).trim();
+  const wrong = await cairn(['command', '-s', '--coord-port', port], { cwd: job.work, env: { CAIRN_SECRET: 'ab'.repeat(32) } });
+  oneLineError(t, wrong, /refused the job secret/);
+  const missing = await cairn(['command', '-s', '--coord-port', port], { cwd: job.work });
+  oneLineError(t, missing, /no job secret at/);
+  const cp = await cairn(['command', '--bcheckpoint', '--coord-port', port], { cwd: job.work, env: { CAIRN_SECRET: 'cd'.repeat(32) } });
+  oneLineError(t, cp, /refused the job secret/);
+  t.is(job.latestGeneration(s.ckptDir), 0, 'nothing was checkpointed');
+  const secret = readIf(path.join(job.ckpt, '.cairn-secret')).trim();
+  t.false(readIf(`/proc/${s.coordinatorPid}/cmdline`).includes(secret), 'the secret is not on a command line');
+  const ok = await job.command('-s');
+  t.is(ok.code, 0, ok.stderr);
+  t.is((await job.command('--kill')).code, 0);
+  t.is((await job.launcher!.exited).code, 137);
+});
+
+test('a failed checkpoint leaves the job running and the previous generation latest', async (t) => {
+  const job = new TestJob('failcp');
+  t.teardown(() => job.cleanup());
+  job.launch([program('counter'), 'out.txt', '400', '50']);
+  const s = await job.running();
+  t.is((await job.command('--bcheckpoint')).code, 0);
+  t.is(job.latestGeneration(s.ckptDir), 1);
+  fs.chmodSync(s.ckptDir, 0o500);   // the job directory cannot take a new generation
+  try {
+    const r = await job.command('--bcheckpoint');
+    oneLineError(t, r, /checkpoint failed/);
+  } finally {
+    fs.chmodSync(s.ckptDir, 0o700);
+  }
+  t.is(job.latestGeneration(s.ckptDir), 1, 'latest still points to the last good generation');
+  const pid = s.member[0]!.processes[0]!.hostPid;
+  const n = readIf(path.join(job.work, 'out.txt')).length;
+  await waitFor('the job to go on writing', () => readIf(path.join(job.work, 'out.txt')).length > n, 5000);
+  t.true(alive(pid));
+  const again = await job.command('--bcheckpoint');
+  t.is(again.code, 0, again.stderr);
+  t.true(job.latestGeneration(s.ckptDir) > 1);
+  t.is(fs.readdirSync(s.ckptDir).filter((d) => d.includes('partial')).length, 0, 'no partial generation left');
+});
+
+test('the program dying during a checkpoint aborts it; the previous generation stays latest', async (t) => {
+  const job = new TestJob('diecp');
+  t.teardown(() => job.cleanup());
+  job.launch([program('bigmem'), 'out.txt', '384', 'random', '100000', '200']);
+  const s = await job.running();
+  await waitFor('the memory to be filled', () => readIf(path.join(job.work, 'out.txt')).includes('ready'), 60_000);
+  t.is((await job.command('--bcheckpoint')).code, 0);
+  const pending = job.command('--bcheckpoint');
+  await waitFor('the second checkpoint to write its image', () => {
+    const partial = fs.readdirSync(s.ckptDir).find((d) => d.includes('partial'));
+    if (!partial) return false;
+    return fs.readdirSync(path.join(s.ckptDir, partial)).some((f) => f.endsWith('.cimg'));
+  }, 30_000, 5);
+  process.kill(s.member[0]!.processes[0]!.hostPid, 'SIGKILL');
+  const r = await pending;
+  oneLineError(t, r, /checkpoint failed: .*(CHECKPOINTED|exited|No such process)/);
+  t.is(job.latestGeneration(s.ckptDir), 1);
+  t.is(fs.readdirSync(s.ckptDir).filter((d) => d.includes('partial')).length, 0);
+  t.is((await job.launcher!.exited).code, 137);
+});
+
+test('restart refuses missing, truncated and damaged images, and missing or shrunk files, in one line', async (t) => {
+  const job = new TestJob('badimg');
+  t.teardown(() => job.cleanup());
+  job.launch([program('counter'), 'out.txt', '400', '50']);
+  const s = await job.running();
+  await waitFor('some output', () => readIf(path.join(job.work, 'out.txt')).length > 200, 10_000);
+  t.is((await job.command('--bcheckpoint')).code, 0);
+  await job.killAll(s);
+  await job.launcher!.exited;
+  const gen = path.join(s.ckptDir, 'gen-000001');
+  const image = fs.readdirSync(gen).find((f) => f.endsWith('.cimg'))!;
+  const bad = path.join(job.root, 'bad');
+  fs.mkdirSync(bad);
+  chownToTestUser(bad);
+  const variant = (name: string, change: (f: string) => void) => {
+    const f = path.join(bad, `${name}.cimg`);
+    fs.copyFileSync(path.join(gen, image), f);
+    change(f);
+    chownToTestUser(f);
+    return f;
+  };
+  const size = fs.statSync(path.join(gen, image)).size;
+  const flip = (off: number) => (f: string) => {
+    const fd = fs.openSync(f, 'r+');
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, off);
+    b[0] ^= 0xff;
+    fs.writeSync(fd, b, 0, 1, off);
+    fs.closeSync(fd);
+  };
+  const cases: Array<[string, RegExp]> = [
+    [path.join(bad, 'missing.cimg'), /does not exist/],
+    [variant('truncated', (f) => fs.truncateSync(f, Math.floor(size / 2))), /truncated/],
+    [variant('pages', flip(4096 + 123)), /corrupted|checksum/],
+    [variant('meta', flip(size - 20)), /corrupted|checksum/],
+    [path.join(job.root, 'nowhere'), /does not exist/],
+  ];
+  for (const [target, pattern] of cases) {
+    const r = await cairn(['restart', '--coord-port', '0', '--ckptdir', job.ckpt, target], { cwd: job.work, timeoutMs: 30_000 });
+    oneLineError(t, r, pattern);
+  }
+  const out = path.join(job.work, 'out.txt');
+  fs.renameSync(out, `${out}.moved`);
+  const gone = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 30_000 });
+  oneLineError(t, gone, new RegExp(`file ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*no longer exists`));
+  fs.renameSync(`${out}.moved`, out);
+  fs.truncateSync(out, 10);
+  const shrunk = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 30_000 });
+  oneLineError(t, shrunk, /shrank from \d+ to 10 bytes/);
+});

@@ -59,6 +59,7 @@ export async function restart(a: RestartArgs): Promise<number> {
     boottimeNs: offset(image.clocks?.boottimeNs ?? now.boottimeNs, now.boottimeNs),
   };
   const paths = nativePaths();
+  const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
   const job = await engine.restore({
     image: image as never,
@@ -70,6 +71,8 @@ export async function restart(a: RestartArgs): Promise<number> {
     timeOffsets,
     hostname: image.hostname,
   }).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  log(`restored ${image.comm} (pid ${job.nsPid}) from ${target.genDir} in ${ms.toFixed(1)} ms`);
   const agent = new Agent({
     engine,
     job,

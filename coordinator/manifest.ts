@@ -1,0 +1,37 @@
+// The manifest of a generation: cairn.v1.Manifest as protobuf (what `cairn restart`
+// reads) and the same content as JSON for people.
+import path from 'node:path';
+import protobuf from 'protobufjs';
+import { CAIRN_VERSION, projectRoot } from '../common/paths.js';
+import type { Manifest } from '../gen/cairn/v1/Manifest.js';
+import { writeFileDurable } from './durable-fs.js';
+
+export const MANIFEST_FORMAT_VERSION = 1;
+export const MANIFEST_PB = 'manifest.pb';
+export const MANIFEST_JSON = 'manifest.json';
+
+let manifestType: protobuf.Type | undefined;
+
+export function manifestMessageType(): protobuf.Type {
+  if (!manifestType) {
+    const root = protobuf.loadSync(path.join(projectRoot(), 'protos', 'cairn.proto'));
+    manifestType = root.lookupType('cairn.v1.Manifest');
+  }
+  return manifestType;
+}
+
+export function buildManifest(fields: Omit<Manifest, 'formatVersion' | 'cairnVersion'>): Manifest {
+  return { formatVersion: MANIFEST_FORMAT_VERSION, cairnVersion: CAIRN_VERSION, ...fields };
+}
+
+/** Write manifest.pb and manifest.json (0600, fsynced) into `dir`. */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const type = manifestMessageType();
+  // fromObject turns decimal-string int64s into Longs; verify then checks the result.
+  const message = type.fromObject(manifest);
+  const problem = type.verify(message);
+  if (problem) throw new Error(`manifest is invalid: ${problem}`);
+  await writeFileDurable(path.join(dir, MANIFEST_PB), type.encode(message).finish(), 0o600);
+  const readable = type.toObject(message, { longs: String, enums: String, defaults: true });
+  await writeFileDurable(path.join(dir, MANIFEST_JSON), JSON.stringify(readable, null, 2) + '\n', 0o600);
+}

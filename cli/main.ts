@@ -15,8 +15,26 @@ const coordOptions = (y: Argv) =>
     .option('port-file', { type: 'string', describe: 'file the coordinator writes its port to' })
     .option('ckptdir', { type: 'string', describe: 'checkpoint directory (CAIRN_CHECKPOINT_DIR, default: current directory)' });
 
+// Options of `cairn launch` that take a value: everything up to the first other word is
+// cairn's, the rest is the program's command line (which may have options of its own).
+const LAUNCH_VALUE_OPTIONS = new Set(['--coord-host', '-h', '--coord-port', '-p', '--port-file', '--ckptdir', '--interval', '-i']);
+
+/** `launch OPTS PROG ARGS` -> `launch OPTS -- PROG ARGS`, so the program's flags stay its own. */
+export function splitLaunchArgv(argv: string[]): string[] {
+  if (argv[0] !== 'launch') return argv;
+  let i = 1;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (a === '--') return argv;
+    if (!a.startsWith('-') || a === '-') break;
+    i += LAUNCH_VALUE_OPTIONS.has(a) ? 2 : 1;
+  }
+  return [...argv.slice(0, i), '--', ...argv.slice(i)];
+}
+
 /** Runs one command; returns its exit status. */
 async function run(argv: string[]): Promise<number> {
+  argv = splitLaunchArgv(argv);
   let result: Promise<number> = Promise.resolve(0);
   const parser = yargs(argv)
     .scriptName('cairn')
@@ -25,18 +43,18 @@ async function run(argv: string[]): Promise<number> {
     .help('help')
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .command(
-      'launch [options] <cmd..>',
+      'launch',
       'run a program under cairn (foreground; exits with its status)',
       (y) =>
         coordOptions(y)
-          .parserConfiguration({ 'halt-at-non-option': true, 'duplicate-arguments-array': false })
+          .parserConfiguration({ 'populate--': true, 'duplicate-arguments-array': false })
+          .usage('cairn launch [options] PROGRAM [ARGS...]')
           .option('new-coordinator', { type: 'boolean', default: false, describe: 'start a new coordinator (fails if the port is taken)' })
           .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds (CAIRN_CHECKPOINT_INTERVAL)' })
           .option('gzip', { type: 'boolean', describe: 'compress images (--no-gzip: do not; the default)' })
-          .option('quiet', { alias: 'q', type: 'boolean', default: false })
-          .positional('cmd', { type: 'string', array: true }),
+          .option('quiet', { alias: 'q', type: 'boolean', default: false }),
       (a) => {
-        result = launch({ command: (a.cmd as string[]).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, quiet: a.quiet });
+        result = launch({ command: ((a['--'] as unknown[] | undefined) ?? []).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, quiet: a.quiet });
       },
     )
     .command(

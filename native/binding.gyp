@@ -1,0 +1,31 @@
+{
+  "targets": [
+    {
+      "target_name": "cairn_engine",
+      "sources": [
+        "src/addon.cc",
+        "src/crc32c.cc",
+        "src/engine_thread.cc",
+        "src/files.cc",
+        "src/image_js.cc",
+        "src/memory.cc",
+        "src/namespaces.cc",
+        "src/plan.cc",
+        "src/process.cc",
+        "src/restore.cc",
+        "src/threads.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "include",
+        "src"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-O2"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

@@ -1,0 +1,690 @@
+/* cairn-restorer: static, no libc, linked at RESTORER_BASE. Rebuilds one process from the
+ * flat plan (native/include/plan.h) as that process itself (same PID), then stops every
+ * thread on an int3 so the agent can load registers. Contract: docs/ENGINE.md.
+ *
+ * Everything the restorer owns lives inside [RESTORER_BASE, +RESTORER_SPAN), which the
+ * agent unmaps in one injected munmap once the threads are parked:
+ *   BASE                 its own text/data/bss
+ *   PLAN_AREA            an anonymous copy of the plan
+ *   MAIN_STACK           the main thread's stack (not in .bss: anonymize_self copies the
+ *                        restorer's file-backed pages, and a stack there would lose every
+ *                        write made between that copy and the mremap over it)
+ *   RESTORER_TMP_VDSO    its vvar/vvar_vclock/vdso while the target's memory goes in
+ *   STACK_AREA           one small stack per extra thread
+ *   COPY_AREA            scratch for turning its own file mappings into anonymous ones */
+#include "nolibc.h"
+#include "plan.h"
+
+#define PAGE 4096UL
+#define PLAN_AREA (RESTORER_BASE + 0x40000000ULL)
+#define PLAN_AREA_MAX 0x40000000ULL
+#define MAIN_STACK (RESTORER_BASE + 0x90000000ULL)
+#define MAIN_STACK_SIZE 0x40000UL
+#define STACK_AREA (RESTORER_BASE + 0xA0000000ULL)
+#define THREAD_STACK 0x10000UL
+#define THREAD_STRIDE (THREAD_STACK + PAGE) /* an unmapped guard page between stacks */
+#define COPY_AREA (RESTORER_BASE + 0xE0000000ULL)
+#define SPAN_END (RESTORER_BASE + RESTORER_SPAN)
+#define USER_TOP 0x7ffffffff000UL /* TASK_SIZE with 4-level paging */
+#define MAX_IO 0x40000000UL       /* per pread: below the kernel's 2 GiB cap */
+
+extern char _end[];
+
+static struct plan_hdr hdr0;  /* header as first read, before the plan is mapped */
+static const struct plan_hdr *H;
+static const u8 *P;           /* the whole plan */
+static const struct plan_thread *T;
+static const struct plan_vma *V;
+static const struct plan_run *R;
+static const struct plan_fd *F;
+static int log_fd = RFD_LOG, plan_fd = RFD_PLAN, image_fd = RFD_IMAGE;
+static int passed[PLAN_MAX_PASSED];
+static volatile int threads_ready;
+
+static void __attribute__((noreturn)) fail_at(const char *what, const char *path, u64 addr, int has_addr, long r)
+{
+	struct line l = { .n = 0 };
+	ln_s(&l, "[restorer] FAIL: ");
+	ln_s(&l, what);
+	if (path) {
+		ln_s(&l, " ");
+		ln_s(&l, path);
+	}
+	if (has_addr) {
+		ln_s(&l, " ");
+		ln_x(&l, addr);
+	}
+	ln_s(&l, " r=");
+	ln_d(&l, r);
+	ln_write(log_fd, &l);
+	sys_exit_group(42);
+}
+#define fail_s(what, path, r) fail_at(what, path, 0, 0, r)
+#define fail_x(what, addr, r) fail_at(what, NULL, addr, 1, r)
+
+static const char *str(u32 off)
+{
+	if (!off)
+		return NULL;
+	if ((u64)off >= H->total_size - H->str_off)
+		fail_x("plan string offset out of range", off, 0);
+	return (const char *)(P + H->str_off + off);
+}
+
+static void pread_full(int fd, void *buf, u64 len, u64 off, const char *what)
+{
+	u8 *p = buf;
+	while (len) {
+		long n = sys_pread(fd, p, len < MAX_IO ? len : MAX_IO, off);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			fail_x(what, (u64)(ul)p, n ? n : -5 /* EIO: image cut short */);
+		p += n;
+		len -= (u64)n;
+		off += (u64)n;
+	}
+}
+
+/* ---- /proc/self/maps, streamed: the restorer has no idea how many mappings exist ---- */
+
+struct mapent {
+	ul s, e;
+	int prot;
+	const char *path; /* "" for anonymous */
+};
+
+/* Calls cb for each line until it returns non-zero (then returns that value). Callers
+ * that change the address space stop the scan and start a new one. */
+static int maps_scan(int (*cb)(const struct mapent *, void *), void *ctx)
+{
+	static char buf[16384];
+	long fd = sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		fail_s("open", "/proc/self/maps", fd);
+	ul have = 0;
+	int res = 0, eof = 0;
+	while (!res) {
+		if (!eof && have < sizeof buf - 1) {
+			long n = sys_read((int)fd, buf + have, sizeof buf - 1 - have);
+			if (n < 0)
+				fail_s("read", "/proc/self/maps", n);
+			if (n == 0)
+				eof = 1;
+			have += (ul)n;
+		}
+		buf[have] = 0;
+		char *nl = buf;
+		while (nl < buf + have && *nl != '\n')
+			nl++;
+		if (nl == buf + have) {
+			if (!eof && have < sizeof buf - 1)
+				continue;
+			if (have == 0)
+				break;
+			if (!eof)
+				fail_s("line too long in", "/proc/self/maps", 0);
+		}
+		*nl = 0;
+		const char *p = buf;
+		struct mapent m;
+		m.s = parse_hex(&p);
+		p++;
+		m.e = parse_hex(&p);
+		p++;
+		m.prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) | (p[2] == 'x' ? PROT_EXEC : 0);
+		for (int f = 0; f < 4 && *p; f++) { /* perms, offset, dev, inode */
+			while (*p && *p != ' ')
+				p++;
+			while (*p == ' ')
+				p++;
+		}
+		m.path = p;
+		res = cb(&m, ctx);
+		ul used = (ul)(nl - buf) + 1;
+		if (used > have)
+			used = have;
+		memcpy(buf, buf + used, have - used);
+		have -= used;
+		if (eof && have == 0)
+			break;
+	}
+	sys_close((int)fd);
+	return res;
+}
+
+/* ---- vvar / vvar_vclock / vdso ---- */
+
+enum { SP_VVAR, SP_VCLOCK, SP_VDSO, SP_N };
+static const char *const sp_name[SP_N] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
+static ul own_s[SP_N], own_e[SP_N];
+
+static int find_special(const struct mapent *m, void *ctx)
+{
+	(void)ctx;
+	for (int k = 0; k < SP_N; k++)
+		if (!strcmp(m->path, sp_name[k])) {
+			own_s[k] = m->s;
+			own_e[k] = m->e;
+		}
+	return 0;
+}
+
+/* The vdso reaches its data pages RIP-relative: the three mappings move together, and the
+ * checkpoint kernel's layout must be this kernel's (a different one is a clear failure). */
+static void park_special(void)
+{
+	maps_scan(find_special, NULL);
+	u64 ps[SP_N] = { H->vvar_start, H->vclock_start, H->vdso_start };
+	u64 pe[SP_N] = { H->vvar_end, H->vclock_end, H->vdso_end };
+	int want = ps[SP_VVAR] || ps[SP_VCLOCK] || ps[SP_VDSO];
+	ul base = ~0UL;
+	for (int k = 0; k < SP_N; k++)
+		if (own_s[k] && own_s[k] < base)
+			base = own_s[k];
+	if (want) {
+		if (!ps[SP_VDSO] || !own_s[SP_VDSO])
+			fail_x("vdso missing (checkpoint kernel vs this one) at", ps[SP_VDSO], 0);
+		for (int k = 0; k < SP_N; k++) {
+			if (!ps[k] != !own_s[k])
+				fail_at(ps[k] ? "this kernel has no" : "checkpoint kernel had no", sp_name[k], 0, 0, 0);
+			if (!ps[k])
+				continue;
+			if (pe[k] - ps[k] != own_e[k] - own_s[k])
+				fail_at("size differs from the checkpoint kernel's:", sp_name[k], own_e[k] - own_s[k], 1, 0);
+			if ((long)(ps[k] - ps[SP_VDSO]) != (long)(own_s[k] - own_s[SP_VDSO]))
+				fail_at("vdso layout differs from the checkpoint kernel's:", sp_name[k], ps[k], 1, 0);
+		}
+	}
+	for (int k = 0; k < SP_N; k++) {
+		if (!own_s[k])
+			continue;
+		ul len = own_e[k] - own_s[k], dst = RESTORER_TMP_VDSO + (own_s[k] - base);
+		long r = sys_mremap(own_s[k], len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+		if (r != (long)dst)
+			fail_at("mremap (park)", sp_name[k], own_s[k], 1, r);
+		own_s[k] = dst;
+		own_e[k] = dst + len;
+	}
+}
+
+/* With no vdso in the plan, the parked ones go away with the restorer span. */
+static void place_special(void)
+{
+	u64 ps[SP_N] = { H->vvar_start, H->vclock_start, H->vdso_start };
+	for (int k = 0; k < SP_N; k++) {
+		if (!ps[k])
+			continue;
+		ul len = own_e[k] - own_s[k];
+		long r = sys_mremap(own_s[k], len, len, MREMAP_MAYMOVE | MREMAP_FIXED, ps[k]);
+		if (r != (long)ps[k])
+			fail_at("mremap", sp_name[k], ps[k], 1, r);
+	}
+}
+
+/* ---- the restorer's own file mappings become anonymous copies (PR_SET_MM exe_fd says EBUSY
+ * while the old executable is still mapped) ---- */
+
+static int first_own_file(const struct mapent *m, void *ctx)
+{
+	if (m->s >= RESTORER_BASE && m->e <= SPAN_END && m->path[0] == '/') {
+		*(struct mapent *)ctx = *m;
+		return 1;
+	}
+	return 0;
+}
+
+static void anonymize_self(void)
+{
+	struct mapent m;
+	while (maps_scan(first_own_file, &m)) {
+		ul len = m.e - m.s;
+		long t = sys_mmap(COPY_AREA, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (t != (long)COPY_AREA)
+			fail_x("mmap copy of own mapping", m.s, t);
+		memcpy((void *)COPY_AREA, (void *)m.s, len);
+		long r = sys_mprotect(COPY_AREA, len, m.prot);
+		if (r < 0)
+			fail_x("mprotect copy of own mapping", m.s, r);
+		/* Atomic replacement: the code running now is in one of these mappings. */
+		r = sys_mremap(COPY_AREA, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, m.s);
+		if (r != (long)m.s)
+			fail_x("mremap anonymous copy over own mapping", m.s, r);
+	}
+}
+
+static int first_foreign(const struct mapent *m, void *ctx)
+{
+	if ((m->s >= RESTORER_BASE && m->e <= SPAN_END) || !strcmp(m->path, "[vsyscall]"))
+		return 0;
+	*(struct mapent *)ctx = *m;
+	return 1;
+}
+
+/* Everything outside the span goes (the original stack, auxv, ...); [vsyscall] stays. */
+static void clear_address_space(void)
+{
+	long r = sys_munmap(0, RESTORER_BASE);
+	if (r < 0)
+		fail_x("munmap below the span", 0, r);
+	r = sys_munmap(SPAN_END, USER_TOP - SPAN_END);
+	if (r < 0)
+		fail_x("munmap above the span", SPAN_END, r);
+	struct mapent m;
+	if (maps_scan(first_foreign, &m))
+		fail_x("mapping left outside the span", m.s, 0);
+}
+
+/* ---- the target's memory ---- */
+
+static int cached_fd = -1;
+static u32 cached_path, cached_mode;
+
+static int open_mapped(u32 path_off, u32 mode)
+{
+	if (cached_fd >= 0 && cached_path == path_off && cached_mode == mode)
+		return cached_fd; /* a library is usually 4-5 consecutive VMAs */
+	if (cached_fd >= 0)
+		sys_close(cached_fd);
+	cached_fd = -1;
+	const char *path = str(path_off);
+	if (!path || path[0] != '/')
+		fail_x("file mapping without a path at", 0, 0);
+	long fd = sys_open(path, (int)mode | O_CLOEXEC, 0);
+	if (fd < 0)
+		fail_s("cannot open mapped file", path, fd);
+	cached_fd = (int)fd;
+	cached_path = path_off;
+	cached_mode = mode;
+	return cached_fd;
+}
+
+static void map_vma(const struct plan_vma *v)
+{
+	ul len = v->end - v->start;
+	int fill = v->nruns && v->kind != PVMA_FILE_SHARED;
+	int prot = (int)v->prot, mprot = fill ? prot | PROT_READ | PROT_WRITE : prot;
+	long r;
+	switch (v->kind) {
+	case PVMA_ANON:
+	case PVMA_STACK:
+		/* [stack] must stay growable or the program dies at its next stack growth */
+		r = sys_mmap(v->start, len, mprot,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (v->kind == PVMA_STACK ? MAP_GROWSDOWN : 0), -1, 0);
+		break;
+	case PVMA_FILE_PRIVATE:
+		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_FIXED, open_mapped(v->path, O_RDONLY), v->pgoff);
+		break;
+	case PVMA_FILE_SHARED: /* the content lives in the file: map it with the access the prot needs */
+		r = sys_mmap(v->start, len, prot, MAP_SHARED | MAP_FIXED,
+			     open_mapped(v->path, (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY), v->pgoff);
+		break;
+	default:
+		fail_x("unknown vma kind at", v->start, v->kind);
+	}
+	if (r != (long)v->start)
+		fail_at("mmap", v->path ? str(v->path) : "vma", v->start, 1, r);
+	if (!fill)
+		return;
+	/* Runs are in address order; runs adjacent both in memory and in the image are read in one
+	 * pread (dump may split them, e.g. per checksum block). */
+	for (u32 i = 0; i < v->nruns;) {
+		const struct plan_run *a = &R[v->first_run + i];
+		u64 addr = a->addr, n = a->len, off = a->offset;
+		if (addr < v->start || addr + n > v->end || n == 0)
+			fail_x("page run outside its vma at", addr, 0);
+		for (i++; i < v->nruns; i++) {
+			const struct plan_run *b = &R[v->first_run + i];
+			if (b->addr != addr + n || b->offset != off + n || b->addr + b->len > v->end)
+				break;
+			n += b->len;
+		}
+		/* Fault the pages in one batch (far cheaper than one fault per page inside pread);
+		 * failure only costs speed (e.g. kernels before 5.14). */
+		sc3(SYS_madvise, addr, n, MADV_POPULATE_WRITE);
+		pread_full(image_fd, (void *)addr, n, off, "read page run into");
+	}
+	if (mprot != prot) {
+		r = sys_mprotect(v->start, len, prot);
+		if (r < 0)
+			fail_x("mprotect", v->start, r);
+	}
+}
+
+static void map_memory(void)
+{
+	u64 prev_end = 0;
+	for (u32 i = 0; i < H->nvmas; i++) {
+		const struct plan_vma *v = &V[i];
+		if (v->start >= v->end || (v->start | v->end) & (PAGE - 1) || v->start < prev_end || v->end > USER_TOP)
+			fail_x("bad vma (order/alignment) at", v->start, 0);
+		if (v->end > RESTORER_BASE && v->start < SPAN_END)
+			fail_x("vma overlaps the restorer span at", v->start, 0);
+		if ((u64)v->first_run + v->nruns > H->nruns)
+			fail_x("vma runs out of range at", v->start, 0);
+		prev_end = v->end;
+		map_vma(v);
+	}
+	if (cached_fd >= 0)
+		sys_close(cached_fd);
+	cached_fd = -1;
+}
+
+/* ---- process-wide state ---- */
+
+struct prctl_mm_map {
+	u64 f[MM_NFIELDS];
+	u64 *auxv;
+	u32 auxv_size, exe_fd;
+};
+
+static void set_mm(void)
+{
+	static u64 auxv[PLAN_AUXV_WORDS];
+	struct prctl_mm_map m;
+	for (int i = 0; i < MM_NFIELDS; i++)
+		m.f[i] = H->mm[i];
+	if (H->auxv_bytes > sizeof auxv || H->auxv_bytes % 8)
+		fail_x("bad auxv size", H->auxv_bytes, 0);
+	memcpy(auxv, H->auxv, H->auxv_bytes);
+	m.auxv = H->auxv_bytes ? auxv : NULL;
+	m.auxv_size = H->auxv_bytes;
+	m.exe_fd = (u32)-1;
+	const char *exe = str(H->exe);
+	long efd = -1;
+	if (exe) {
+		efd = sys_open(exe, O_RDONLY | O_CLOEXEC, 0);
+		if (efd < 0)
+			fail_s("cannot open executable", exe, efd);
+		m.exe_fd = (u32)efd;
+	}
+	long r = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (ul)&m, sizeof m, 0);
+	if (r < 0)
+		fail_s("PR_SET_MM_MAP (mm fields, auxv, exe)", exe, r);
+	if (efd >= 0)
+		sys_close((int)efd);
+	char comm[16];
+	memcpy(comm, H->comm, 16);
+	comm[15] = 0;
+	sys_prctl(PR_SET_NAME, (ul)comm, 0, 0, 0);
+	const char *cwd = str(H->cwd);
+	if (cwd) {
+		r = sys_chdir(cwd);
+		if (r < 0)
+			fail_s("cannot chdir to", cwd, r);
+	}
+	sys_umask(H->umask);
+}
+
+static void restore_fds(void)
+{
+	if (H->fd_floor)
+		sys_close_range(0, H->fd_floor - 1);
+	for (u32 i = 0; i < H->nfds; i++) {
+		const struct plan_fd *f = &F[i];
+		const char *path = str(f->path);
+		long fd;
+		if (f->fd < 0 || (u32)f->fd >= H->fd_floor)
+			fail_x("fd number above fd_floor:", (u64)f->fd, 0);
+		switch (f->kind) {
+		case PFD_FILE:
+		case PFD_DEVNULL:
+			fd = path ? sys_open(path, (int)f->flags & ~O_CLOEXEC, 0) : -2;
+			break;
+		case PFD_DIRECTORY:
+			fd = path ? sys_open(path, O_RDONLY | O_DIRECTORY, 0) : -2;
+			break;
+		case PFD_PASSED:
+			if (f->passed_index < 0 || f->passed_index >= PLAN_MAX_PASSED || passed[f->passed_index] < 0)
+				fail_x("passed descriptor missing for fd", (u64)f->fd, f->passed_index);
+			fd = sys_dup3(passed[f->passed_index], f->fd, f->cloexec ? O_CLOEXEC : 0);
+			if (fd < 0)
+				fail_x("dup3 passed descriptor to fd", (u64)f->fd, fd);
+			continue;
+		default:
+			fail_x("unknown fd kind for fd", (u64)f->fd, f->kind);
+		}
+		if (fd < 0)
+			fail_s("cannot open", path ? path : "(no path)", fd);
+		if (fd != f->fd) {
+			long r = sys_dup3((int)fd, f->fd, f->cloexec ? O_CLOEXEC : 0);
+			sys_close((int)fd);
+			if (r < 0)
+				fail_s("dup3 to its fd number", path, r);
+		} else if (f->cloexec) {
+			sys_fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		}
+		if (f->kind == PFD_FILE && f->pos) {
+			long r = sys_lseek(f->fd, (long)f->pos, SEEK_SET);
+			if (r < 0)
+				fail_s("lseek", path, r);
+		}
+	}
+}
+
+static void restore_sigactions(void)
+{
+	for (int s = 1; s <= 64; s++) {
+		if (!H->sa[s].valid || s == SIGKILL || s == SIGSTOP)
+			continue;
+		/* plan_sigaction starts with the kernel's struct sigaction */
+		long r = sc4(SYS_rt_sigaction, s, &H->sa[s], 0, 8);
+		if (r < 0)
+			fail_x("rt_sigaction for signal", (u64)s, r);
+	}
+}
+
+/* ---- threads ---- */
+
+static void drop_caps(void)
+{
+	u32 h[2] = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 }, d[6] = { 0 };
+	sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	long r = sc2(SYS_capset, h, d);
+	if (r < 0)
+		fail_x("capset (drop all)", 0, r);
+}
+
+/* Per-thread kernel state only the thread itself can set, then the int3 where the agent takes
+ * over. rax/rdi are loaded so that a thread wrongly let go past the int3 runs the following
+ * `syscall` as exit_group(43) rather than anything else; that syscall instruction is also one
+ * the agent may use for its injected munmap when the process has no vdso. */
+static void __attribute__((noreturn)) finish_thread(int i)
+{
+	const struct plan_thread *t = &T[i];
+	long r;
+	sc1(SYS_set_tid_address, t->clear_child_tid);
+	if (t->robust_list) {
+		r = sc2(SYS_set_robust_list, t->robust_list, t->robust_list_len);
+		if (r < 0)
+			fail_x("set_robust_list", t->robust_list, r);
+	}
+	if (t->rseq_ptr) {
+		r = sc4(SYS_rseq, t->rseq_ptr, t->rseq_len, 0, t->rseq_sig);
+		if (r < 0)
+			fail_x("rseq register", t->rseq_ptr, r);
+	}
+	if (!(t->altstack_flags & SS_DISABLE) && t->altstack_size) {
+		struct {
+			u64 sp;
+			int flags, pad;
+			u64 size;
+		} ss = { t->altstack_sp, (int)((u32)t->altstack_flags & SS_AUTODISARM), 0, t->altstack_size };
+		r = sc2(SYS_sigaltstack, &ss, 0);
+		if (r < 0)
+			fail_x("sigaltstack", t->altstack_sp, r);
+	}
+	drop_caps(); /* credentials are per thread: each drops its own */
+	if (i == 0) {
+		int n;
+		while ((n = threads_ready) < (int)H->nthreads - 1)
+			sys_futex(&threads_ready, FUTEX_WAIT_PRIVATE, n);
+		struct line l = { .n = 0 };
+		ln_s(&l, "[restorer] ready: ");
+		ln_d(&l, H->nthreads);
+		ln_s(&l, " thread(s) parked on int3");
+		ln_write(log_fd, &l);
+		sys_close(plan_fd);
+		sys_close(image_fd);
+		for (int k = 0; k < PLAN_MAX_PASSED; k++)
+			if (passed[k] >= 0)
+				sys_close(passed[k]);
+		sys_close(log_fd);
+	} else {
+		__atomic_add_fetch(&threads_ready, 1, __ATOMIC_SEQ_CST);
+		sys_futex(&threads_ready, FUTEX_WAKE_PRIVATE, 1);
+	}
+	__asm__ volatile("int3\n syscall\n ud2" : : "a"(SYS_exit_group), "D"(43) : "memory");
+	__builtin_unreachable();
+}
+
+static void thread_entry(long i) { finish_thread((int)i); }
+
+static void create_threads(void)
+{
+	for (u32 i = 1; i < H->nthreads; i++) {
+		ul stk = STACK_AREA + (ul)i * THREAD_STRIDE;
+		long r = sys_mmap(stk, THREAD_STACK, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (r != (long)stk)
+			fail_x("mmap thread stack", stk, r);
+		pid_t tid = T[i].tid;
+		struct {
+			u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+				cgroup;
+		} ca;
+		memset(&ca, 0, sizeof ca);
+		/* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM */
+		ca.flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
+		ca.stack = stk;
+		ca.stack_size = THREAD_STACK;
+		ca.set_tid = (u64)(ul)&tid;
+		ca.set_tid_size = 1;
+		r = clone3_thread(&ca, sizeof ca, thread_entry, (long)i);
+		if (r != tid)
+			fail_x("clone3 thread with set_tid", (u64)tid, r);
+	}
+}
+
+static void stage2(void *unused)
+{
+	(void)unused;
+	park_special();
+	anonymize_self();
+	clear_address_space();
+	map_memory();
+	place_special();
+	set_mm();
+	restore_fds();
+	restore_sigactions();
+	create_threads();
+	finish_thread(0);
+}
+
+/* ---- start: plan, descriptors ---- */
+
+static int move_fd(int fd, int floor)
+{
+	long n = sys_fcntl(fd, F_DUPFD, floor);
+	if (n < 0)
+		return (int)n;
+	sys_close(fd);
+	sys_fcntl((int)n, F_SETFD, FD_CLOEXEC);
+	return (int)n;
+}
+
+static void check_table(u64 off, u64 n, u64 size, const char *what)
+{
+	if (off % 8 || off > H->total_size || n > (H->total_size - off) / size)
+		fail_s("plan table out of range:", what, (long)n);
+}
+
+void __attribute__((noreturn, used)) cmain(ul *sp)
+{
+	(void)sp;
+	u64 all = ~0ULL;
+	sc4(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
+	for (int k = 0; k < PLAN_MAX_PASSED; k++)
+		passed[k] = -1;
+
+	pread_full(RFD_PLAN, &hdr0, sizeof hdr0, 0, "read plan header");
+	H = &hdr0;
+	if (hdr0.magic != PLAN_MAGIC || hdr0.version != PLAN_VERSION)
+		fail_x("not a cairn plan of this version:", hdr0.magic, hdr0.version);
+	if (hdr0.total_size < sizeof hdr0 || hdr0.total_size > PLAN_AREA_MAX)
+		fail_x("bad plan size", hdr0.total_size, 0);
+	if ((ul)_end > PLAN_AREA)
+		fail_x("restorer image too large", (ul)_end, 0);
+	long me = sys_getpid();
+	if (me != hdr0.pid)
+		fail_x("plan is for another pid:", (u64)hdr0.pid, me);
+
+	/* fd_floor may be above the default soft limit; the agent restores the saved limits */
+	u64 lim[2];
+	long r = sc4(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, lim);
+	if (r == 0 && lim[0] < lim[1]) {
+		lim[0] = lim[1];
+		sc4(SYS_prlimit64, 0, RLIMIT_NOFILE, lim, 0);
+	}
+	int floor = (int)hdr0.fd_floor;
+	if (floor < RFD_PASSED + PLAN_MAX_PASSED)
+		floor = RFD_PASSED + PLAN_MAX_PASSED;
+	if (r == 0 && (u64)floor + 3 + PLAN_MAX_PASSED > lim[1])
+		fail_x("descriptor numbers exceed RLIMIT_NOFILE:", (u64)floor, (long)lim[1]);
+	int n = move_fd(RFD_LOG, floor);
+	if (n < 0)
+		sys_exit_group(42);
+	log_fd = n;
+	if ((plan_fd = move_fd(RFD_PLAN, floor)) < 0)
+		fail_x("move plan descriptor above", (u64)floor, plan_fd);
+	if ((image_fd = move_fd(RFD_IMAGE, floor)) < 0)
+		fail_x("move image descriptor above", (u64)floor, image_fd);
+	for (int k = 0; k < PLAN_MAX_PASSED; k++)
+		if (sys_fcntl(RFD_PASSED + k, F_GETFD, 0) >= 0 && (passed[k] = move_fd(RFD_PASSED + k, floor)) < 0)
+			fail_x("move passed descriptor", (u64)(RFD_PASSED + k), passed[k]);
+
+	ul size = (hdr0.total_size + PAGE - 1) & ~(PAGE - 1);
+	r = sys_mmap(PLAN_AREA, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (r != (long)PLAN_AREA)
+		fail_x("mmap plan copy", PLAN_AREA, r);
+	pread_full(plan_fd, (void *)PLAN_AREA, hdr0.total_size, 0, "read plan into");
+	P = (const u8 *)PLAN_AREA;
+	H = (const struct plan_hdr *)P;
+	if (H->magic != hdr0.magic || H->total_size != hdr0.total_size || P[H->total_size - 1] != 0)
+		fail_s("plan changed while read, or string table not terminated", NULL, 0);
+	check_table(H->thr_off, H->nthreads, sizeof *T, "threads");
+	check_table(H->vma_off, H->nvmas, sizeof *V, "vmas");
+	check_table(H->run_off, H->nruns, sizeof *R, "runs");
+	check_table(H->fd_off, H->nfds, sizeof *F, "fds");
+	if (H->str_off >= H->total_size)
+		fail_s("plan table out of range:", "strings", 0);
+	if (H->nthreads < 1 || H->nthreads > PLAN_MAX_THREADS)
+		fail_x("bad thread count", H->nthreads, 0);
+	T = (const struct plan_thread *)(P + H->thr_off);
+	V = (const struct plan_vma *)(P + H->vma_off);
+	R = (const struct plan_run *)(P + H->run_off);
+	F = (const struct plan_fd *)(P + H->fd_off);
+	if (T[0].tid != H->pid)
+		fail_x("first plan thread is not the leader:", (u64)T[0].tid, 0);
+	sys_mprotect(PLAN_AREA, size, PROT_READ);
+
+	struct line l = { .n = 0 };
+	ln_s(&l, "[restorer] pid ");
+	ln_d(&l, me);
+	ln_s(&l, ": ");
+	ln_d(&l, H->nvmas);
+	ln_s(&l, " vmas, ");
+	ln_d(&l, H->nruns);
+	ln_s(&l, " runs, ");
+	ln_d(&l, H->nfds);
+	ln_s(&l, " fds, ");
+	ln_d(&l, H->nthreads);
+	ln_s(&l, " threads");
+	ln_write(log_fd, &l);
+
+	r = sys_mmap(MAIN_STACK, MAIN_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		     -1, 0);
+	if (r != (long)MAIN_STACK)
+		fail_x("mmap main stack", MAIN_STACK, r);
+	switch_stack((void *)(MAIN_STACK + MAIN_STACK_SIZE), stage2, NULL);
+}

@@ -1,0 +1,506 @@
+// node-addon-api glue: createEngine() and the Engine methods of agent/engine-api.ts.
+// Arguments are converted on the JS thread, the work runs on the engine thread, and the
+// result is converted back on the JS thread through a thread-safe function. That function
+// is referenced only while a call is pending, so an idle engine never keeps node alive.
+#include <napi.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "crc32c.h"
+#include "engine_thread.h"
+#include "image_js.h"
+#include "namespaces.h"
+#include "process.h"
+#include "restore.h"
+#include "threads.h"
+
+extern char **environ;
+
+namespace cairn {
+namespace {
+
+struct JobResult {
+  pid_t pid = 0, ns_pid = 0, init_pid = 0, helper_pid = 0;
+};
+
+Napi::Object job_js(Napi::Env env, const JobResult &j) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", j.pid);
+  o.Set("nsPid", j.ns_pid);
+  o.Set("initPid", j.init_pid);
+  o.Set("helperPid", j.helper_pid);
+  return o;
+}
+
+int64_t clock_ns(clockid_t c) {
+  timespec ts;
+  clock_gettime(c, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t pidns_of(pid_t pid) {
+  struct stat st;
+  if (stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &st) < 0) return 0;
+  return uint64_t(st.st_ino);
+}
+
+// --- argument helpers (JS thread); they throw Napi::TypeError ---
+
+Napi::Object arg_obj(const Napi::CallbackInfo &info, size_t i, const char *what) {
+  if (info.Length() <= i || !info[i].IsObject()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected an object");
+  return info[i].As<Napi::Object>();
+}
+int arg_int(const Napi::Value &v, const char *what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a number");
+  return v.As<Napi::Number>().Int32Value();
+}
+std::string arg_str(const Napi::Value &v, const char *what) {
+  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+std::vector<std::string> arg_strs(const Napi::Value &v, const char *what) {
+  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(arg_str(a.Get(i), what));
+  return out;
+}
+std::vector<int> arg_ints(const Napi::Value &v, const char *what) {
+  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an array of numbers");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<int> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(arg_int(a.Get(i), what));
+  return out;
+}
+void time_offsets(const Napi::Value &v, int64_t &mono, int64_t &boot) {
+  mono = boot = 0;
+  if (v.IsUndefined() || v.IsNull()) return;
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "timeOffsets: expected an object");
+  Napi::Object o = v.As<Napi::Object>();
+  mono = js_i64(o.Get("monotonicNs"), "timeOffsets.monotonicNs");
+  boot = js_i64(o.Get("boottimeNs"), "timeOffsets.boottimeNs");
+}
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {InstanceMethod("launch", &Engine::Launch), InstanceMethod("waitExit", &Engine::WaitExit),
+                        InstanceMethod("freeze", &Engine::Freeze), InstanceMethod("dump", &Engine::Dump),
+                        InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("verifyPages", &Engine::VerifyPages),
+                        InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
+                        InstanceMethod("clocks", &Engine::Clocks), InstanceMethod("crc32c", &Engine::Crc32c),
+                        InstanceMethod("close", &Engine::Close)});
+  }
+
+  explicit Engine(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Engine>(info) {
+    Napi::Env env = info.Env();
+    shared_->tsfn = Napi::ThreadSafeFunction::New(
+        env, Napi::Function::New(env, [](const Napi::CallbackInfo &) {}), "cairn-engine", 0, 1);
+    shared_->tsfn.Unref(env);
+    try {
+      thread_ = std::make_unique<EngineThread>();
+    } catch (const std::exception &e) {
+      shared_->tsfn.Release();
+      shared_->released = true;
+      throw Napi::Error::New(env, e.what());
+    }
+    env.AddCleanupHook(&Engine::Cleanup, this);
+    cleanup_hooked_ = true;
+  }
+
+  ~Engine() override {
+    Shutdown();
+    if (cleanup_hooked_) napi_remove_env_cleanup_hook(Env(), &Engine::Cleanup, this);
+  }
+
+ private:
+  // One JS call in flight. `deferred` is touched on the JS thread only.
+  struct Call {
+    explicit Call(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+    Napi::Promise::Deferred deferred;
+    std::function<Napi::Value(Napi::Env)> result;   // set by the work on success
+    std::string error;
+  };
+
+  static void Cleanup(void *self) {
+    auto *e = static_cast<Engine *>(self);
+    e->cleanup_hooked_ = false;
+    e->Shutdown();
+  }
+
+  void Shutdown() {
+    if (thread_) thread_->stop();   // cancels what is pending (answers are queued below)
+    thread_.reset();
+    if (!shared_->released) {
+      shared_->released = true;
+      shared_->tsfn.Release();
+    }
+  }
+
+  // Engine thread (or any thread): hand the call back to JS. The callback holds only the
+  // shared state, so it is safe even if the Engine object is gone by then.
+  void Finish(Call *c) {
+    std::shared_ptr<Shared> sh = shared_;
+    napi_status s = sh->tsfn.NonBlockingCall(c, [sh](Napi::Env env, Napi::Function, Call *call) {
+      if (env != nullptr) {
+        Napi::HandleScope scope(env);
+        if (call->error.empty()) {
+          try {
+            call->deferred.Resolve(call->result ? call->result(env) : env.Undefined());
+          } catch (const std::exception &e) {
+            call->deferred.Reject(Napi::Error::New(env, e.what()).Value());
+          }
+        } else {
+          call->deferred.Reject(Napi::Error::New(env, call->error).Value());
+        }
+        if (--sh->pending == 0 && !sh->released) sh->tsfn.Unref(env);
+      }
+      delete call;
+    });
+    (void)s;   // not ok only while the environment shuts down: nobody is left to answer
+  }
+
+  // `work` runs on the engine thread; it returns true when the call is complete, false when
+  // it has arranged to Finish it later (waitExit).
+  Napi::Value Submit(Napi::Env env, std::function<bool(Call *)> work) {
+    auto *c = new Call(env);
+    Napi::Promise promise = c->deferred.Promise();
+    if (!thread_) {
+      c->deferred.Reject(Napi::Error::New(env, "the engine is closed").Value());
+      delete c;
+      return promise;
+    }
+    if (shared_->pending++ == 0) shared_->tsfn.Ref(env);
+    thread_->post(EngineThread::Task{[this, c, work] {
+                                       bool done = true;
+                                       try {
+                                         done = work(c);
+                                       } catch (const std::exception &e) {
+                                         c->error = e.what();
+                                         if (c->error.empty()) c->error = "engine error";
+                                       } catch (...) {
+                                         c->error = "engine error";
+                                       }
+                                       if (done) Finish(c);
+                                     },
+                                     [this, c](const std::string &why) {
+                                       c->error = why;
+                                       Finish(c);
+                                     }});
+    return promise;
+  }
+
+  // ---------------------------------------------------------------- launch
+  Napi::Value Launch(const Napi::CallbackInfo &info) {
+    Napi::Object o = arg_obj(info, 0, "launch options");
+    auto argv = arg_strs(o.Get("argv"), "argv");
+    auto envv = arg_strs(o.Get("env"), "env");
+    std::string cwd = arg_str(o.Get("cwd"), "cwd");
+    auto stdio = arg_ints(o.Get("stdio"), "stdio");
+    std::string nsinit = arg_str(o.Get("nsinitPath"), "nsinitPath");
+    if (argv.empty()) throw Napi::TypeError::New(info.Env(), "argv: must not be empty");
+    if (stdio.size() != 3) throw Napi::TypeError::New(info.Env(), "stdio: expected three descriptors");
+    return Submit(info.Env(), [=, this](Call *c) {
+      const std::string &prog = argv[0];
+      if (prog.empty() || prog[0] != '/') throw std::runtime_error("cannot launch " + prog + ": not an absolute path");
+      if (access(prog.c_str(), X_OK) < 0) throw std::runtime_error("cannot launch " + prog + ": " + errno_str(errno));
+      if (access(prog.c_str(), R_OK) < 0)
+        throw std::runtime_error("cannot launch " + prog +
+                                 ": it is not readable by you, so it could never be checkpointed (ptrace refuses it)");
+      struct stat st;
+      int cwd_err = stat(cwd.c_str(), &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR
+                                                 : access(cwd.c_str(), X_OK) < 0 ? errno : 0;
+      if (cwd_err)
+        throw std::runtime_error("cannot launch " + prog + ": working directory " + cwd + ": " + errno_str(cwd_err));
+      std::vector<std::string> args = {"launch", "--"};
+      args.insert(args.end(), argv.begin(), argv.end());
+      NsinitProcess p = spawn_nsinit(nsinit, args, stdio, envv, cwd);
+      try {
+        nsinit_handshake(p);
+        nsinit_go(p);
+      } catch (...) {
+        nsinit_abort(p);
+        throw;
+      }
+      JobResult j;
+      j.pid = p.child_pid;
+      j.ns_pid = ns_tid_of(p.child_pid);
+      j.init_pid = p.init_pid;
+      j.helper_pid = p.helper_pid;
+      thread_->add_helper(p.helper_pid, p.helper_pidfd, p.init_pid);
+      c->result = [j](Napi::Env env) -> Napi::Value { return job_js(env, j); };
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- waitExit
+  Napi::Value WaitExit(const Napi::CallbackInfo &info) {
+    if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "waitExit: expected the helper pid");
+    pid_t helper = arg_int(info[0], "helperPid");
+    return Submit(info.Env(), [=, this](Call *c) {
+      if (!thread_->knows_helper(helper))
+        throw std::runtime_error("waitExit: pid " + std::to_string(helper) + " is not a job started by this engine");
+      thread_->wait_helper(helper, [this, c](int status, const std::string *err) {
+        if (err) {
+          c->error = *err;
+        } else {
+          c->result = [status](Napi::Env env) -> Napi::Value {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("status", status);
+            return o;
+          };
+        }
+        Finish(c);
+      });
+      return false;
+    });
+  }
+
+  // ---------------------------------------------------------------- freeze / thaw
+  Napi::Value Freeze(const Napi::CallbackInfo &info) {
+    if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "freeze: expected an array of pids");
+    auto pids = arg_ints(info[0], "pids");
+    return Submit(info.Env(), [=, this](Call *c) {
+      std::vector<std::pair<pid_t, int>> done;
+      std::vector<pid_t> fresh;
+      try {
+        for (pid_t pid : pids) {
+          auto it = thread_->traced.find(pid);
+          if (it != thread_->traced.end()) {   // already frozen: nothing to do
+            done.emplace_back(pid, int(it->second.tids.size()));
+            continue;
+          }
+          EngineThread::Traced tr;
+          tr.pidns = pidns_of(pid);
+          tr.tids = freeze_threads(pid);
+          thread_->traced[pid] = tr;
+          fresh.push_back(pid);
+          done.emplace_back(pid, int(tr.tids.size()));
+        }
+      } catch (...) {
+        for (pid_t p : fresh) {   // leave nothing attached that this call attached
+          detach_threads(thread_->traced[p].tids);
+          thread_->traced.erase(p);
+        }
+        throw;
+      }
+      c->result = [done](Napi::Env env) -> Napi::Value {
+        Napi::Array a = Napi::Array::New(env, done.size());
+        for (size_t i = 0; i < done.size(); i++) {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("pid", done[i].first);
+          o.Set("threads", done[i].second);
+          a.Set(uint32_t(i), o);
+        }
+        return a;
+      };
+      return true;
+    });
+  }
+
+  Napi::Value Thaw(const Napi::CallbackInfo &info) {
+    if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "thaw: expected an array of pids");
+    auto pids = arg_ints(info[0], "pids");
+    return Submit(info.Env(), [=, this](Call *) {
+      for (pid_t pid : pids) {
+        auto it = thread_->traced.find(pid);
+        if (it == thread_->traced.end()) continue;   // not frozen (or already thawed): nothing to do
+        detach_threads(it->second.tids);
+        thread_->traced.erase(it);
+      }
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- dump
+  Napi::Value Dump(const Napi::CallbackInfo &info) {
+    if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "dump: expected a pid");
+    pid_t pid = arg_int(info[0], "pid");
+    Napi::Object o = arg_obj(info, 1, "dump options");
+    DumpOptions opts;
+    opts.image_path = arg_str(o.Get("imagePath"), "imagePath");
+    Napi::Value sv = o.Get("stdioIdentity");
+    if (sv.IsArray()) {
+      Napi::Array a = sv.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        StdioIdentity id;
+        Napi::Value e = a.Get(i);
+        if (e.IsObject()) {
+          Napi::Object eo = e.As<Napi::Object>();
+          id.valid = true;
+          id.dev = js_u64(eo.Get("dev"), "stdioIdentity.dev");
+          id.ino = js_u64(eo.Get("ino"), "stdioIdentity.ino");
+        }
+        opts.stdio.push_back(id);
+      }
+    }
+    time_offsets(o.Get("timeOffsets"), opts.mono_offset_ns, opts.boot_offset_ns);
+    return Submit(info.Env(), [=, this](Call *c) {
+      auto it = thread_->traced.find(pid);
+      if (it == thread_->traced.end()) fail_pid(pid, "cannot dump: not frozen (freeze it first)");
+      auto res = std::make_shared<DumpResult>(dump_process(pid, it->second.tids, opts));
+      c->result = [res](Napi::Env env) -> Napi::Value {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("image", image_to_js(env, res->image));
+        r.Set("pagesEnd", double(res->pages_end));
+        Napi::Object t = Napi::Object::New(env);   // not in the API type: for benchmarks
+        t.Set("stateMs", res->ms_state);
+        t.Set("memoryMs", res->ms_memory);
+        t.Set("pagesReadMs", res->ms_pages_read);
+        r.Set("timing", t);
+        return r;
+      };
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- verifyPages / restore
+  Napi::Value VerifyPages(const Napi::CallbackInfo &info) {
+    if (info.Length() < 2) throw Napi::TypeError::New(info.Env(), "verifyPages: expected imagePath and image");
+    std::string path = arg_str(info[0], "imagePath");
+    std::shared_ptr<ProcessImage> img;
+    try {
+      img = std::make_shared<ProcessImage>(image_from_js(info[1]));
+    } catch (const std::runtime_error &e) {
+      throw Napi::TypeError::New(info.Env(), e.what());
+    }
+    return Submit(info.Env(), [=](Call *) {
+      verify_pages(path, *img);
+      return true;
+    });
+  }
+
+  Napi::Value Restore(const Napi::CallbackInfo &info) {
+    Napi::Object o = arg_obj(info, 0, "restore options");
+    auto req = std::make_shared<RestoreRequest>();
+    try {
+      req->image = image_from_js(o.Get("image"));
+    } catch (const std::runtime_error &e) {
+      throw Napi::TypeError::New(info.Env(), e.what());
+    }
+    req->image_path = arg_str(o.Get("imagePath"), "imagePath");
+    req->nsinit_path = arg_str(o.Get("nsinitPath"), "nsinitPath");
+    req->restorer_path = arg_str(o.Get("restorerPath"), "restorerPath");
+    req->log_path = arg_str(o.Get("logPath"), "logPath");
+    req->pass_fds = arg_ints(o.Get("passFds"), "passFds");
+    Napi::Value h = o.Get("hostname");
+    req->hostname = h.IsString() ? h.As<Napi::String>().Utf8Value() : req->image.hostname;
+    time_offsets(o.Get("timeOffsets"), req->mono_offset_ns, req->boot_offset_ns);
+    for (char **e = environ; e && *e; e++) req->env.push_back(*e);
+    return Submit(info.Env(), [=, this](Call *c) {
+      JobProcessInfo ji = restore_process(*req);
+      int pidfd = ji.helper_pidfd >= 0 ? ji.helper_pidfd : int(syscall(SYS_pidfd_open, ji.helper_pid, 0));
+      thread_->add_helper(ji.helper_pid, pidfd, ji.init_pid);
+      JobResult j{ji.pid, ji.ns_pid, ji.init_pid, ji.helper_pid};
+      c->result = [j](Napi::Env env) -> Napi::Value { return job_js(env, j); };
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- kill
+  Napi::Value Kill(const Napi::CallbackInfo &info) {
+    Napi::Object o = arg_obj(info, 0, "job");
+    JobResult j;
+    j.pid = o.Get("pid").IsNumber() ? arg_int(o.Get("pid"), "pid") : 0;
+    j.init_pid = arg_int(o.Get("initPid"), "initPid");
+    j.helper_pid = o.Get("helperPid").IsNumber() ? arg_int(o.Get("helperPid"), "helperPid") : 0;
+    return Submit(info.Env(), [=, this](Call *) {
+      EngineThread &et = *thread_;
+      const bool ours = j.helper_pid > 0 && et.knows_helper(j.helper_pid);
+      // A reaped helper means init is gone too and its pid may be reused: do not signal it.
+      const bool alive = !ours || !et.reap_helper(j.helper_pid, 0);
+      uint64_t ns = alive ? pidns_of(j.init_pid) : 0;
+      if (ns == 0 && et.traced.count(j.pid)) ns = et.traced[j.pid].pidns;
+      if (alive && j.init_pid > 0) ::kill(j.init_pid, SIGKILL);
+      // Every traced task of that namespace dies with it and must be reaped by us, the tracer:
+      // non-leader threads first (a traced leader is reported only after them), or init hangs
+      // in zap_pid_ns_processes and the helper never exits.
+      std::vector<pid_t> procs;
+      for (auto &[pid, tr] : et.traced)
+        if (pid == j.pid || (ns && tr.pidns == ns)) procs.push_back(pid);
+      auto reap = [](pid_t tid) {
+        for (int i = 0; i < 10000; i++) {   // at most ~10 s for one task
+          int st;
+          pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+          if (r == tid && (WIFEXITED(st) || WIFSIGNALED(st))) return;
+          if (r < 0) return;   // ECHILD: already gone
+          timespec ts = {0, 1000000};
+          nanosleep(&ts, nullptr);
+        }
+      };
+      for (pid_t p : procs)
+        for (pid_t t : et.traced[p].tids)
+          if (t != p) reap(t);
+      for (pid_t p : procs) reap(p);
+      for (pid_t p : procs) et.traced.erase(p);
+      if (ours && !et.reap_helper(j.helper_pid, 10000))
+        throw std::runtime_error("job of init pid " + std::to_string(j.init_pid) +
+                                 ": cairn-nsinit did not exit within 10 s of SIGKILL");
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- sync calls
+  Napi::Value Clocks(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("monotonicNs", std::to_string(clock_ns(CLOCK_MONOTONIC)));
+    o.Set("boottimeNs", std::to_string(clock_ns(CLOCK_BOOTTIME)));
+    o.Set("realtimeNs", std::to_string(clock_ns(CLOCK_REALTIME)));
+    return o;
+  }
+
+  Napi::Value Crc32c(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray())
+      throw Napi::TypeError::New(env, "crc32c: expected a Buffer");
+    Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+    uint32_t seed = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+    const uint8_t *p = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    return Napi::Number::New(env, crc32c(seed, p, ta.ByteLength()));
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  struct Shared {
+    Napi::ThreadSafeFunction tsfn;   // referenced only while pending > 0
+    int pending = 0;                 // JS thread only
+    bool released = false;
+  };
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
+  std::unique_ptr<EngineThread> thread_;
+  bool cleanup_hooked_ = false;
+};
+
+Napi::Value CreateEngine(const Napi::CallbackInfo &info) {
+  auto *ctor = info.Env().GetInstanceData<Napi::FunctionReference>();
+  return ctor->New({});
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto *ctor = new Napi::FunctionReference(Napi::Persistent(Engine::Define(env)));
+  env.SetInstanceData<Napi::FunctionReference>(ctor);
+  exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace cairn
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return cairn::Init(env, exports); }
+
+NODE_API_MODULE(cairn_engine, InitModule)

@@ -1,0 +1,425 @@
+#include "image_js.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace cairn {
+
+namespace {
+
+Napi::String u64s(Napi::Env env, uint64_t v) { return Napi::String::New(env, std::to_string(v)); }
+Napi::String i64s(Napi::Env env, int64_t v) { return Napi::String::New(env, std::to_string(v)); }
+Napi::Buffer<uint8_t> bytes(Napi::Env env, const std::vector<uint8_t> &b) {
+  return Napi::Buffer<uint8_t>::Copy(env, b.data(), b.size());
+}
+
+Napi::Object file_js(Napi::Env env, const FileIdentity &f) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dev", u64s(env, f.dev));
+  o.Set("ino", u64s(env, f.ino));
+  o.Set("size", u64s(env, f.size));
+  o.Set("mtimeNs", i64s(env, f.mtime_ns));
+  return o;
+}
+
+// --- JS -> C++ ---
+
+bool absent(const Napi::Value &v) { return v.IsUndefined() || v.IsNull(); }
+
+[[noreturn]] void bad(const char *what, const char *want) {
+  throw std::runtime_error(std::string("image field ") + what + ": expected " + want);
+}
+
+// Long-like {low, high, unsigned} objects, as protobufjs gives without longs: String.
+bool long_like(const Napi::Value &v, uint64_t &out) {
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value lo = o.Get("low"), hi = o.Get("high");
+  if (!lo.IsNumber() || !hi.IsNumber()) return false;
+  out = (uint64_t(uint32_t(hi.As<Napi::Number>().Int64Value())) << 32) | uint32_t(lo.As<Napi::Number>().Int64Value());
+  return true;
+}
+
+Napi::Value field(const Napi::Object &o, const char *name) { return o.Get(name); }
+
+uint32_t u32(const Napi::Object &o, const char *name) {
+  Napi::Value v = field(o, name);
+  if (absent(v)) return 0;
+  if (v.IsNumber()) return v.As<Napi::Number>().Uint32Value();
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? 1 : 0;
+  if (v.IsString()) return uint32_t(js_u64(v, name));
+  bad(name, "a number");
+}
+int32_t i32(const Napi::Object &o, const char *name) {
+  Napi::Value v = field(o, name);
+  if (absent(v)) return 0;
+  if (v.IsNumber()) return v.As<Napi::Number>().Int32Value();
+  if (v.IsString()) return int32_t(js_i64(v, name));
+  bad(name, "a number");
+}
+uint64_t u64(const Napi::Object &o, const char *name) { return js_u64(field(o, name), name); }
+int64_t i64(const Napi::Object &o, const char *name) { return js_i64(field(o, name), name); }
+bool boolean(const Napi::Object &o, const char *name) {
+  Napi::Value v = field(o, name);
+  if (absent(v)) return false;
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
+  if (v.IsNumber()) return v.As<Napi::Number>().DoubleValue() != 0;
+  bad(name, "a boolean");
+}
+std::string str(const Napi::Object &o, const char *name) {
+  Napi::Value v = field(o, name);
+  if (absent(v)) return std::string();
+  if (!v.IsString()) bad(name, "a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+std::vector<uint8_t> buf(const Napi::Object &o, const char *name) {
+  Napi::Value v = field(o, name);
+  if (absent(v)) return {};
+  if (v.IsTypedArray()) {
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    const uint8_t *p = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    return std::vector<uint8_t>(p, p + ta.ByteLength());
+  }
+  if (v.IsArrayBuffer()) {
+    Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+    const uint8_t *p = static_cast<const uint8_t *>(ab.Data());
+    return std::vector<uint8_t>(p, p + ab.ByteLength());
+  }
+  bad(name, "a Buffer");
+}
+Napi::Object obj(const Napi::Object &o, const char *name, bool *present = nullptr) {
+  Napi::Value v = field(o, name);
+  if (present) *present = !absent(v);
+  if (absent(v)) return Napi::Object::New(o.Env());
+  if (!v.IsObject()) bad(name, "an object");
+  return v.As<Napi::Object>();
+}
+Napi::Array arr(const Napi::Object &o, const char *name) {
+  Napi::Value v = field(o, name);
+  if (absent(v)) return Napi::Array::New(o.Env());
+  if (!v.IsArray()) bad(name, "an array");
+  return v.As<Napi::Array>();
+}
+Napi::Object elem(const Napi::Array &a, uint32_t i, const char *name) {
+  Napi::Value v = a.Get(i);
+  if (!v.IsObject()) bad(name, "an array of objects");
+  return v.As<Napi::Object>();
+}
+
+FileIdentity file_from(const Napi::Object &o) {
+  FileIdentity f;
+  f.dev = u64(o, "dev");
+  f.ino = u64(o, "ino");
+  f.size = u64(o, "size");
+  f.mtime_ns = i64(o, "mtimeNs");
+  return f;
+}
+
+}  // namespace
+
+uint64_t js_u64(const Napi::Value &v, const char *what) {
+  if (absent(v)) return 0;
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    if (s.empty()) return 0;
+    errno = 0;
+    char *e;
+    unsigned long long r = s[0] == '-' ? (unsigned long long)strtoll(s.c_str(), &e, 10) : strtoull(s.c_str(), &e, 10);
+    if (errno || *e) bad(what, "a decimal string");
+    return r;
+  }
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d)) bad(what, "a finite number");
+    return d < 0 ? uint64_t(int64_t(d)) : uint64_t(d);
+  }
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  uint64_t r;
+  if (long_like(v, r)) return r;
+  bad(what, "a 64-bit integer (decimal string)");
+}
+
+int64_t js_i64(const Napi::Value &v, const char *what) {
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    if (s.empty()) return 0;
+    errno = 0;
+    char *e;
+    long long r = strtoll(s.c_str(), &e, 10);
+    if (errno || *e) bad(what, "a decimal string");
+    return r;
+  }
+  if (v.IsNumber()) return v.As<Napi::Number>().Int64Value();
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Int64Value(&lossless);
+  }
+  return int64_t(js_u64(v, what));
+}
+
+Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("formatVersion", img.format_version);
+  o.Set("cairnVersion", img.cairn_version);
+  o.Set("nsPid", img.ns_pid);
+  o.Set("nsPpid", img.ns_ppid);
+  o.Set("comm", img.comm);
+  o.Set("exe", img.exe);
+  o.Set("cwd", img.cwd);
+  o.Set("umask", img.umask);
+  o.Set("hostname", img.hostname);
+  {
+    const MmState &m = img.mm;
+    Napi::Object mm = Napi::Object::New(env);
+    mm.Set("startCode", u64s(env, m.start_code));
+    mm.Set("endCode", u64s(env, m.end_code));
+    mm.Set("startData", u64s(env, m.start_data));
+    mm.Set("endData", u64s(env, m.end_data));
+    mm.Set("startBrk", u64s(env, m.start_brk));
+    mm.Set("brk", u64s(env, m.brk));
+    mm.Set("startStack", u64s(env, m.start_stack));
+    mm.Set("argStart", u64s(env, m.arg_start));
+    mm.Set("argEnd", u64s(env, m.arg_end));
+    mm.Set("envStart", u64s(env, m.env_start));
+    mm.Set("envEnd", u64s(env, m.env_end));
+    o.Set("mm", mm);
+  }
+  o.Set("auxv", bytes(env, img.auxv));
+  Napi::Array threads = Napi::Array::New(env, img.threads.size());
+  for (size_t i = 0; i < img.threads.size(); i++) {
+    const ThreadImage &t = img.threads[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("tid", t.tid);
+    x.Set("regs", bytes(env, t.regs));
+    x.Set("xstate", bytes(env, t.xstate));
+    x.Set("sigmask", u64s(env, t.sigmask));
+    x.Set("clearChildTid", u64s(env, t.clear_child_tid));
+    x.Set("robustList", u64s(env, t.robust_list));
+    x.Set("robustListLen", u64s(env, t.robust_list_len));
+    x.Set("rseqPtr", u64s(env, t.rseq_ptr));
+    x.Set("rseqLen", t.rseq_len);
+    x.Set("rseqSig", t.rseq_sig);
+    x.Set("altstackSp", u64s(env, t.altstack_sp));
+    x.Set("altstackSize", u64s(env, t.altstack_size));
+    x.Set("altstackFlags", t.altstack_flags);
+    threads.Set(uint32_t(i), x);
+  }
+  o.Set("threads", threads);
+  Napi::Array vmas = Napi::Array::New(env, img.vmas.size());
+  for (size_t i = 0; i < img.vmas.size(); i++) {
+    const VmaImage &v = img.vmas[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("start", u64s(env, v.start));
+    x.Set("end", u64s(env, v.end));
+    x.Set("prot", v.prot);
+    x.Set("kind", uint32_t(v.kind));
+    x.Set("path", v.path);
+    x.Set("pgoff", u64s(env, v.pgoff));
+    x.Set("file", file_js(env, v.file));
+    Napi::Array runs = Napi::Array::New(env, v.runs.size());
+    for (size_t k = 0; k < v.runs.size(); k++) {
+      const PageRun &r = v.runs[k];
+      Napi::Object y = Napi::Object::New(env);
+      y.Set("addr", u64s(env, r.addr));
+      y.Set("len", u64s(env, r.len));
+      y.Set("offset", u64s(env, r.offset));
+      y.Set("crc32c", r.crc32c);
+      runs.Set(uint32_t(k), y);
+    }
+    x.Set("runs", runs);
+    x.Set("name", v.name);
+    vmas.Set(uint32_t(i), x);
+  }
+  o.Set("vmas", vmas);
+  Napi::Array fds = Napi::Array::New(env, img.fds.size());
+  for (size_t i = 0; i < img.fds.size(); i++) {
+    const FdImage &f = img.fds[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("fd", f.fd);
+    x.Set("kind", uint32_t(f.kind));
+    x.Set("path", f.path);
+    x.Set("flags", f.flags);
+    x.Set("cloexec", f.cloexec);
+    x.Set("pos", u64s(env, f.pos));
+    x.Set("size", u64s(env, f.size));
+    x.Set("file", file_js(env, f.file));
+    x.Set("inheritedIndex", f.inherited_index);
+    fds.Set(uint32_t(i), x);
+  }
+  o.Set("fds", fds);
+  Napi::Array sas = Napi::Array::New(env, img.sigactions.size());
+  for (size_t i = 0; i < img.sigactions.size(); i++) {
+    const SigActionImage &s = img.sigactions[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("sig", s.sig);
+    x.Set("handler", u64s(env, s.handler));
+    x.Set("flags", u64s(env, s.flags));
+    x.Set("restorer", u64s(env, s.restorer));
+    x.Set("mask", u64s(env, s.mask));
+    sas.Set(uint32_t(i), x);
+  }
+  o.Set("sigactions", sas);
+  Napi::Array rl = Napi::Array::New(env, img.rlimits.size());
+  for (size_t i = 0; i < img.rlimits.size(); i++) {
+    const RlimitImage &r = img.rlimits[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("resource", r.resource);
+    x.Set("cur", u64s(env, r.cur));
+    x.Set("max", u64s(env, r.max));
+    rl.Set(uint32_t(i), x);
+  }
+  o.Set("rlimits", rl);
+  {
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("monotonicNs", i64s(env, img.clocks.monotonic_ns));
+    c.Set("boottimeNs", i64s(env, img.clocks.boottime_ns));
+    c.Set("realtimeNs", i64s(env, img.clocks.realtime_ns));
+    o.Set("clocks", c);
+  }
+  {
+    const SpecialMappings &s = img.special;
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("vvarStart", u64s(env, s.vvar_start));
+    x.Set("vvarEnd", u64s(env, s.vvar_end));
+    x.Set("vvarVclockStart", u64s(env, s.vvar_vclock_start));
+    x.Set("vvarVclockEnd", u64s(env, s.vvar_vclock_end));
+    x.Set("vdsoStart", u64s(env, s.vdso_start));
+    x.Set("vdsoEnd", u64s(env, s.vdso_end));
+    o.Set("special", x);
+  }
+  o.Set("pagesBytes", u64s(env, img.pages_bytes));
+  Napi::Array argv = Napi::Array::New(env, img.argv.size());
+  for (size_t i = 0; i < img.argv.size(); i++) argv.Set(uint32_t(i), img.argv[i]);
+  o.Set("argv", argv);
+  return o;
+}
+
+ProcessImage image_from_js(const Napi::Value &val) {
+  if (!val.IsObject()) throw std::runtime_error("image: expected an object");
+  Napi::Object o = val.As<Napi::Object>();
+  ProcessImage img;
+  img.format_version = u32(o, "formatVersion");
+  img.cairn_version = str(o, "cairnVersion");
+  img.ns_pid = i32(o, "nsPid");
+  img.ns_ppid = i32(o, "nsPpid");
+  img.comm = str(o, "comm");
+  img.exe = str(o, "exe");
+  img.cwd = str(o, "cwd");
+  bool has_umask = !absent(field(o, "umask"));
+  img.umask = has_umask ? u32(o, "umask") : 022;
+  img.hostname = str(o, "hostname");
+  {
+    Napi::Object m = obj(o, "mm");
+    MmState &mm = img.mm;
+    mm.start_code = u64(m, "startCode");
+    mm.end_code = u64(m, "endCode");
+    mm.start_data = u64(m, "startData");
+    mm.end_data = u64(m, "endData");
+    mm.start_brk = u64(m, "startBrk");
+    mm.brk = u64(m, "brk");
+    mm.start_stack = u64(m, "startStack");
+    mm.arg_start = u64(m, "argStart");
+    mm.arg_end = u64(m, "argEnd");
+    mm.env_start = u64(m, "envStart");
+    mm.env_end = u64(m, "envEnd");
+  }
+  img.auxv = buf(o, "auxv");
+  Napi::Array threads = arr(o, "threads");
+  for (uint32_t i = 0; i < threads.Length(); i++) {
+    Napi::Object x = elem(threads, i, "threads");
+    ThreadImage t;
+    t.tid = i32(x, "tid");
+    t.regs = buf(x, "regs");
+    t.xstate = buf(x, "xstate");
+    t.sigmask = u64(x, "sigmask");
+    t.clear_child_tid = u64(x, "clearChildTid");
+    t.robust_list = u64(x, "robustList");
+    t.robust_list_len = u64(x, "robustListLen");
+    t.rseq_ptr = u64(x, "rseqPtr");
+    t.rseq_len = u32(x, "rseqLen");
+    t.rseq_sig = u32(x, "rseqSig");
+    t.altstack_sp = u64(x, "altstackSp");
+    t.altstack_size = u64(x, "altstackSize");
+    t.altstack_flags = i32(x, "altstackFlags");
+    img.threads.push_back(std::move(t));
+  }
+  Napi::Array vmas = arr(o, "vmas");
+  for (uint32_t i = 0; i < vmas.Length(); i++) {
+    Napi::Object x = elem(vmas, i, "vmas");
+    VmaImage v;
+    v.start = u64(x, "start");
+    v.end = u64(x, "end");
+    v.prot = u32(x, "prot");
+    v.kind = VmaKind(u32(x, "kind"));
+    if (v.kind > VMA_STACK) throw std::runtime_error("image field vmas.kind: unknown kind " + std::to_string(v.kind));
+    v.path = str(x, "path");
+    v.pgoff = u64(x, "pgoff");
+    v.file = file_from(obj(x, "file"));
+    Napi::Array runs = arr(x, "runs");
+    for (uint32_t k = 0; k < runs.Length(); k++) {
+      Napi::Object y = elem(runs, k, "runs");
+      v.runs.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
+    }
+    v.name = str(x, "name");
+    img.vmas.push_back(std::move(v));
+  }
+  Napi::Array fds = arr(o, "fds");
+  for (uint32_t i = 0; i < fds.Length(); i++) {
+    Napi::Object x = elem(fds, i, "fds");
+    FdImage f;
+    f.fd = i32(x, "fd");
+    f.kind = FdKind(u32(x, "kind"));
+    if (f.kind > FD_DIRECTORY) throw std::runtime_error("image field fds.kind: unknown kind " + std::to_string(f.kind));
+    f.path = str(x, "path");
+    f.flags = u32(x, "flags");
+    f.cloexec = boolean(x, "cloexec");
+    f.pos = u64(x, "pos");
+    f.size = u64(x, "size");
+    f.file = file_from(obj(x, "file"));
+    f.inherited_index = u32(x, "inheritedIndex");
+    img.fds.push_back(std::move(f));
+  }
+  Napi::Array sas = arr(o, "sigactions");
+  for (uint32_t i = 0; i < sas.Length(); i++) {
+    Napi::Object x = elem(sas, i, "sigactions");
+    img.sigactions.push_back(
+        SigActionImage{i32(x, "sig"), u64(x, "handler"), u64(x, "flags"), u64(x, "restorer"), u64(x, "mask")});
+  }
+  Napi::Array rl = arr(o, "rlimits");
+  for (uint32_t i = 0; i < rl.Length(); i++) {
+    Napi::Object x = elem(rl, i, "rlimits");
+    img.rlimits.push_back(RlimitImage{i32(x, "resource"), u64(x, "cur"), u64(x, "max")});
+  }
+  {
+    Napi::Object c = obj(o, "clocks");
+    img.clocks.monotonic_ns = i64(c, "monotonicNs");
+    img.clocks.boottime_ns = i64(c, "boottimeNs");
+    img.clocks.realtime_ns = i64(c, "realtimeNs");
+  }
+  {
+    Napi::Object s = obj(o, "special");
+    SpecialMappings &sp = img.special;
+    sp.vvar_start = u64(s, "vvarStart");
+    sp.vvar_end = u64(s, "vvarEnd");
+    sp.vvar_vclock_start = u64(s, "vvarVclockStart");
+    sp.vvar_vclock_end = u64(s, "vvarVclockEnd");
+    sp.vdso_start = u64(s, "vdsoStart");
+    sp.vdso_end = u64(s, "vdsoEnd");
+  }
+  img.pages_bytes = u64(o, "pagesBytes");
+  Napi::Array argv = arr(o, "argv");
+  for (uint32_t i = 0; i < argv.Length(); i++) {
+    Napi::Value a = argv.Get(i);
+    if (!a.IsString()) bad("argv", "an array of strings");
+    img.argv.push_back(a.As<Napi::String>().Utf8Value());
+  }
+  return img;
+}
+
+}  // namespace cairn

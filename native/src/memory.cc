@@ -1,0 +1,456 @@
+// Memory dump: /proc/PID/maps -> Vma list, /proc/PID/pagemap -> page runs, then the pages
+// themselves read with process_vm_readv in large batches and written sequentially, with a
+// writer thread so reading the next batch overlaps writing the previous one.
+#include "memory.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "crc32c.h"
+#include "process.h"
+
+namespace cairn {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPmPresent = 1ULL << 63, kPmSwapped = 1ULL << 62, kPmFile = 1ULL << 61;
+constexpr size_t kBatchBytes = 8u << 20;   // one process_vm_readv / write batch
+constexpr size_t kMaxIov = 1024;           // IOV_MAX
+
+std::string hex(uint64_t v) {
+  char b[32];
+  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+  return b;
+}
+
+double ms_since(const timespec &t0) {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0.tv_sec) * 1e3 + (t.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+bool ends_with(const std::string &s, const char *suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+enum class Scan { None, Anon, FilePrivate, All };
+
+struct Work {
+  size_t vma;   // index into img.vmas
+  Scan scan;
+};
+
+// PAGEMAP_SCAN (Linux 6.7): the kernel walks the page tables and returns matching ranges, so
+// a huge sparse reservation (JVM heaps, sanitizer shadows) costs nothing. Defined here because
+// the distribution's headers predate it.
+struct pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+      category_anyof_mask, return_mask;
+};
+struct page_region {
+  uint64_t start, end, categories;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, struct pm_scan_arg);
+constexpr uint64_t kIsFile = 1 << 2, kIsPresent = 1 << 3, kIsSwapped = 1 << 4, kIsPfnZero = 1 << 5;
+
+void add_run(VmaImage &v, uint64_t start, uint64_t len) {
+  if (!v.runs.empty() && v.runs.back().addr + v.runs.back().len == start)
+    v.runs.back().len += len;
+  else
+    v.runs.push_back(PageRun{start, len, 0, 0});
+}
+
+// 1: done with PAGEMAP_SCAN; 0: the kernel does not have it (use the pagemap entries).
+int scan_ioctl(pid_t pid, int pm_fd, VmaImage &v, Scan scan) {
+  static bool unsupported = false;
+  if (unsupported) return 0;
+  static thread_local std::vector<page_region> regs(4096);
+  pm_scan_arg a{};
+  a.size = sizeof a;
+  a.start = v.start;
+  a.end = v.end;
+  a.vec = reinterpret_cast<uint64_t>(regs.data());
+  a.vec_len = regs.size();
+  // Present or swapped, and never the shared zero page (it reads as zeros: nothing to save).
+  a.category_anyof_mask = kIsPresent | kIsSwapped;
+  a.category_inverted = kIsPfnZero;
+  a.category_mask = kIsPfnZero;
+  if (scan == Scan::FilePrivate) {   // page-cache pages come from the file at restart
+    a.category_inverted |= kIsFile;
+    a.category_mask |= kIsFile;
+  }
+  a.return_mask = kIsPresent | kIsSwapped;
+  while (a.start < a.end) {
+    long n = ioctl(pm_fd, kPagemapScan, &a);
+    if (n < 0) {
+      if ((errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) && v.runs.empty()) {
+        unsupported = true;
+        return 0;
+      }
+      fail_pid(pid, "PAGEMAP_SCAN of " + hex(a.start) + "-" + hex(a.end) + ": " + errno_str(errno));
+    }
+    for (long i = 0; i < n; i++) add_run(v, regs[size_t(i)].start, regs[size_t(i)].end - regs[size_t(i)].start);
+    if (a.walk_end <= a.start) break;
+    a.start = a.walk_end;
+  }
+  return 1;
+}
+
+// Pages of [start, end) selected by `scan`, merged into runs appended to v.runs.
+void scan_pagemap(pid_t pid, int pm_fd, VmaImage &v, Scan scan) {
+  if (scan == Scan::None) return;
+  if (scan == Scan::All) {
+    v.runs.push_back(PageRun{v.start, v.end - v.start, 0, 0});
+    return;
+  }
+  if (scan_ioctl(pid, pm_fd, v, scan)) return;
+  static thread_local std::vector<uint64_t> ent;
+  const size_t chunk = 32768;   // entries per read: 256 KiB of pagemap, 128 MiB of address space
+  ent.resize(chunk);
+  uint64_t run_start = 0, run_len = 0;
+  for (uint64_t a = v.start; a < v.end;) {
+    size_t n = size_t(std::min<uint64_t>((v.end - a) / kPage, chunk));
+    ssize_t r = pread(pm_fd, ent.data(), n * 8, off_t(a / kPage * 8));
+    if (r < 0) fail_pid(pid, "cannot read /proc/" + std::to_string(pid) + "/pagemap at " + hex(a) + ": " + errno_str(errno));
+    size_t got = size_t(r) / 8;
+    if (got == 0) fail_pid(pid, "short read of /proc/" + std::to_string(pid) + "/pagemap at " + hex(a));
+    for (size_t i = 0; i < got; i++) {
+      uint64_t e = ent[i];
+      bool take = (e & (kPmPresent | kPmSwapped)) != 0;
+      // A private file mapping: page-cache pages (bit 61) come from the file at restart;
+      // only anonymous copies (written pages) are the process's own.
+      if (take && scan == Scan::FilePrivate && (e & kPmFile)) take = false;
+      uint64_t pa = a + i * kPage;
+      if (take) {
+        if (run_len && run_start + run_len == pa)
+          run_len += kPage;
+        else {
+          if (run_len) v.runs.push_back(PageRun{run_start, run_len, 0, 0});
+          run_start = pa;
+          run_len = kPage;
+        }
+      }
+    }
+    a += got * kPage;
+  }
+  if (run_len) v.runs.push_back(PageRun{run_start, run_len, 0, 0});
+}
+
+struct Piece {
+  uint64_t addr, len;
+  PageRun *run;
+  bool zero_ok;   // unreadable bytes become zeros (a mapping beyond the end of its file)
+};
+
+// Writer thread: takes filled buffers and writes them at the given offset, in order.
+class Writer {
+ public:
+  explicit Writer(int fd) : fd_(fd), th_([this] { loop(); }) {}
+  ~Writer() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    th_.join();
+  }
+  // Blocks while the previous buffer is still being written (two buffers in flight).
+  void submit(const uint8_t *buf, size_t len, uint64_t off) {
+    std::unique_lock<std::mutex> g(mu_);
+    cv_.wait(g, [&] { return !busy_; });
+    buf_ = buf;
+    len_ = len;
+    off_ = off;
+    busy_ = true;
+    cv_.notify_all();
+  }
+  // Waits until everything submitted is written; returns 0 or the first errno.
+  int drain() {
+    std::unique_lock<std::mutex> g(mu_);
+    cv_.wait(g, [&] { return !busy_; });
+    return err_;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> g(mu_);
+    for (;;) {
+      cv_.wait(g, [&] { return busy_ || quit_; });
+      if (!busy_ && quit_) return;
+      const uint8_t *b = buf_;
+      size_t len = len_;
+      uint64_t off = off_;
+      g.unlock();
+      int e = 0;
+      while (len) {
+        ssize_t w = pwrite(fd_, b, len, off_t(off));
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          e = errno;
+          break;
+        }
+        if (w == 0) {
+          e = EIO;
+          break;
+        }
+        b += w;
+        len -= size_t(w);
+        off += uint64_t(w);
+      }
+      g.lock();
+      if (e && !err_) err_ = e;
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+  int fd_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const uint8_t *buf_ = nullptr;
+  size_t len_ = 0;
+  uint64_t off_ = 0;
+  bool busy_ = false, quit_ = false;
+  int err_ = 0;
+  std::thread th_;
+};
+
+}  // namespace
+
+std::vector<MapEntry> read_maps(pid_t pid) {
+  std::string s;
+  if (!read_text("/proc/" + std::to_string(pid) + "/maps", s))
+    fail_pid(pid, "cannot read /proc/" + std::to_string(pid) + "/maps: " + errno_str(errno));
+  std::vector<MapEntry> out;
+  for (size_t p = 0; p < s.size();) {
+    size_t e = s.find('\n', p);
+    if (e == std::string::npos) e = s.size();
+    std::string line = s.substr(p, e - p);
+    p = e + 1;
+    MapEntry m;
+    unsigned long long st, en, off, ino;
+    unsigned maj, min;
+    char perms[8];
+    int consumed = 0;
+    if (sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu%n", &st, &en, perms, &off, &maj, &min, &ino, &consumed) < 7)
+      continue;
+    m.start = st;
+    m.end = en;
+    m.offset = off;
+    m.inode = ino;
+    m.dev_major = maj;
+    m.dev_minor = min;
+    memcpy(m.perms, perms, 4);
+    m.perms[4] = 0;
+    size_t q = size_t(consumed);
+    while (q < line.size() && line[q] == ' ') q++;
+    m.path = line.substr(q);
+    out.push_back(std::move(m));
+  }
+  if (out.empty()) fail_pid(pid, "no memory mappings (a zombie or a kernel thread?)");
+  return out;
+}
+
+SpecialMappings special_mappings(const std::vector<MapEntry> &maps) {
+  SpecialMappings sp;
+  for (auto &m : maps) {
+    if (m.path == "[vvar]") sp.vvar_start = m.start, sp.vvar_end = m.end;
+    if (m.path == "[vvar_vclock]") sp.vvar_vclock_start = m.start, sp.vvar_vclock_end = m.end;
+    if (m.path == "[vdso]") sp.vdso_start = m.start, sp.vdso_end = m.end;
+  }
+  return sp;
+}
+
+uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd, ProcessImage &img,
+                     MemoryStats *stats) {
+  timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const std::string root = "/proc/" + std::to_string(pid) + "/root";
+  std::vector<Work> work;
+  img.vmas.clear();
+  for (auto &m : maps) {
+    const std::string &path = m.path;
+    if (path == "[vsyscall]" || path == "[vvar]" || path == "[vvar_vclock]" || path == "[vdso]") continue;
+    VmaImage v;
+    v.start = m.start;
+    v.end = m.end;
+    v.prot = (m.perms[0] == 'r' ? 1u : 0u) | (m.perms[1] == 'w' ? 2u : 0u) | (m.perms[2] == 'x' ? 4u : 0u);
+    const bool shared = m.perms[3] == 's';
+    const std::string at = " at " + hex(m.start) + "-" + hex(m.end);
+    Scan scan = Scan::Anon;
+    bool is_file = !path.empty() && path[0] == '/';
+    struct stat st;
+    bool stat_ok = false, same_file = false;
+    if (is_file && !ends_with(path, " (deleted)")) {
+      stat_ok = stat((root + path).c_str(), &st) == 0;
+      same_file = stat_ok && uint64_t(st.st_ino) == m.inode && major(st.st_dev) == m.dev_major &&
+                  minor(st.st_dev) == m.dev_minor;
+    }
+    const bool device = stat_ok && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+    const bool dev_zero = device && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5;
+    if (shared) {
+      if (device && !dev_zero) fail_pid(pid, "device mapping " + path + at + " is not supported yet");
+      if (!is_file || dev_zero || path.rfind("/dev/zero", 0) == 0 || path.rfind("/SYSV", 0) == 0 ||
+          path.rfind("/memfd:", 0) == 0 || path.rfind("[anon_shmem", 0) == 0)
+        fail_pid(pid, "shared anonymous mapping" + at + (path.empty() ? "" : " (" + path + ")") +
+                          " is not supported yet");
+      if (!same_file)
+        fail_pid(pid, "shared mapping of a deleted or replaced file " + path + at + " is not supported yet");
+      v.kind = VMA_FILE_SHARED;
+      scan = Scan::None;   // its content lives in the file
+    } else if (!is_file) {
+      v.kind = path == "[stack]" ? VMA_STACK : VMA_ANON;
+      v.name = path;
+    } else if (dev_zero) {
+      v.kind = VMA_ANON;   // a private /dev/zero mapping is anonymous memory
+      v.name = path;
+    } else if (device) {
+      fail_pid(pid, "device mapping " + path + at + " is not supported yet");
+    } else if (!same_file) {
+      // The file is gone or replaced: keep every page of the mapping, as anonymous memory.
+      v.kind = VMA_ANON;
+      v.name = path;
+      scan = Scan::All;
+    } else {
+      v.kind = VMA_FILE_PRIVATE;
+      scan = Scan::FilePrivate;
+    }
+    if (v.kind == VMA_FILE_PRIVATE || v.kind == VMA_FILE_SHARED) {
+      v.path = path;
+      v.pgoff = m.offset;
+      v.file.dev = uint64_t(st.st_dev);
+      v.file.ino = uint64_t(st.st_ino);
+      v.file.size = uint64_t(st.st_size);
+      v.file.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    img.vmas.push_back(std::move(v));
+    work.push_back(Work{img.vmas.size() - 1, scan});
+  }
+
+  // Page selection.
+  const std::string pm_path = "/proc/" + std::to_string(pid) + "/pagemap";
+  int pm = open(pm_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (pm < 0) fail_pid(pid, "cannot open " + pm_path + ": " + errno_str(errno));
+  try {
+    for (auto &w : work) scan_pagemap(pid, pm, img.vmas[w.vma], w.scan);
+  } catch (...) {
+    close(pm);
+    throw;
+  }
+  close(pm);
+
+  // Offsets: runs in address order, packed from kPageDataOffset.
+  std::vector<Piece> pieces;
+  uint64_t off = kPageDataOffset, nruns = 0;
+  for (auto &w : work) {
+    VmaImage &v = img.vmas[w.vma];
+    for (auto &r : v.runs) {
+      r.offset = off;
+      off += r.len;
+      nruns++;
+      for (uint64_t a = r.addr; a < r.addr + r.len; a += kBatchBytes)
+        pieces.push_back(Piece{a, std::min<uint64_t>(kBatchBytes, r.addr + r.len - a), &r, w.scan == Scan::All});
+    }
+  }
+  const uint64_t end = off;
+  img.pages_bytes = end - kPageDataOffset;
+  double scan_ms = ms_since(t0);
+
+  // Copy: batches of up to kBatchBytes / kMaxIov pieces into one of two buffers.
+  timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double read_ms = 0;
+  if (!pieces.empty()) {
+    const std::string mem_path = "/proc/" + std::to_string(pid) + "/mem";
+    int mem = -1;   // opened on the first short read only
+    void *bufs = mmap(nullptr, 2 * kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bufs == MAP_FAILED) fail_pid(pid, "cannot allocate dump buffers: " + errno_str(errno));
+    std::string error;
+    {
+      Writer writer(image_fd);
+      uint64_t woff = kPageDataOffset;
+      int which = 0;
+      std::vector<iovec> riov;
+      riov.reserve(kMaxIov);
+      for (size_t i = 0; i < pieces.size() && error.empty();) {
+        uint8_t *buf = static_cast<uint8_t *>(bufs) + size_t(which) * kBatchBytes;
+        size_t first = i, total = 0;
+        riov.clear();
+        while (i < pieces.size() && riov.size() < kMaxIov && total + pieces[i].len <= kBatchBytes) {
+          riov.push_back(iovec{reinterpret_cast<void *>(pieces[i].addr), size_t(pieces[i].len)});
+          total += size_t(pieces[i].len);
+          i++;
+        }
+        timespec tr;
+        clock_gettime(CLOCK_MONOTONIC, &tr);
+        iovec liov = {buf, total};
+        ssize_t got = process_vm_readv(pid, &liov, 1, riov.data(), riov.size(), 0);
+        if (got < 0) got = 0;
+        if (size_t(got) < total) {
+          // Something the fast path cannot read (PROT_NONE pages, a hole beyond EOF):
+          // /proc/PID/mem reads with FOLL_FORCE, page by page.
+          if (mem < 0) mem = open(mem_path.c_str(), O_RDONLY | O_CLOEXEC);
+          size_t pos = 0;
+          for (size_t k = first; k < i; k++) {
+            const Piece &pc = pieces[k];
+            for (uint64_t a = 0; a < pc.len; a += kPage) {
+              size_t at = pos + size_t(a);
+              if (at + kPage <= size_t(got)) continue;
+              ssize_t r = mem >= 0 ? pread(mem, buf + at, kPage, off_t(pc.addr + a)) : -1;
+              if (r != ssize_t(kPage)) {
+                if (pc.zero_ok) {
+                  memset(buf + at, 0, kPage);
+                } else {
+                  error = "cannot read memory at " + hex(pc.addr + a) + ": " + errno_str(r < 0 ? errno : EIO);
+                  break;
+                }
+              }
+            }
+            if (!error.empty()) break;
+            pos += size_t(pc.len);
+          }
+        }
+        if (!error.empty()) break;
+        size_t pos = 0;
+        for (size_t k = first; k < i; k++) {
+          pieces[k].run->crc32c = crc32c(pieces[k].run->crc32c, buf + pos, size_t(pieces[k].len));
+          pos += size_t(pieces[k].len);
+        }
+        read_ms += ms_since(tr);
+        writer.submit(buf, total, woff);
+        woff += total;
+        which ^= 1;
+      }
+      if (int e = writer.drain(); e && error.empty()) error = "cannot write page data to the image: " + errno_str(e);
+    }
+    munmap(bufs, 2 * kBatchBytes);
+    if (mem >= 0) close(mem);
+    if (!error.empty()) fail_pid(pid, error);
+  }
+  if (stats) {
+    stats->vmas = img.vmas.size();
+    stats->runs = nruns;
+    stats->bytes = img.pages_bytes;
+    stats->read_ms = read_ms + scan_ms;
+    stats->write_ms = ms_since(t1) - read_ms;   // time spent waiting for the writer
+  }
+  return end;
+}
+
+}  // namespace cairn

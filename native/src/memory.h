@@ -1,0 +1,34 @@
+// Memory of a frozen process: maps, pagemap, page runs, page data.
+#pragma once
+#include <sys/types.h>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "image.h"
+
+namespace cairn {
+
+struct MapEntry {
+  uint64_t start = 0, end = 0, offset = 0, inode = 0;
+  unsigned dev_major = 0, dev_minor = 0;
+  char perms[5] = "----";
+  std::string path;   // file path, [heap], [stack], [vdso], [anon:...] or empty
+};
+
+std::vector<MapEntry> read_maps(pid_t pid);   // throws naming pid
+
+// [vvar], [vvar_vclock], [vdso] addresses (0 when absent).
+SpecialMappings special_mappings(const std::vector<MapEntry> &maps);
+
+struct MemoryStats {
+  uint64_t vmas = 0, runs = 0, bytes = 0;
+  double read_ms = 0, write_ms = 0;
+};
+
+// Fills img.vmas and img.pages_bytes; page data goes to image_fd from kPageDataOffset on,
+// written sequentially. Returns the first byte after the page data. Throws naming pid.
+uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd, ProcessImage &img,
+                     MemoryStats *stats = nullptr);
+
+}  // namespace cairn

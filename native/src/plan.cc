@@ -1,0 +1,272 @@
+// ProcessImage -> flat restore plan (native/include/plan.h). Everything the restorer would
+// have to guess or could get wrong is checked here, on the agent's side, where an error can
+// name the process and the object in plain words.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/user.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "../include/plan.h"
+#include "restore.h"
+
+namespace cairn {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kUserTop = 0x7ffffffff000ULL;
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+  return b;
+}
+
+// Strings are stored once each; offset 0 is "none", so the table starts with a NUL byte.
+class StringTable {
+ public:
+  StringTable() : bytes_(1, '\0') {}
+  uint32_t add(const std::string &s) {
+    if (s.empty()) return 0;
+    if (s.find('\0') != std::string::npos) throw std::invalid_argument("string with a NUL byte: " + s);
+    auto it = index_.find(s);
+    if (it != index_.end()) return it->second;
+    uint32_t off = uint32_t(bytes_.size());
+    bytes_.append(s);
+    bytes_.push_back('\0');
+    index_.emplace(s, off);
+    return off;
+  }
+  const std::string &bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+  std::map<std::string, uint32_t> index_;
+};
+
+uint64_t align8(uint64_t v) { return (v + 7) & ~uint64_t(7); }
+
+bool ends_with(const std::string &s, const char *suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+[[noreturn]] void refuse_plan(const std::string &who, const std::string &what) {
+  throw std::runtime_error(who + ": cannot restore: " + what);
+}
+
+}  // namespace
+
+std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> &pass_index_of_inherited) {
+  const std::string who = "pid " + std::to_string(img.ns_pid) + " (" + img.comm + ")";
+  auto refuse = [&who](const std::string &what) { refuse_plan(who, what); };
+
+  if (img.format_version != kImageFormatVersion)
+    refuse("image format version " + std::to_string(img.format_version) + " (this cairn reads " +
+           std::to_string(kImageFormatVersion) + ")");
+  if (img.ns_pid < 1) refuse("no pid in the image");
+  if (img.threads.empty() || img.threads.size() > PLAN_MAX_THREADS)
+    refuse(std::to_string(img.threads.size()) + " threads (1.." + std::to_string(PLAN_MAX_THREADS) + " supported)");
+  if (img.threads[0].tid != img.ns_pid) refuse("the first thread is not the main thread");
+
+  plan_hdr h;
+  memset(&h, 0, sizeof h);
+  StringTable strings;
+  std::vector<plan_thread> threads;
+  std::vector<plan_vma> vmas;
+  std::vector<plan_run> runs;
+  std::vector<plan_fd> fds;
+
+  std::map<int32_t, bool> seen_tid;
+  for (const ThreadImage &t : img.threads) {
+    if (t.tid < 1 || seen_tid[t.tid]) refuse("bad or repeated thread id " + std::to_string(t.tid));
+    seen_tid[t.tid] = true;
+    if (t.regs.size() != sizeof(user_regs_struct))
+      refuse("thread " + std::to_string(t.tid) + ": registers of " + std::to_string(t.regs.size()) + " bytes");
+    plan_thread p;
+    memset(&p, 0, sizeof p);
+    p.tid = t.tid;
+    p.clear_child_tid = t.clear_child_tid;
+    p.robust_list = t.robust_list;
+    p.robust_list_len = t.robust_list_len;
+    p.rseq_ptr = t.rseq_ptr;
+    p.rseq_len = t.rseq_len;
+    p.rseq_sig = t.rseq_sig;
+    p.altstack_sp = t.altstack_sp;
+    p.altstack_size = t.altstack_size;
+    p.altstack_flags = t.altstack_flags;
+    threads.push_back(p);
+  }
+
+  // Memory. The special mappings are not VMAs of the plan: the restorer moves this kernel's.
+  const SpecialMappings &sp = img.special;
+  auto in_special = [&](uint64_t s, uint64_t e) {
+    auto hit = [&](uint64_t a, uint64_t b) { return a && s < b && a < e; };
+    return hit(sp.vvar_start, sp.vvar_end) || hit(sp.vvar_vclock_start, sp.vvar_vclock_end) ||
+           hit(sp.vdso_start, sp.vdso_end);
+  };
+  uint64_t prev_end = 0;
+  for (const VmaImage &v : img.vmas) {
+    const std::string at = "memory " + hex(v.start) + "-" + hex(v.end) + (v.path.empty() ? "" : " (" + v.path + ")");
+    if (v.start >= v.end || (v.start | v.end) % kPage || v.end > kUserTop) refuse(at + ": not a valid mapping");
+    if (v.start < prev_end) refuse(at + ": overlaps the mapping before it");
+    prev_end = v.end;
+    if (v.end > RESTORER_BASE && v.start < RESTORER_BASE + RESTORER_SPAN)
+      refuse(at + ": lies where cairn's restorer runs (" + hex(RESTORER_BASE) + "-" +
+             hex(RESTORER_BASE + RESTORER_SPAN) + ")");
+    if (in_special(v.start, v.end)) refuse(at + ": overlaps [vvar]/[vdso]");
+    if (v.prot & ~uint32_t(PROT_READ | PROT_WRITE | PROT_EXEC)) refuse(at + ": unknown protection bits");
+    plan_vma p;
+    memset(&p, 0, sizeof p);
+    p.start = v.start;
+    p.end = v.end;
+    p.prot = v.prot;
+    p.pgoff = v.pgoff;
+    switch (v.kind) {
+      case VMA_ANON: p.kind = PVMA_ANON; break;
+      case VMA_STACK: p.kind = PVMA_STACK; break;
+      case VMA_FILE_PRIVATE:
+      case VMA_FILE_SHARED:
+        p.kind = v.kind == VMA_FILE_PRIVATE ? PVMA_FILE_PRIVATE : PVMA_FILE_SHARED;
+        if (v.path.empty() || v.path[0] != '/') refuse(at + ": file mapping without a path");
+        if (ends_with(v.path, " (deleted)")) refuse(at + ": the mapped file was deleted");
+        if (v.pgoff % kPage) refuse(at + ": file offset not page aligned");
+        p.path = strings.add(v.path);
+        break;
+      default: refuse(at + ": unknown mapping kind " + std::to_string(v.kind));
+    }
+    // A shared file mapping's content is the file itself: its pages are never written back.
+    if (v.kind != VMA_FILE_SHARED) {
+      p.first_run = uint32_t(runs.size());
+      uint64_t prev = v.start;
+      for (const PageRun &r : v.runs) {
+        if (r.len == 0 || (r.addr | r.len) % kPage || r.addr < prev || r.addr + r.len > v.end)
+          refuse(at + ": page run " + hex(r.addr) + "+" + hex(r.len) + " out of order or outside the mapping");
+        if (r.offset < kPageDataOffset) refuse(at + ": page run at image offset " + std::to_string(r.offset));
+        prev = r.addr + r.len;
+        runs.push_back(plan_run{r.addr, r.len, r.offset});
+      }
+      p.nruns = uint32_t(runs.size() - p.first_run);
+    }
+    vmas.push_back(p);
+  }
+
+  // Descriptors.
+  int32_t max_fd = -1;
+  std::map<int32_t, bool> seen_fd;
+  for (const FdImage &f : img.fds) {
+    const std::string at = "fd " + std::to_string(f.fd) + (f.path.empty() ? "" : " (" + f.path + ")");
+    if (f.fd < 0 || seen_fd[f.fd]) refuse(at + ": bad or repeated descriptor number");
+    seen_fd[f.fd] = true;
+    plan_fd p;
+    memset(&p, 0, sizeof p);
+    p.fd = f.fd;
+    p.cloexec = f.cloexec ? 1 : 0;
+    p.passed_index = -1;
+    // Reopening must neither create nor truncate anything.
+    p.flags = f.flags & ~uint32_t(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_DIRECTORY);
+    switch (f.kind) {
+      case FD_FILE:
+      case FD_DEVNULL:
+      case FD_DIRECTORY:
+        if (f.path.empty() || f.path[0] != '/') refuse(at + ": no path to reopen");
+        if (ends_with(f.path, " (deleted)")) refuse(at + ": the file was deleted");
+        p.kind = f.kind == FD_FILE ? PFD_FILE : f.kind == FD_DEVNULL ? PFD_DEVNULL : PFD_DIRECTORY;
+        p.path = strings.add(f.path);
+        p.pos = f.kind == FD_FILE ? f.pos : 0;
+        break;
+      case FD_INHERITED: {
+        int k = f.inherited_index < pass_index_of_inherited.size() ? pass_index_of_inherited[f.inherited_index] : -1;
+        if (k < 0 || k >= PLAN_MAX_PASSED)
+          refuse(at + ": was the launcher's stdio " + std::to_string(f.inherited_index) +
+                 ", and no descriptor was passed for it");
+        p.kind = PFD_PASSED;
+        p.passed_index = k;
+        p.flags = 0;
+        break;
+      }
+      default: refuse(at + ": unknown descriptor kind " + std::to_string(f.kind));
+    }
+    if (f.fd > max_fd) max_fd = f.fd;
+    fds.push_back(p);
+  }
+  // Above every descriptor of the process and above the ones nsinit hands the restorer.
+  h.fd_floor = uint32_t(std::max<int32_t>(max_fd + 1, RFD_PASSED + PLAN_MAX_PASSED));
+
+  // Process-wide state.
+  h.magic = PLAN_MAGIC;
+  h.version = PLAN_VERSION;
+  h.pid = img.ns_pid;
+  const MmState &m = img.mm;
+  const uint64_t mm[MM_NFIELDS] = {m.start_code, m.end_code,    m.start_data, m.end_data,
+                                   m.start_brk,  m.brk,         m.start_stack, m.arg_start,
+                                   m.arg_end,    m.env_start,   m.env_end};
+  memcpy(h.mm, mm, sizeof mm);
+  if (!m.start_code || !m.start_stack || m.brk < m.start_brk || m.arg_end < m.arg_start || m.env_end < m.env_start)
+    refuse("inconsistent mm fields (code/stack/brk/args/env) in the image");
+  if (img.auxv.size() % 8 || img.auxv.size() > sizeof h.auxv)
+    refuse("auxv of " + std::to_string(img.auxv.size()) + " bytes");
+  memcpy(h.auxv, img.auxv.data(), img.auxv.size());
+  h.auxv_bytes = uint32_t(img.auxv.size());
+  h.umask = img.umask & 0777;
+  h.vvar_start = sp.vvar_start;
+  h.vvar_end = sp.vvar_end;
+  h.vclock_start = sp.vvar_vclock_start;
+  h.vclock_end = sp.vvar_vclock_end;
+  h.vdso_start = sp.vdso_start;
+  h.vdso_end = sp.vdso_end;
+  for (const SigActionImage &s : img.sigactions) {
+    if (s.sig < 1 || s.sig > 64) refuse("sigaction for signal " + std::to_string(s.sig));
+    if (s.sig == SIGKILL || s.sig == SIGSTOP) continue;   // cannot be anything but SIG_DFL
+    plan_sigaction &a = h.sa[s.sig];
+    a.handler = s.handler;
+    a.flags = s.flags;
+    a.restorer = s.restorer;
+    a.mask = s.mask;
+    a.valid = 1;
+  }
+  strncpy(h.comm, img.comm.c_str(), sizeof h.comm - 1);
+  if (img.exe.empty() || img.exe[0] != '/') refuse("no executable path in the image");
+  if (ends_with(img.exe, " (deleted)")) refuse("its executable " + img.exe + " was deleted");
+  h.exe = strings.add(img.exe);
+  if (!img.cwd.empty() && ends_with(img.cwd, " (deleted)")) refuse("its working directory " + img.cwd + " was deleted");
+  h.cwd = strings.add(img.cwd);
+  strncpy(h.hostname, img.hostname.c_str(), sizeof h.hostname - 1);
+
+  // Layout: header, threads, vmas, runs, fds, strings (each table 8-aligned).
+  h.nthreads = uint32_t(threads.size());
+  h.nvmas = uint32_t(vmas.size());
+  h.nruns = uint32_t(runs.size());
+  h.nfds = uint32_t(fds.size());
+  uint64_t off = align8(sizeof h);
+  h.thr_off = off;
+  off = align8(off + threads.size() * sizeof(plan_thread));
+  h.vma_off = off;
+  off = align8(off + vmas.size() * sizeof(plan_vma));
+  h.run_off = off;
+  off = align8(off + runs.size() * sizeof(plan_run));
+  h.fd_off = off;
+  off = align8(off + fds.size() * sizeof(plan_fd));
+  h.str_off = off;
+  off += strings.bytes().size();
+  if (off > 0x40000000ULL) refuse("restore plan of " + std::to_string(off) + " bytes (too many mappings)");
+  h.total_size = uint32_t(off);
+
+  std::vector<uint8_t> out(off, 0);
+  memcpy(out.data(), &h, sizeof h);
+  if (!threads.empty()) memcpy(out.data() + h.thr_off, threads.data(), threads.size() * sizeof(plan_thread));
+  if (!vmas.empty()) memcpy(out.data() + h.vma_off, vmas.data(), vmas.size() * sizeof(plan_vma));
+  if (!runs.empty()) memcpy(out.data() + h.run_off, runs.data(), runs.size() * sizeof(plan_run));
+  if (!fds.empty()) memcpy(out.data() + h.fd_off, fds.data(), fds.size() * sizeof(plan_fd));
+  memcpy(out.data() + h.str_off, strings.bytes().data(), strings.bytes().size());
+  return out;
+}
+
+}  // namespace cairn

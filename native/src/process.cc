@@ -1,0 +1,319 @@
+// Dump of one frozen process: attributes from /proc, per-thread state through ptrace and
+// injected system calls, then descriptors and memory.
+#include "process.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "memory.h"
+#include "threads.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+namespace cairn {
+
+std::string errno_str(int e) { return strerror(e); }
+
+bool read_text(const std::string &path, std::string &out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char buf[16384];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      errno = e;
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, size_t(n));
+  }
+  close(fd);
+  return true;
+}
+
+std::string comm_of(pid_t pid) {
+  std::string s;
+  if (!read_text("/proc/" + std::to_string(pid) + "/comm", s) || s.empty()) return "?";
+  if (s.back() == '\n') s.pop_back();
+  return s;
+}
+
+std::string who(pid_t pid) { return "pid " + std::to_string(pid) + " (" + comm_of(pid) + ")"; }
+
+void fail_pid(pid_t pid, const std::string &what) { throw std::runtime_error(who(pid) + ": " + what); }
+
+namespace {
+
+struct rseq_config {
+  uint64_t rseq_abi_pointer;
+  uint32_t rseq_abi_size, signature, flags, pad;
+};
+
+std::string readlink_str(const std::string &p) {
+  char buf[4096];
+  ssize_t n = readlink(p.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return std::string();
+  return std::string(buf, size_t(n));
+}
+
+// Value of "Key:\t..." in /proc/PID/status.
+std::string status_field(const std::string &status, const char *key) {
+  std::string k = std::string("\n") + key + ":";
+  size_t p = status.find(k);
+  if (p == std::string::npos) {
+    if (status.rfind(std::string(key) + ":", 0) != 0) return std::string();
+    p = 0;
+    k = k.substr(1);
+  }
+  p += k.size();
+  while (p < status.size() && (status[p] == ' ' || status[p] == '\t')) p++;
+  size_t e = status.find('\n', p);
+  return status.substr(p, e == std::string::npos ? std::string::npos : e - p);
+}
+
+int64_t clock_ns(clockid_t c) {
+  timespec ts;
+  clock_gettime(c, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+double ms_since(const timespec &t0) {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0.tv_sec) * 1e3 + (t.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+bool peek(pid_t pid, uint64_t addr, void *buf, size_t len) {
+  iovec l = {buf, len}, r = {reinterpret_cast<void *>(addr), len};
+  return process_vm_readv(pid, &l, 1, &r, 1, 0) == ssize_t(len);
+}
+
+bool poke(pid_t pid, uint64_t addr, const void *buf, size_t len) {
+  iovec l = {const_cast<void *>(buf), len}, r = {reinterpret_cast<void *>(addr), len};
+  return process_vm_writev(pid, &l, 1, &r, 1, 0) == ssize_t(len);
+}
+
+constexpr size_t kScratch = 512;   // room for struct utsname (390 bytes) and friends
+
+// Everything about one thread that needs injected system calls. The thread's registers,
+// signal mask and the scratch bytes below its stack pointer are put back exactly on every
+// path out, so it resumes as if nothing happened.
+void thread_state(pid_t pid, pid_t tid, bool leader, uint64_t insn, const std::string &status, ThreadImage &t,
+                  ProcessImage &img) {
+  user_regs_struct orig;
+  if (int e = get_regs(tid, orig)) fail_pid(pid, "thread " + std::to_string(tid) + ": cannot read registers: " + errno_str(-e));
+  t.regs.assign(reinterpret_cast<uint8_t *>(&orig), reinterpret_cast<uint8_t *>(&orig) + sizeof orig);
+  t.xstate = get_xstate(tid);
+  uint64_t mask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, tid, sizeof mask, &mask) < 0)
+    fail_pid(pid, "thread " + std::to_string(tid) + ": PTRACE_GETSIGMASK: " + errno_str(errno));
+  t.sigmask = mask;
+  void *head = nullptr;
+  size_t hlen = 0;
+  if (syscall(SYS_get_robust_list, tid, &head, &hlen) == 0) {
+    t.robust_list = reinterpret_cast<uint64_t>(head);
+    t.robust_list_len = hlen;
+  }
+  rseq_config rc{};
+  if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof rc, &rc) > 0) {
+    t.rseq_ptr = rc.rseq_abi_pointer;
+    t.rseq_len = rc.rseq_abi_size;
+    t.rseq_sig = rc.signature;
+  }
+
+  // Below the red zone (128 bytes), where a signal frame would go: nothing live there.
+  const uint64_t scratch = (orig.rsp - 128 - 2 * kScratch) & ~uint64_t(63);
+  uint8_t saved[kScratch];
+  const bool have_saved = peek(pid, scratch, saved, sizeof saved);
+  uint64_t all = ~uint64_t(0);
+  // Blocked signals cannot cause a signal-delivery stop in the middle of an injection.
+  ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all);
+  std::string error;
+  try {
+    auto inject = [&](long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0) {
+      return inject_syscall(tid, orig, insn, nr, a1, a2, a3, a4);
+    };
+    const long s = long(scratch);
+    if (long r = inject(SYS_prctl, PR_GET_TID_ADDRESS, s); r != 0)
+      throw std::runtime_error("prctl(PR_GET_TID_ADDRESS) = " + std::to_string(r));
+    peek(pid, scratch, &t.clear_child_tid, 8);
+    if (long r = inject(SYS_sigaltstack, 0, s); r != 0)
+      throw std::runtime_error("sigaltstack = " + std::to_string(r));
+    uint8_t ss[24];
+    if (peek(pid, scratch, ss, sizeof ss)) {   // stack_t: ss_sp, ss_flags, ss_size
+      int32_t fl;
+      memcpy(&t.altstack_sp, ss, 8);
+      memcpy(&fl, ss + 8, 4);
+      memcpy(&t.altstack_size, ss + 16, 8);
+      t.altstack_flags = fl;
+    }
+    if (leader) {
+      img.mm.brk = uint64_t(inject(SYS_brk, 0));
+      // The UTS name as the job sees it: only the process itself can ask its namespace.
+      if (inject(SYS_uname, s) == 0) {
+        char node[66] = {};
+        if (peek(pid, scratch + 65, node, 65)) img.hostname = node;
+      }
+      auto hexmask = [&](const char *key) { return strtoull(status_field(status, key).c_str(), nullptr, 16); };
+      uint64_t sigs = hexmask("SigCgt") | hexmask("SigIgn");
+      for (int sig = 1; sig <= 64; sig++) {
+        if (!(sigs & (1ULL << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP) continue;
+        long r = inject(SYS_rt_sigaction, sig, 0, s, 8);
+        if (r != 0) throw std::runtime_error("rt_sigaction(" + std::to_string(sig) + ") = " + std::to_string(r));
+        uint64_t sa[4];   // kernel struct sigaction: handler, flags, restorer, mask
+        if (!peek(pid, scratch, sa, sizeof sa)) throw std::runtime_error("cannot read back a sigaction");
+        if (sa[0] == 0) continue;   // SIG_DFL
+        img.sigactions.push_back(SigActionImage{sig, sa[0], sa[1], sa[2], sa[3]});
+      }
+    }
+  } catch (const std::exception &e) {
+    error = e.what();
+  }
+  if (have_saved) poke(pid, scratch, saved, sizeof saved);
+  // The thread now sits in a syscall-exit stop: resuming it does not apply the kernel's
+  // -ERESTART* handling, so the fix-up is done here (rewind onto the interrupted syscall).
+  user_regs_struct back = orig;
+  fixup_restart(back);
+  int se = set_regs(tid, back);
+  ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask);
+  if (!error.empty()) fail_pid(pid, "thread " + std::to_string(tid) + ": " + error);
+  if (se) fail_pid(pid, "thread " + std::to_string(tid) + ": cannot restore registers: " + errno_str(-se));
+}
+
+}  // namespace
+
+DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOptions &opts) {
+  timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  DumpResult res;
+  ProcessImage &img = res.image;
+  const std::string base = "/proc/" + std::to_string(pid);
+  img.format_version = kImageFormatVersion;
+  img.cairn_version = "0.1.0";
+  img.comm = comm_of(pid);
+
+  std::string status, stat;
+  if (!read_text(base + "/status", status)) fail_pid(pid, "cannot read " + base + "/status: " + errno_str(errno));
+  if (!read_text(base + "/stat", stat)) fail_pid(pid, "cannot read " + base + "/stat: " + errno_str(errno));
+  img.umask = uint32_t(strtoul(status_field(status, "Umask").c_str(), nullptr, 8));
+  img.ns_pid = ns_tid_of(pid);
+  pid_t ppid = pid_t(atoi(status_field(status, "PPid").c_str()));
+  // The parent's id in the job's namespace, if it is in it at all (same NSpid depth).
+  auto depth = [](pid_t p) {
+    std::string st;
+    if (!read_text("/proc/" + std::to_string(p) + "/status", st)) return -1;
+    std::string v = status_field(st, "NSpid");
+    int n = 0;
+    for (size_t i = 0; i < v.size(); i++)
+      if (v[i] != ' ' && v[i] != '\t' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t')) n++;
+    return n;
+  };
+  img.ns_ppid = ppid > 0 && depth(ppid) == depth(pid) ? ns_tid_of(ppid) : 0;
+  if (img.ns_ppid < 0) img.ns_ppid = 0;
+
+  // mm fields: fields 26.. of /proc/PID/stat (1-based), after the "(comm)" that may hold spaces.
+  {
+    size_t rp = stat.rfind(')');
+    if (rp == std::string::npos) fail_pid(pid, "cannot parse " + base + "/stat");
+    std::vector<uint64_t> f(64, 0);
+    const char *q = stat.c_str() + rp + 2;
+    int k = 3;
+    while (*q && k < 64) {
+      char *e;
+      f[size_t(k)] = strtoull(q, &e, 10);
+      if (e == q) {   // the state letter (field 3)
+        while (*q && *q != ' ') q++;
+      } else {
+        q = e;
+      }
+      while (*q == ' ') q++;
+      k++;
+    }
+    MmState &mm = img.mm;
+    mm.start_code = f[26];
+    mm.end_code = f[27];
+    mm.start_stack = f[28];
+    mm.start_data = f[45];
+    mm.end_data = f[46];
+    mm.start_brk = f[47];
+    mm.arg_start = f[48];
+    mm.arg_end = f[49];
+    mm.env_start = f[50];
+    mm.env_end = f[51];
+    if (!mm.start_code && !mm.start_stack) fail_pid(pid, "mm fields of " + base + "/stat are hidden (no ptrace access?)");
+  }
+  std::string auxv;
+  if (!read_text(base + "/auxv", auxv)) fail_pid(pid, "cannot read " + base + "/auxv: " + errno_str(errno));
+  img.auxv.assign(auxv.begin(), auxv.end());
+  img.exe = readlink_str(base + "/exe");
+  img.cwd = readlink_str(base + "/cwd");
+  if (img.exe.empty()) fail_pid(pid, "cannot read " + base + "/exe: " + errno_str(errno));
+  std::string cmdline;
+  if (read_text(base + "/cmdline", cmdline))
+    for (size_t p = 0; p < cmdline.size();) {
+      size_t e = cmdline.find('\0', p);
+      if (e == std::string::npos) e = cmdline.size();
+      img.argv.push_back(cmdline.substr(p, e - p));
+      p = e + 1;
+    }
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    rlimit64 old;
+    if (syscall(SYS_prlimit64, pid, r, nullptr, &old) < 0)
+      fail_pid(pid, "prlimit(" + std::to_string(r) + "): " + errno_str(errno));
+    img.rlimits.push_back(RlimitImage{r, old.rlim_cur, old.rlim_max});
+  }
+
+  img.fds = dump_fds(pid, opts.stdio);
+
+  std::vector<MapEntry> maps = read_maps(pid);
+  img.special = special_mappings(maps);
+  uint64_t insn = find_syscall_insn(pid, img.special.vdso_start, img.special.vdso_end);
+  if (!insn) fail_pid(pid, "no syscall instruction found in its [vdso]");
+  for (size_t i = 0; i < tids.size(); i++) {
+    ThreadImage t;
+    t.tid = ns_tid_of(tids[i]);
+    if (t.tid < 0) fail_pid(pid, "thread " + std::to_string(tids[i]) + " vanished");
+    thread_state(pid, tids[i], i == 0, insn, status, t, img);
+    img.threads.push_back(std::move(t));
+  }
+  res.ms_state = ms_since(t0);
+
+  int fd = open(opts.image_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail_pid(pid, "cannot create image " + opts.image_path + ": " + errno_str(errno));
+  try {
+    MemoryStats ms;
+    res.pages_end = dump_memory(pid, maps, fd, img, &ms);
+    res.ms_pages_read = ms.read_ms;
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  if (close(fd) < 0) fail_pid(pid, "cannot write image " + opts.image_path + ": " + errno_str(errno));
+  res.ms_memory = ms_since(t0) - res.ms_state;
+
+  img.clocks.monotonic_ns = clock_ns(CLOCK_MONOTONIC) + opts.mono_offset_ns;
+  img.clocks.boottime_ns = clock_ns(CLOCK_BOOTTIME) + opts.boot_offset_ns;
+  img.clocks.realtime_ns = clock_ns(CLOCK_REALTIME);
+  return res;
+}
+
+}  // namespace cairn

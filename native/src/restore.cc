@@ -1,0 +1,352 @@
+// Drive the restore of one process (engine thread): nsinit in restore mode, seize the
+// restorer, wait for every thread's int3, unmap the restorer, load registers, let go.
+// The restorer side is native/helpers/restorer.c; the plan format native/include/plan.h.
+#include "restore.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <stdexcept>
+
+#include "../include/plan.h"
+#include "crc32c.h"
+#include "namespaces.h"
+#include "threads.h"
+
+namespace cairn {
+
+namespace {
+
+std::string err(int e) { return strerror(e); }
+
+std::string who_of(const ProcessImage &img) { return "pid " + std::to_string(img.ns_pid) + " (" + img.comm + ")"; }
+
+int64_t now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void nap_us(long us) {
+  timespec ts = {us / 1000000, (us % 1000000) * 1000};
+  nanosleep(&ts, nullptr);
+}
+
+// Closes on scope exit: every early throw must leave no descriptor behind.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The restorer's last words: its last non-empty log line.
+std::string last_log_line(const std::string &path) {
+  Fd f(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) return "(no restorer log: " + err(errno) + ")";
+  struct stat st;
+  if (fstat(f.fd, &st) < 0 || st.st_size == 0) return "(restorer log is empty)";
+  off_t from = st.st_size > 65536 ? st.st_size - 65536 : 0;
+  std::string buf(size_t(st.st_size - from), '\0');
+  ssize_t n = pread(f.fd, &buf[0], buf.size(), from);
+  if (n <= 0) return "(cannot read the restorer log)";
+  buf.resize(size_t(n));
+  while (!buf.empty() && (buf.back() == '\n' || buf.back() == ' ')) buf.pop_back();
+  size_t nl = buf.rfind('\n');
+  return nl == std::string::npos ? buf : buf.substr(nl + 1);
+}
+
+std::string status_str(int st) {
+  if (WIFEXITED(st)) return "exited with status " + std::to_string(WEXITSTATUS(st));
+  if (WIFSIGNALED(st)) return std::string("was killed by signal ") + strsignal(WTERMSIG(st));
+  return "stopped unexpectedly";
+}
+
+// Everything a failed restore must undo: the helper (and with it the namespace) and the
+// traced restorer threads, reaped non-leaders first (a traced zombie leader is reported only
+// after its other threads, and init hangs in zap_pid_ns_processes until they are reaped).
+struct Restoring {
+  NsinitProcess ns;
+  std::vector<pid_t> tids;   // traced host tids, leader first
+  std::set<pid_t> gone;      // already reaped
+  bool done = false;
+
+  void reap_all() {
+    if (tids.empty()) return;
+    // Threads the restorer made but whose clone event we never saw are traced too.
+    for (pid_t t : list_threads(tids[0]))
+      if (std::find(tids.begin(), tids.end(), t) == tids.end()) tids.push_back(t);
+    const int64_t deadline = now_ms() + 5000;
+    for (size_t k = tids.size(); k-- > 0;) {
+      pid_t t = tids[k];
+      while (!gone.count(t)) {
+        int st;
+        pid_t r = waitpid(t, &st, __WALL | WNOHANG);
+        if (r < 0 || (r == t && (WIFEXITED(st) || WIFSIGNALED(st)))) {
+          gone.insert(t);
+          break;
+        }
+        if (now_ms() > deadline) break;   // give up on this one rather than hang the engine
+        if (r == 0) nap_us(500);
+      }
+    }
+  }
+
+  ~Restoring() {
+    if (done) return;
+    if (ns.init_pid > 0) kill(ns.init_pid, SIGKILL);   // the whole namespace goes
+    for (pid_t t : tids)
+      if (!gone.count(t)) syscall(SYS_tgkill, tids[0], t, SIGKILL);
+    reap_all();
+    nsinit_abort(ns);
+  }
+};
+
+// Waits for one SIGTRAP (SI_KERNEL, the int3) stop in each of `nthreads` threads, following
+// clone events. Returns the parked host tids, leader first.
+void wait_parked(Restoring &rs, size_t nthreads, int64_t deadline, const std::string &who,
+                 const std::string &log_path) {
+  std::set<pid_t> parked;
+  long nap = 50;
+  auto died = [&](const std::string &how) {
+    throw std::runtime_error(who + ": restore failed: the restorer " + how + ": " + last_log_line(log_path));
+  };
+  while (parked.size() < nthreads) {
+    bool progress = false;
+    for (size_t i = 0; i < rs.tids.size(); i++) {
+      pid_t t = rs.tids[i];
+      if (parked.count(t) || rs.gone.count(t)) continue;
+      int st = 0;
+      pid_t r = waitpid(t, &st, __WALL | WNOHANG);
+      if (r == 0) continue;
+      if (r < 0) {
+        rs.gone.insert(t);
+        died("vanished (" + err(errno) + ")");
+      }
+      progress = true;
+      if (WIFEXITED(st) || WIFSIGNALED(st)) {
+        rs.gone.insert(t);
+        died(status_str(st));
+      }
+      if (!WIFSTOPPED(st)) continue;
+      const int event = st >> 16, sig = WSTOPSIG(st);
+      if (event == PTRACE_EVENT_CLONE) {
+        unsigned long nt = 0;
+        if (ptrace(PTRACE_GETEVENTMSG, t, 0, &nt) == 0 && nt > 0) rs.tids.push_back(pid_t(nt));
+        if (rs.tids.size() > nthreads) died("created more threads than the image has");
+        ptrace(PTRACE_CONT, t, 0, 0);
+      } else if (event != 0 || sig == (SIGTRAP | 0x80)) {
+        ptrace(PTRACE_CONT, t, 0, 0);   // a new thread's first stop, or another event
+      } else if (sig == SIGTRAP) {
+        siginfo_t si;
+        if (ptrace(PTRACE_GETSIGINFO, t, 0, &si) == 0 && si.si_code == SI_KERNEL)
+          parked.insert(t);
+        else
+          ptrace(PTRACE_CONT, t, 0, 0);
+      } else {
+        ptrace(PTRACE_CONT, t, 0, sig);   // a fault in the restorer: let it end it, we report it
+      }
+    }
+    if (progress) {
+      nap = 50;
+      continue;
+    }
+    if (now_ms() > deadline) died("did not finish in time");
+    nap_us(nap);
+    nap = std::min(nap * 2, 2000L);
+  }
+  if (rs.tids.size() != nthreads) died("ended with a different number of threads than the image has");
+}
+
+size_t kernel_xstate_size(pid_t tid) {
+  std::vector<uint8_t> buf(64 * 1024);
+  iovec io = {buf.data(), buf.size()};
+  if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &io) < 0) return 0;
+  return io.iov_len;
+}
+
+}  // namespace
+
+JobProcessInfo restore_process(const RestoreRequest &req) {
+  const ProcessImage &img = req.image;
+  const std::string who = who_of(img);
+  if (req.pass_fds.size() > PLAN_MAX_PASSED)
+    throw std::runtime_error(who + ": at most " + std::to_string(PLAN_MAX_PASSED) + " descriptors can be passed");
+  std::vector<int> identity(req.pass_fds.size());
+  for (size_t k = 0; k < identity.size(); k++) identity[k] = int(k);
+  const std::vector<uint8_t> plan = build_plan(img, identity);
+  // nsinit would only report a failed exec of the restorer as an exit status.
+  if (access(req.restorer_path.c_str(), X_OK) < 0)
+    throw std::runtime_error(who + ": cannot run the restorer " + req.restorer_path + ": " + err(errno));
+
+  Fd plan_fd(int(syscall(SYS_memfd_create, "cairn-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  if (plan_fd.fd < 0) throw std::runtime_error(who + ": memfd for the restore plan: " + err(errno));
+  for (size_t done = 0; done < plan.size();) {
+    ssize_t n = write(plan_fd.fd, plan.data() + done, plan.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(who + ": writing the restore plan: " + err(errno));
+    done += size_t(n);
+  }
+  // The restorer trusts the plan: nobody may change it after this check point.
+  fcntl(plan_fd.fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  Fd image_fd(open(req.image_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (image_fd.fd < 0) throw std::runtime_error(who + ": cannot open image " + req.image_path + ": " + err(errno));
+  Fd log_fd(open(req.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (log_fd.fd < 0) throw std::runtime_error(who + ": cannot create restorer log " + req.log_path + ": " + err(errno));
+  Fd devnull;
+  if (req.pass_fds.size() < 3) {
+    devnull.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull.fd < 0) throw std::runtime_error("cannot open /dev/null: " + err(errno));
+  }
+  std::vector<int> fds;
+  for (size_t i = 0; i < 3; i++) fds.push_back(i < req.pass_fds.size() ? req.pass_fds[i] : devnull.fd);
+  fds.push_back(plan_fd.fd);    // RFD_PLAN
+  fds.push_back(image_fd.fd);   // RFD_IMAGE
+  fds.push_back(log_fd.fd);     // RFD_LOG
+  for (int f : req.pass_fds) fds.push_back(f);   // RFD_PASSED + k
+
+  std::vector<std::string> args = {"restore", "--pid", std::to_string(img.ns_pid), "--restorer", req.restorer_path};
+  if (req.mono_offset_ns || req.boot_offset_ns) {
+    args.insert(args.end(), {"--mono", std::to_string(req.mono_offset_ns), "--boot", std::to_string(req.boot_offset_ns)});
+  }
+  const std::string &hostname = req.hostname.empty() ? img.hostname : req.hostname;
+  if (!hostname.empty()) args.insert(args.end(), {"--hostname", hostname});
+
+  const int64_t t0 = now_ms();
+  Restoring rs;
+  rs.ns = spawn_nsinit(req.nsinit_path, args, fds, req.env, "");
+  try {
+    nsinit_handshake(rs.ns);
+  } catch (const std::exception &e) {
+    throw std::runtime_error(who + ": restore failed: " + e.what());
+  }
+  const pid_t pid = rs.ns.child_pid;
+  if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) < 0)
+    throw std::runtime_error(who + ": restore failed: cannot trace the restorer (host pid " + std::to_string(pid) +
+                             "): " + err(errno));
+  rs.tids.push_back(pid);
+  try {
+    nsinit_go(rs.ns);
+  } catch (const std::exception &e) {
+    throw std::runtime_error(who + ": restore failed: " + e.what());
+  }
+
+  // Generous: the restorer reads every page of the image before its threads park.
+  const int64_t deadline = t0 + 60000 + int64_t(img.pages_bytes / (20u << 20)) * 1000;
+  wait_parked(rs, img.threads.size(), deadline, who, req.log_path);
+
+  try {
+    // The restorer's code, stacks and plan go in one syscall, run from the restored vdso
+    // (or, without one, from the `syscall` the restorer put right after its int3).
+    user_regs_struct base;
+    if (int e = get_regs(pid, base)) throw std::runtime_error("registers of the main thread: " + err(-e));
+    uint64_t insn = img.special.vdso_start ? find_syscall_insn(pid, img.special.vdso_start, img.special.vdso_end) : 0;
+    if (!insn) insn = find_syscall_insn(pid, base.rip, base.rip + 2);
+    if (!insn) throw std::runtime_error("no syscall instruction to unmap the restorer with");
+    long r = inject_syscall(pid, base, insn, SYS_munmap, long(RESTORER_BASE), long(RESTORER_SPAN));
+    if (r != 0) throw std::runtime_error("unmapping the restorer: " + err(int(-r)));
+
+    const size_t xsize = kernel_xstate_size(pid);
+    for (pid_t t : rs.tids) {
+      pid_t ns_tid = ns_tid_of(t);
+      const ThreadImage *th = nullptr;
+      for (const ThreadImage &x : img.threads)
+        if (x.tid == ns_tid) th = &x;
+      if (!th) throw std::runtime_error("restored thread " + std::to_string(ns_tid) + " is not in the image");
+      const std::string tw = "thread " + std::to_string(th->tid);
+      user_regs_struct regs;
+      memcpy(&regs, th->regs.data(), sizeof regs);   // size checked by build_plan
+      fixup_restart(regs);
+      if (int e = set_regs(t, regs)) throw std::runtime_error(tw + ": set registers: " + err(-e));
+      if (!th->xstate.empty()) {
+        if (th->xstate.size() != xsize)
+          throw std::runtime_error(tw + ": saved FPU/vector state is " + std::to_string(th->xstate.size()) +
+                                   " bytes, this CPU/kernel uses " + std::to_string(xsize) +
+                                   " (restart on a machine like the checkpoint's)");
+        iovec io = {const_cast<uint8_t *>(th->xstate.data()), th->xstate.size()};
+        if (ptrace(PTRACE_SETREGSET, t, NT_X86_XSTATE, &io) < 0)
+          throw std::runtime_error(tw + ": set FPU/vector state: " + err(errno));
+      }
+      uint64_t mask = th->sigmask;
+      if (ptrace(PTRACE_SETSIGMASK, t, sizeof mask, &mask) < 0)
+        throw std::runtime_error(tw + ": set signal mask: " + err(errno));
+    }
+    for (const RlimitImage &l : img.rlimits) {
+      rlimit64 v = {l.cur, l.max};
+      if (syscall(SYS_prlimit64, pid, l.resource, &v, nullptr) == 0) continue;
+      // A hard limit above ours cannot be raised without privilege: keep the lower one.
+      rlimit64 now;
+      if (errno != EPERM || syscall(SYS_prlimit64, pid, l.resource, nullptr, &now) < 0)
+        throw std::runtime_error("set rlimit " + std::to_string(l.resource) + ": " + err(errno));
+      v.rlim_max = std::min<uint64_t>(v.rlim_max, now.rlim_max);
+      v.rlim_cur = std::min<uint64_t>(v.rlim_cur, v.rlim_max);
+      if (syscall(SYS_prlimit64, pid, l.resource, &v, nullptr) < 0)
+        throw std::runtime_error("set rlimit " + std::to_string(l.resource) + ": " + err(errno));
+    }
+    for (pid_t t : rs.tids)
+      if (ptrace(PTRACE_DETACH, t, 0, 0) < 0) throw std::runtime_error("detach thread " + std::to_string(t) + ": " + err(errno));
+  } catch (const std::exception &e) {
+    throw std::runtime_error(who + ": restore failed: " + e.what());
+  }
+  rs.done = true;
+  JobProcessInfo info;
+  info.pid = pid;
+  info.ns_pid = img.ns_pid;
+  info.init_pid = rs.ns.init_pid;
+  info.helper_pid = rs.ns.helper_pid;
+  info.helper_pidfd = rs.ns.helper_pidfd;   // handed over to the caller
+  rs.ns.helper_pidfd = -1;
+  return info;
+}
+
+void verify_pages(const std::string &image_path, const ProcessImage &image) {
+  const std::string who = who_of(image);
+  Fd f(open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) throw std::runtime_error(who + ": cannot open image " + image_path + ": " + err(errno));
+  posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  const size_t kBuf = 8u << 20;
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[kBuf]);
+  for (const VmaImage &v : image.vmas) {
+    for (const PageRun &r : v.runs) {
+      char at[160];
+      snprintf(at, sizeof at, "page run %#llx+%#llx at image offset %llu", (unsigned long long)r.addr,
+               (unsigned long long)r.len, (unsigned long long)r.offset);
+      uint32_t crc = 0;
+      for (uint64_t done = 0; done < r.len;) {
+        size_t want = size_t(std::min<uint64_t>(kBuf, r.len - done));
+        ssize_t n = pread(f.fd, buf.get(), want, off_t(r.offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error(who + ": image " + image_path + ": " + at + ": " + err(errno));
+        if (n == 0) throw std::runtime_error(who + ": image " + image_path + " is cut short: " + at);
+        crc = crc32c(crc, buf.get(), size_t(n));
+        done += uint64_t(n);
+      }
+      if (crc != r.crc32c) {
+        char c[64];
+        snprintf(c, sizeof c, " (stored %08x, read %08x)", r.crc32c, crc);
+        throw std::runtime_error(who + ": image " + image_path + " is damaged: checksum mismatch in " + at + c);
+      }
+    }
+  }
+}
+
+}  // namespace cairn

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
-import { commOf, jobProcesses } from './job-processes.js';
+import { commOf, jobProcesses, processAlive } from './job-processes.js';
 import type { Engine, JobProcess, TimeOffsets } from './engine-api.js';
 import type { CoordinatorMessage__Output } from '../gen/cairn/v1/CoordinatorMessage.js';
 import type { PhaseCommand__Output } from '../gen/cairn/v1/PhaseCommand.js';
@@ -117,6 +117,9 @@ export class Agent {
     } catch (e) {
       result.ok = false;
       result.error = errorMessage(e);
+      // A process killed under our hands makes the engine fail on whatever it touched
+      // next; say what really happened.
+      if (!processAlive(this.o.job.pid)) result.error = `process ${this.o.job.nsPid} (${commOf(this.o.job.pid)}) died during the checkpoint (${result.error})`;
       if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED') await this.thawAll().catch(() => undefined);
     }
     this.session?.send({ phaseResult: result });

@@ -30,3 +30,12 @@ export function commOf(pid: number): string {
     return '?';
   }
 }
+
+/** False once the process is gone or a zombie. */
+export function processAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -63,7 +63,7 @@ export async function command(a: CommandArgs): Promise<number> {
   if (a.checkpoint || a.bcheckpoint) {
     const blocking = !!a.bcheckpoint;
     const r = await call<{ wait: boolean }, CheckpointReply__Output>(t, (c) => c.Checkpoint, { wait: blocking }, blocking ? 0 : 10_000);
-    if (!r.ok) throw new UserError(`checkpoint failed: ${r.error}`, 'the job runs on; the previous checkpoint is still the latest');
+    if (!r.ok) throw new UserError(`checkpoint failed: ${r.error}`, 'the previous checkpoint is still the latest; see cairn command --status');
     out(r, describeCheckpoint(r, blocking));
     return 0;
   }

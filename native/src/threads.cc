@@ -195,11 +195,19 @@ void detach_threads(const std::vector<pid_t> &tids) {
   // Non-leaders first. A thread that cannot be detached was killed while stopped: its exit
   // is reported to us, the tracer, and must be reaped here, or the job's init could never
   // reap the process (and waitExit would never end).
-  for (auto it = tids.rbegin(); it != tids.rend(); ++it)
-    if (ptrace(PTRACE_DETACH, *it, 0, 0) < 0) {
+  // A SIGKILLed tracee leaves its stop and runs to its exit: that takes a moment, so wait
+  // for the exit (bounded) rather than look once.
+  for (auto it = tids.rbegin(); it != tids.rend(); ++it) {
+    if (ptrace(PTRACE_DETACH, *it, 0, 0) == 0) continue;
+    for (int i = 0; i < 5000; i++) {
       int st;
-      waitpid(*it, &st, __WALL | WNOHANG);
+      pid_t r = waitpid(*it, &st, __WALL | WNOHANG);
+      if (r < 0) break;                                   // not ours (any more): nothing to reap
+      if (r == *it && (WIFEXITED(st) || WIFSIGNALED(st))) break;
+      if (r == *it && WIFSTOPPED(st) && ptrace(PTRACE_DETACH, *it, 0, 0) == 0) break;
+      usleep(1000);
     }
+  }
 }
 
 std::vector<pid_t> freeze_threads(pid_t pid) {

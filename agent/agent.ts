@@ -7,6 +7,15 @@ import { errorMessage } from '../common/errors.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
 import { commOf, jobProcesses, processAlive } from './job-processes.js';
+
+/** A SIGKILLed process takes a moment to become a zombie: look for up to 200 ms. */
+async function stillAlive(pid: number): Promise<boolean> {
+  for (let i = 0; i < 20; i++) {
+    if (!processAlive(pid)) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
 import type { Engine, JobProcess, TimeOffsets } from './engine-api.js';
 import type { CoordinatorMessage__Output } from '../gen/cairn/v1/CoordinatorMessage.js';
 import type { PhaseCommand__Output } from '../gen/cairn/v1/PhaseCommand.js';
@@ -33,7 +42,11 @@ export class Agent {
   jobId = '';
   jobDir = '';
 
-  constructor(private o: AgentOptions) {}
+  private readonly comm: string;
+
+  constructor(private o: AgentOptions) {
+    this.comm = commOf(o.job.pid);
+  }
 
   async connect(): Promise<void> {
     const { session, registered } = await CoordinatorSession.open(
@@ -56,7 +69,7 @@ export class Agent {
   }
 
   private processInfo() {
-    return { hostPid: this.o.job.pid, nsPid: this.o.job.nsPid, comm: commOf(this.o.job.pid) };
+    return { hostPid: this.o.job.pid, nsPid: this.o.job.nsPid, comm: this.comm };
   }
 
   /** Waits for the job to end, reports it, and returns its exit status. */
@@ -119,14 +132,14 @@ export class Agent {
       result.error = errorMessage(e);
       // A process killed under our hands makes the engine fail on whatever it touched
       // next; say what really happened.
-      if (!processAlive(this.o.job.pid)) result.error = `process ${this.o.job.nsPid} (${commOf(this.o.job.pid)}) died during the checkpoint (${result.error})`;
+      if (!(await stillAlive(this.o.job.pid))) result.error = `process ${this.o.job.nsPid} (${this.comm}) died during the checkpoint (${result.error})`;
       if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED') await this.thawAll().catch(() => undefined);
     }
     this.session?.send({ phaseResult: result });
   }
 
   private checkAlive(): void {
-    if (this.exited) throw new Error(`process ${this.o.job.nsPid} (${commOf(this.o.job.pid)}) exited during the checkpoint`);
+    if (this.exited) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) exited during the checkpoint`);
   }
 
   private async suspend(): Promise<void> {

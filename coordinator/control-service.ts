@@ -61,6 +61,7 @@ export function controlHandlers(host: ControlHost): ControlHandlers {
       return checkpointReply(await active.outcome);
     }),
     Status: guarded(secret, () => host.status()),
+    List: guarded(secret, () => ({ member: host.status().member })),
     Kill: guarded(secret, () => ({ members: host.kill('killed by cairn command --kill') })),
     Quit: guarded(secret, () => {
       // Reply first: the server goes away right after.

@@ -6,6 +6,7 @@ import { findSecret } from '../../common/secret.js';
 import { formatBytes } from '../output.js';
 import type { CheckpointReply__Output } from '../../gen/cairn/v1/CheckpointReply.js';
 import type { StatusReply__Output } from '../../gen/cairn/v1/StatusReply.js';
+import type { ListReply__Output } from '../../gen/cairn/v1/ListReply.js';
 
 export interface CommandArgs {
   checkpoint?: boolean;
@@ -40,9 +41,9 @@ function printStatus(s: StatusReply__Output, t: CoordTarget): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-function printList(s: StatusReply__Output): void {
-  if (s.member.length === 0) process.stdout.write('no members\n');
-  for (const m of s.member) {
+function printList(members: ListReply__Output['member']): void {
+  if (members.length === 0) process.stdout.write('no members\n');
+  for (const m of members) {
     const procs = m.processes.map((p) => `${p.comm}[${p.nsPid}] host pid ${p.hostPid}`).join(', ');
     process.stdout.write(`member ${m.memberId}: host ${m.host}, agent pid ${m.agentPid}, ${m.state}: ${procs}\n`);
   }
@@ -67,11 +68,16 @@ export async function command(a: CommandArgs): Promise<number> {
     out(r, describeCheckpoint(r, blocking));
     return 0;
   }
-  if (a.status || a.list) {
+  if (a.status) {
     const s = await call<Record<string, never>, StatusReply__Output>(t, (c) => c.Status, {}, 10_000);
     if (a.json) out(s, '');
-    else if (a.status) printStatus(s, t);
-    else printList(s);
+    else printStatus(s, t);
+    return 0;
+  }
+  if (a.list) {
+    const l = await call<Record<string, never>, ListReply__Output>(t, (c) => c.List, {}, 10_000);
+    if (a.json) out(l, '');
+    else printList(l.member);
     return 0;
   }
   if (a.kill) {

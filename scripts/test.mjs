@@ -42,8 +42,10 @@ ava.stdout.on('data', (d) => { text += d; process.stdout.write(d); });
 ava.stderr.on('data', (d) => { text += d; process.stderr.write(d); });
 let status = await new Promise((resolve) => ava.on('close', (code) => resolve(code ?? 1)));
 const count = (re) => Number(re.exec(text)?.[1] ?? 0);
-const passed = count(/(\d+) tests? passed/);
-const failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/) + count(/(\d+) tests? timed out/);
+// Verbose ava marks each test: ✔ passed, ✘ failed, ◌ pending at a timeout.
+const marks = (m) => text.split('\n').filter((l) => l.trimStart().startsWith(m)).length;
+const passed = marks('✔');
+const failed = marks('✘') + marks('◌') + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/);
 if (status !== 0 && failed === 0) console.log('ava exited with an error before reporting its tests');
 const left = leftovers();
 if (left.length) {

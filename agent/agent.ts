@@ -191,3 +191,20 @@ export class Agent {
     return (Date.now() - this.frozenAt) * 1000;
   }
 }
+
+/** Registers the job and serves it until it ends; returns its exit status. A job the
+ * coordinator will not take is killed rather than left running unmanaged. */
+export async function serveJob(o: AgentOptions, forward: (pid: number) => () => void): Promise<number> {
+  const agent = new Agent(o);
+  try {
+    await agent.connect();
+  } catch (e) {
+    await o.engine.kill(o.job);
+    throw e;
+  }
+  const stopForwarding = forward(o.job.pid);
+  const status = await agent.run();
+  stopForwarding();
+  o.engine.close();
+  return status;
+}

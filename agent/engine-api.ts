@@ -4,7 +4,7 @@
 // with { longs: String }.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../common/paths.js';
 
 /** A ProcessImage of protos/image.proto as a plain object (protobufjs toObject with
  * longs: String, enums: Number, bytes: Buffer, defaults: true). */
@@ -102,18 +102,6 @@ export interface Engine {
   crc32c(data: Buffer, seed?: number): number;
   /** Stop the engine thread (pending calls reject). */
   close(): void;
-}
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** Project root from dist/agent or agent/. */
-export function projectRoot(): string {
-  let dir = here;
-  for (let i = 0; i < 4; i++) {
-    if (path.basename(dir) === 'dist') return path.dirname(dir);
-    dir = path.dirname(dir);
-  }
-  return path.resolve(here, '..', '..');
 }
 
 export function nativePaths(): { addon: string; nsinit: string; restorer: string } {

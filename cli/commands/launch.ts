@@ -1,7 +1,7 @@
 // cairn launch [options] CMD...: run CMD under cairn, in the foreground, and exit with its status.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Agent } from '../../agent/agent.js';
+import { serveJob } from '../../agent/agent.js';
 import { loadEngine } from '../../agent/engine-api.js';
 import { launchJob, resolveProgram } from '../../agent/launch.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
@@ -47,23 +47,12 @@ export async function launch(a: LaunchArgs): Promise<number> {
   const engine = loadEngine();
   const job = await launchJob(engine, a.command, cwd);
   const log = a.quiet ? () => undefined : info;
-  const agent = new Agent({
+  return serveJob({
     engine,
     job,
     timeOffsets: { monotonicNs: '0', boottimeNs: '0' },
     coord,
     register: { jobName: path.basename(a.command[0]!), argv: a.command, cwd, restarted: false },
     log,
-  });
-  try {
-    await agent.connect();
-  } catch (e) {
-    await engine.kill(job);
-    throw e;
-  }
-  const stopForwarding = forwardSignals(job.pid);
-  const status = await agent.run();
-  stopForwarding();
-  engine.close();
-  return status;
+  }, forwardSignals);
 }

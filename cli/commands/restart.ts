@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Agent } from '../../agent/agent.js';
+import { serveJob } from '../../agent/agent.js';
 import { loadEngine, nativePaths } from '../../agent/engine-api.js';
 import { prepareFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
@@ -73,7 +73,7 @@ export async function restart(a: RestartArgs): Promise<number> {
   }).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   log(`restored ${image.comm} (pid ${job.nsPid}) from ${target.genDir} in ${ms.toFixed(1)} ms`);
-  const agent = new Agent({
+  return serveJob({
     engine,
     job,
     timeOffsets,
@@ -87,16 +87,5 @@ export async function restart(a: RestartArgs): Promise<number> {
       generation: target.manifest?.generation ?? 0,
     },
     log,
-  });
-  try {
-    await agent.connect();
-  } catch (e) {
-    await engine.kill(job);
-    throw e;
-  }
-  const stopForwarding = forwardSignals(job.pid);
-  const status = await agent.run();
-  stopForwarding();
-  engine.close();
-  return status;
+  }, forwardSignals);
 }

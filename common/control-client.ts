@@ -34,16 +34,16 @@ export function call<Req, Rep>(
 }
 
 export function describeGrpcError(err: grpc.ServiceError, t: { host: string; port: number }): UserError {
-  const where = `coordinator ${t.host}:${t.port}`;
+  const where = `${t.host}:${t.port}`;
   switch (err.code) {
     case grpc.status.UNAVAILABLE:
       return new UserError(`no coordinator answers at ${where}`, 'start one with cairn coordinator or cairn launch, or check --coord-host/--coord-port');
     case grpc.status.UNAUTHENTICATED:
-      return new UserError(`${where} refused the job secret`, 'use the secret of that job: run from its checkpoint directory, pass --ckptdir, or set CAIRN_SECRET');
+      return new UserError(`the coordinator at ${where} refused the job secret`, 'use the secret of that job: run from its checkpoint directory, pass --ckptdir, or set CAIRN_SECRET');
     case grpc.status.DEADLINE_EXCEEDED:
-      return new UserError(`${where} did not answer in time`, 'see cairn command --status');
+      return new UserError(`the coordinator at ${where} did not answer in time`, 'see cairn command --status');
     default:
-      return new UserError(`${where}: ${err.details || err.message}`);
+      return new UserError(`coordinator ${where}: ${err.details || err.message}`);
   }
 }
 

@@ -177,6 +177,8 @@ export class Agent {
       const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
       const imagePath = path.join(cmd.genDir, file);
       const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets });
+      // An image that could never be restored is refused now, while the job still runs.
+      this.o.engine.checkRestorable(res.image, 3);
       const { bytes, metaCrc } = finishImage(imagePath, res.image, res.pagesEnd);
       images.push({ file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm, bytes, metaCrc32c: metaCrc });
     }

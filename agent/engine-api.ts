@@ -98,6 +98,9 @@ export interface Engine {
   restore(opts: RestoreOptions): Promise<JobProcess>;
   /** SIGKILL the job's init and reap what the engine traces (safe while frozen). */
   kill(job: JobProcess): Promise<void>;
+  /** Throws the one-line reason when an image could not be restored with this many passed
+   * descriptors (synchronous; nothing is started). */
+  checkRestorable(image: ProcessImageObject, passedFds: number): void;
   clocks(): HostClocks;
   crc32c(data: Buffer, seed?: number): number;
   /** Stop the engine thread (pending calls reject). */
@@ -107,7 +110,7 @@ export interface Engine {
 export function nativePaths(): { addon: string; nsinit: string; restorer: string } {
   const root = projectRoot();
   return {
-    addon: path.join(root, 'native', 'build', 'Release', 'cairn_engine.node'),
+    addon: path.join(root, 'native', 'build', process.env.CAIRN_ENGINE_BUILD === 'Debug' ? 'Debug' : 'Release', 'cairn_engine.node'),
     nsinit: path.join(root, 'native', 'build', 'helpers', 'cairn-nsinit'),
     restorer: path.join(root, 'native', 'build', 'helpers', 'cairn-restorer'),
   };

@@ -20,12 +20,60 @@
         "include",
         "src"
       ],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
-      "cflags!": ["-fno-exceptions"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags": ["-Wall", "-Wextra", "-O2"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-O2"],
-      "libraries": ["-lpthread"]
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "_GNU_SOURCE"
+      ],
+      "cflags!": [
+        "-fno-exceptions"
+      ],
+      "cflags_cc!": [
+        "-fno-exceptions",
+        "-fno-rtti",
+        "-std=gnu++17",
+        "-std=gnu++20"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-fexceptions",
+        "-Wall",
+        "-Wextra"
+      ],
+      "libraries": [
+        "-lpthread"
+      ],
+      "configurations": {
+        "Release": {
+          "cflags": [
+            "-O2"
+          ],
+          "cflags_cc": [
+            "-O2"
+          ]
+        },
+        "Debug": {
+          "cflags": [
+            "-O1",
+            "-g",
+            "-fno-omit-frame-pointer",
+            "-fsanitize=address,undefined"
+          ],
+          "cflags_cc": [
+            "-O1",
+            "-g",
+            "-fno-omit-frame-pointer",
+            "-fsanitize=address,undefined"
+          ],
+          "ldflags": [
+            "-fsanitize=address,undefined"
+          ]
+        }
+      }
     }
   ]
 }

@@ -12,7 +12,10 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 const env = { ...process.env };
 if (!env.npm_config_nodedir && fs.existsSync('/usr/include/node/node.h')) env.npm_config_nodedir = '/usr';
 
-run(process.execPath, [path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--directory', 'native'], { env });
-run('make', ['-s', '-C', 'native/helpers']);
+// --debug: the addon with ASan+UBSan in native/build/Debug (run node with
+// LD_PRELOAD=$(gcc -print-file-name=libasan.so) and CAIRN_ENGINE_BUILD=Debug), nsinit too.
+const debug = process.argv.includes('--debug');
+run(process.execPath, [path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--directory', 'native', ...(debug ? ['--debug'] : [])], { env });
+run('make', ['-s', '-C', 'native/helpers', ...(debug ? ['DEBUG=1'] : [])]);
 run(process.execPath, [path.join(root, 'scripts', 'gen-proto-types.mjs')]);
 run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.']);

@@ -9,7 +9,7 @@ import { prepareFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
 import { resolveRestartTarget } from '../../agent/restart-target.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
-import { UserError } from '../../common/errors.js';
+import { UserError, errorMessage } from '../../common/errors.js';
 import { ensureCoordinator } from '../coordinator-process.js';
 import { info } from '../output.js';
 import { forwardSignals } from '../signals.js';
@@ -36,7 +36,14 @@ export async function restart(a: RestartArgs): Promise<number> {
     throw new UserError(`${target.genDir} holds ${loaded.length} process images: this cairn restarts single-process jobs`, 'restart one image: cairn restart IMAGE.cimg');
   }
   const engine = loadEngine();
-  for (const l of loaded) await engine.verifyPages(l.file, l.image as never);
+  for (const l of loaded) {
+    await engine.verifyPages(l.file, l.image as never);
+    try {
+      engine.checkRestorable(l.image as never, 3);
+    } catch (e) {
+      throw new UserError(errorMessage(e), 'nothing was changed: this cairn cannot restore that process');
+    }
+  }
   const log = a.quiet ? () => undefined : info;
   for (const f of prepareFiles(loaded.map((l) => l.image))) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
 

@@ -100,6 +100,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("verifyPages", &Engine::VerifyPages),
                         InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
                         InstanceMethod("clocks", &Engine::Clocks), InstanceMethod("crc32c", &Engine::Crc32c),
+                        InstanceMethod("checkRestorable", &Engine::CheckRestorable),
                         InstanceMethod("close", &Engine::Close)});
   }
 
@@ -469,6 +470,22 @@ class Engine : public Napi::ObjectWrap<Engine> {
     uint32_t seed = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
     const uint8_t *p = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
     return Napi::Number::New(env, crc32c(seed, p, ta.ByteLength()));
+  }
+
+  // Builds (and drops) the restore plan: what would refuse the restore is found before a
+  // restart changes anything on disk. No ptrace, so not on the engine thread.
+  Napi::Value CheckRestorable(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "checkRestorable(image, passedFds)");
+    ProcessImage img = image_from_js(info[0]);
+    std::vector<int> identity(info[1].As<Napi::Number>().Uint32Value());
+    for (size_t k = 0; k < identity.size(); k++) identity[k] = int(k);
+    try {
+      build_plan(img, identity);
+    } catch (const std::exception &e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return env.Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { coordinatorAlive } from '../common/control-client.js';
+import { call, coordinatorAlive } from '../common/control-client.js';
 import { UserError } from '../common/errors.js';
 import { cairnBin } from '../common/paths.js';
 import { findSecret, secretPath } from '../common/secret.js';
@@ -71,4 +71,15 @@ export async function startCoordinatorDaemon(w: Omit<CoordinatorWanted, 'host' |
       }
     });
   });
+}
+
+/** Runs `start` (starting the job); if it fails, a coordinator started for this job alone
+ * is told to quit, so no coordinator is left waiting for a member that never comes. */
+export async function withCoordinator<T>(coord: CoordinatorFound, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    if (coord.started) await call(coord, (c) => c.Quit, {}, 5000).catch(() => undefined);
+    throw e;
+  }
 }

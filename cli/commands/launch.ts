@@ -6,7 +6,7 @@ import { loadEngine } from '../../agent/engine-api.js';
 import { launchJob, resolveProgram } from '../../agent/launch.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError } from '../../common/errors.js';
-import { ensureCoordinator } from '../coordinator-process.js';
+import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
 import { info } from '../output.js';
 import { forwardSignals } from '../signals.js';
 
@@ -45,7 +45,7 @@ export async function launch(a: LaunchArgs): Promise<number> {
     exitOnLast: true,
   });
   const engine = loadEngine();
-  const job = await launchJob(engine, a.command, cwd);
+  const job = await withCoordinator(coord, () => launchJob(engine, a.command, cwd));
   const log = a.quiet ? () => undefined : info;
   return serveJob({
     engine,

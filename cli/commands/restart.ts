@@ -10,7 +10,7 @@ import { readImage } from '../../agent/image-file.js';
 import { resolveRestartTarget } from '../../agent/restart-target.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError, errorMessage } from '../../common/errors.js';
-import { ensureCoordinator } from '../coordinator-process.js';
+import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
 import { info } from '../output.js';
 import { forwardSignals } from '../signals.js';
 
@@ -68,7 +68,7 @@ export async function restart(a: RestartArgs): Promise<number> {
   const paths = nativePaths();
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
-  const job = await engine.restore({
+  const job = await withCoordinator(coord, () => engine.restore({
     image: image as never,
     imagePath: file,
     nsinitPath: paths.nsinit,
@@ -77,7 +77,7 @@ export async function restart(a: RestartArgs): Promise<number> {
     passFds: [0, 1, 2],
     timeOffsets,
     hostname: image.hostname,
-  }).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  })).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   log(`restored ${image.comm} (pid ${job.nsPid}) from ${target.genDir} in ${ms.toFixed(1)} ms`);
   return serveJob({

@@ -24,6 +24,30 @@ enum {
 	SYS_close_range = 436,
 };
 
+/* descriptor kinds and shared files (restorer_fds.c) */
+enum {
+	SYS_ioctl = 16, SYS_flock = 73, SYS_ftruncate = 77, SYS_fchmod = 91, SYS_epoll_ctl = 233,
+	SYS_inotify_add_watch = 254, SYS_inotify_rm_watch = 255, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
+	SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_inotify_init1 = 294, SYS_memfd_create = 319,
+};
+#define O_NONBLOCK 04000
+#define O_TMPFILE (020000000 | O_DIRECTORY)
+#define F_DUPFD_CLOEXEC 1030
+#define F_GETFL 3
+#define F_SETFL 4
+#define F_SETLK 6
+#define F_OFD_SETLK 37
+#define F_ADD_SEALS 1033
+#define F_RDLCK 0
+#define F_WRLCK 1
+#define LOCK_SH 1
+#define LOCK_EX 2
+#define LOCK_NB 4
+#define MFD_CLOEXEC 1U
+#define MFD_ALLOW_SEALING 2U
+#define EPOLL_CTL_ADD 1
+#define TFD_IOC_SET_TICKS 0x40085400UL /* _IOW('T', 0, u64) */
+
 #define O_RDONLY 0
 #define O_WRONLY 1
 #define O_RDWR 2

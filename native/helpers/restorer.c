@@ -275,6 +275,8 @@ static void clear_address_space(void)
 		fail_x("mapping left outside the span", m.s, 0);
 }
 
+#include "restorer_fds.c"
+
 /* ---- the target's memory ---- */
 
 static int cached_fd = -1;
@@ -314,6 +316,9 @@ static void map_vma(const struct plan_vma *v)
 		break;
 	case PVMA_FILE_PRIVATE:
 		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_FIXED, open_mapped(v->path, O_RDONLY), v->pgoff);
+		break;
+	case PVMA_SHARED_FILE: /* the same restored memfd / file for every mapping of it */
+		r = sys_mmap(v->start, len, prot, MAP_SHARED | MAP_FIXED, shm_fd_of(v->shm), v->pgoff);
 		break;
 	case PVMA_FILE_SHARED: /* the content lives in the file: map it with the access the prot needs */
 		r = sys_mmap(v->start, len, prot, MAP_SHARED | MAP_FIXED,
@@ -434,6 +439,14 @@ static void restore_fds(void)
 		case PFD_DIRECTORY:
 			fd = path ? sys_open(path, O_RDONLY | O_DIRECTORY, 0) : -2;
 			break;
+		case PFD_EVENTFD:
+		case PFD_TIMERFD:
+		case PFD_SIGNALFD:
+		case PFD_EPOLL:
+		case PFD_INOTIFY:
+		case PFD_SHARED_FILE:
+			fd = open_fd_kind(f); /* restorer_fds.c; fails by itself */
+			break;
 		case PFD_PASSED:
 			if (f->passed_index < 0 || f->passed_index >= PLAN_MAX_PASSED || passed[f->passed_index] < 0)
 				fail_x("passed descriptor missing for fd", (u64)f->fd, f->passed_index);
@@ -473,6 +486,8 @@ static void restore_sigactions(void)
 			fail_x("rt_sigaction for signal", (u64)s, r);
 	}
 }
+
+#include "restore_state.h"
 
 /* ---- threads ---- */
 
@@ -514,11 +529,15 @@ static void __attribute__((noreturn)) finish_thread(int i)
 		if (r < 0)
 			fail_x("sigaltstack", t->altstack_sp, r);
 	}
+	rs_thread_state(i);
 	drop_caps(); /* credentials are per thread: each drops its own */
 	if (i == 0) {
 		int n;
 		while ((n = threads_ready) < (int)H->nthreads - 1)
 			sys_futex(&threads_ready, FUTEX_WAIT_PRIVATE, n);
+		rs_process_state();
+		rs_no_new_privs(0);
+		rs_dumpable();
 		struct line l = { .n = 0 };
 		ln_s(&l, "[restorer] ready: ");
 		ln_d(&l, H->nthreads);
@@ -531,6 +550,7 @@ static void __attribute__((noreturn)) finish_thread(int i)
 				sys_close(passed[k]);
 		sys_close(log_fd);
 	} else {
+		rs_no_new_privs(i);
 		__atomic_add_fetch(&threads_ready, 1, __ATOMIC_SEQ_CST);
 		sys_futex(&threads_ready, FUTEX_WAKE_PRIVATE, 1);
 	}
@@ -572,10 +592,13 @@ static void stage2(void *unused)
 	park_special();
 	anonymize_self();
 	clear_address_space();
+	create_shms();
 	map_memory();
 	place_special();
 	set_mm();
+	rs_personality();
 	restore_fds();
+	finish_fd_kinds();
 	restore_sigactions();
 	create_threads();
 	finish_thread(0);
@@ -656,6 +679,7 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 	check_table(H->vma_off, H->nvmas, sizeof *V, "vmas");
 	check_table(H->run_off, H->nruns, sizeof *R, "runs");
 	check_table(H->fd_off, H->nfds, sizeof *F, "fds");
+	rs_check_tables();
 	if (H->str_off >= H->total_size)
 		fail_s("plan table out of range:", "strings", 0);
 	if (H->nthreads < 1 || H->nthreads > PLAN_MAX_THREADS)

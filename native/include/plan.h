@@ -9,6 +9,9 @@
  *   struct plan_vma[nvmas]         at vma_off   (address order)
  *   struct plan_run[nruns]         at run_off   (runs of vma i are first_run..first_run+nruns-1)
  *   struct plan_fd[nfds]           at fd_off
+ *   plan_shm / plan_epoll / plan_watch / plan_lock tables at shm_off.. lock_off (version 3)
+ *   struct plan_sig[nsigs]         at sig_off   (pending signals, queue order)
+ *   struct plan_timer[ntimers]     at timer_off
  *   string table                   at str_off   (NUL-terminated; a string field is an offset into it, 0 = none)
  *
  * Descriptors the restorer starts with (set up by nsinit before exec):
@@ -37,10 +40,38 @@ typedef int plan_i32;
 typedef uint64_t plan_u64;
 typedef uint32_t plan_u32;
 typedef int32_t plan_i32;
+struct plan_shm {
+	plan_u64 size;
+	plan_u32 kind;           /* PSHM_* */
+	plan_u32 name;           /* string: memfd name, or the deleted file's path */
+	plan_u32 seals;          /* F_ADD_SEALS once memory and descriptors are in place */
+	plan_u32 mode;
+	plan_u32 first_run, nruns;   /* plan_run[]: addr = offset in the file */
+};
+
+struct plan_epoll {
+	plan_i32 tfd;
+	plan_u32 events;
+	plan_u64 data;
+};
+
+struct plan_watch {
+	plan_i32 wd;
+	plan_u32 mask;
+	plan_u32 path;           /* string */
+	plan_u32 pad;
+};
+
+struct plan_lock {
+	plan_u32 kind;           /* PLOCK_* */
+	plan_u32 write;
+	plan_u64 start, len;     /* len 0: to the end of the file */
+};
+
 #endif
 
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
-#define PLAN_VERSION 1
+#define PLAN_VERSION 3
 
 /* The restorer's own text/data/bss/stack live here, where applications never map. */
 #define RESTORER_BASE 0x10000000000ULL
@@ -60,12 +91,29 @@ typedef int32_t plan_i32;
 #define PVMA_FILE_PRIVATE 1
 #define PVMA_FILE_SHARED 2
 #define PVMA_STACK 3
+#define PVMA_SHARED_FILE 4   /* MAP_SHARED of plan_shm[shm - 1] at pgoff */
 
 /* plan_fd.kind */
 #define PFD_FILE 0        /* open(path, flags) then lseek(pos) */
 #define PFD_PASSED 1      /* dup of passed descriptor passed_index */
 #define PFD_DEVNULL 2     /* open(path, flags): a stateless character device */
 #define PFD_DIRECTORY 3   /* open(path, O_RDONLY|O_DIRECTORY) */
+#define PFD_EVENTFD 4     /* eventfd2(0, flags) + write(count) */
+#define PFD_TIMERFD 5     /* timerfd_create(clockid) + TFD_IOC_SET_TICKS(count) + timerfd_settime */
+#define PFD_SIGNALFD 6    /* signalfd4(-1, sigmask) */
+#define PFD_EPOLL 7       /* epoll_create1; its targets are added once every descriptor exists */
+#define PFD_INOTIFY 8     /* inotify_init1 + watches, each given its saved wd */
+#define PFD_SHARED_FILE 9 /* reopen of plan_shm[shm - 1] through /proc/self/fd with flags, then lseek(pos) */
+
+/* plan_shm.kind: same numbers as image.proto SharedFileKind */
+#define PSHM_MEMFD 0      /* memfd_create(name) */
+#define PSHM_DELETED 1    /* open(dirname(name), O_TMPFILE), else memfd_create(basename) */
+#define PSHM_ANON 2       /* shared anonymous memory: a memfd */
+
+/* plan_lock.kind: same numbers as image.proto LockKind */
+#define PLOCK_FLOCK 0
+#define PLOCK_POSIX 1
+#define PLOCK_OFD 2
 
 /* PR_SET_MM_MAP fields, in the kernel's struct prctl_mm_map order */
 enum { MM_START_CODE, MM_END_CODE, MM_START_DATA, MM_END_DATA, MM_START_BRK, MM_BRK, MM_START_STACK,
@@ -96,6 +144,15 @@ struct plan_hdr {
 	plan_u32 cwd;            /* string: working directory */
 	char hostname[65];
 	char pad2[7];
+	/* version 2: process-level state */
+	plan_u64 sig_off, timer_off;     /* struct plan_sig[nsigs], struct plan_timer[ntimers] */
+	plan_u32 nsigs, ntimers;
+	plan_u64 itimer[3][4];   /* struct itimerval per ITIMER_REAL/VIRTUAL/PROF: interval {s, us}, value {s, us} */
+	plan_u32 personality;
+	plan_u32 dumpable;       /* PR_SET_DUMPABLE, the leader's very last step */
+	/* version 3: descriptor kinds and shared files (restorer_fds.c) */
+	plan_u64 shm_off, ep_off, watch_off, lock_off;   /* plan_shm[], plan_epoll[], plan_watch[], plan_lock[] */
+	plan_u32 nshm, nep, nwatch, nlocks;
 };
 
 struct plan_thread {
@@ -105,6 +162,29 @@ struct plan_thread {
 	plan_u32 rseq_sig;
 	plan_i32 altstack_flags;
 	plan_u64 altstack_sp, altstack_size;
+	/* version 2 */
+	char comm[16];           /* PR_SET_NAME of this thread ("": keep) */
+	plan_u32 no_new_privs;   /* PR_SET_NO_NEW_PRIVS, last before the int3 (it cannot be undone) */
+	plan_u32 pad;
+};
+
+/* A pending signal to queue again, in the order it was queued. tid 0: process-wide, queued
+ * by the leader with rt_sigqueueinfo; else queued by thread tid to itself with
+ * rt_tgsigqueueinfo (the kernel lets a thread forge any si_code only to itself). */
+struct plan_sig {
+	plan_i32 tid;
+	plan_i32 sig;
+	plan_u64 info[16];       /* siginfo_t, 128 bytes */
+};
+
+/* A POSIX timer, recreated with the same id (PR_TIMER_CREATE_RESTORE_IDS) and re-armed
+ * relative to now with the time it had left. */
+struct plan_timer {
+	plan_i32 id, clock, signo, notify;   /* notify: SIGEV_*, with SIGEV_THREAD_ID */
+	plan_i32 notify_tid;
+	plan_u32 pad;
+	plan_u64 sigval;
+	plan_u64 its[4];         /* struct itimerspec: interval {s, ns}, value {s, ns} */
 };
 
 struct plan_vma {
@@ -114,6 +194,8 @@ struct plan_vma {
 	plan_u32 path;           /* string, file mappings */
 	plan_u32 first_run, nruns;
 	plan_u32 pad;
+	plan_u32 shm;            /* PVMA_SHARED_FILE: index + 1 into plan_shm */
+	plan_u32 pad3;
 };
 
 struct plan_run {
@@ -128,6 +210,43 @@ struct plan_fd {
 	plan_u64 pos;
 	plan_u32 path;           /* string */
 	plan_i32 passed_index;   /* PFD_PASSED */
+	plan_u32 shm;            /* PFD_SHARED_FILE: index + 1 into plan_shm */
+	plan_i32 clockid;        /* PFD_TIMERFD */
+	plan_u64 count;          /* PFD_EVENTFD: counter; PFD_TIMERFD: expirations not yet read */
+	plan_u64 sigmask;        /* PFD_SIGNALFD */
+	plan_u64 value_ns, interval_ns;   /* PFD_TIMERFD: next expiry (absolute when tflags has TFD_TIMER_ABSTIME), period */
+	plan_u32 tflags;         /* PFD_TIMERFD: timerfd_settime flags; PFD_EVENTFD: EFD_SEMAPHORE */
+	plan_u32 first_sub, nsub;   /* PFD_EPOLL: plan_epoll[]; PFD_INOTIFY: plan_watch[] */
+	plan_u32 first_lock, nlocks;   /* plan_lock[]: taken once every descriptor exists */
+	plan_u32 pad3;
+};
+
+struct plan_shm {
+	plan_u64 size;
+	plan_u32 kind;           /* PSHM_* */
+	plan_u32 name;           /* string: memfd name, or the deleted file's path */
+	plan_u32 seals;          /* F_ADD_SEALS once memory and descriptors are in place */
+	plan_u32 mode;
+	plan_u32 first_run, nruns;   /* plan_run[]: addr = offset in the file */
+};
+
+struct plan_epoll {
+	plan_i32 tfd;
+	plan_u32 events;
+	plan_u64 data;
+};
+
+struct plan_watch {
+	plan_i32 wd;
+	plan_u32 mask;
+	plan_u32 path;           /* string */
+	plan_u32 pad;
+};
+
+struct plan_lock {
+	plan_u32 kind;           /* PLOCK_* */
+	plan_u32 write;
+	plan_u64 start, len;     /* len 0: to the end of the file */
 };
 
 #endif

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <string>
 
+#include "fd_kinds.h"
 #include "process.h"
 
 namespace cairn {
@@ -23,11 +24,6 @@ std::string readlink_str(const std::string &p) {
   ssize_t n = readlink(p.c_str(), buf, sizeof buf - 1);
   if (n < 0) return std::string();
   return std::string(buf, size_t(n));
-}
-
-bool ends_with(const std::string &s, const char *suffix) {
-  size_t n = strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
 // Character devices that carry no state: reopening them is all a restart needs.
@@ -102,9 +98,9 @@ std::vector<FdImage> dump_fds(pid_t pid, const std::vector<StdioIdentity> &stdio
         if (stdio[k].valid && stdio[k].dev == uint64_t(st.st_dev) && stdio[k].ino == uint64_t(st.st_ino)) return int(k);
       return -1;
     };
-    if (S_ISREG(st.st_mode)) {
-      if (ends_with(target, " (deleted)") || target.rfind("/memfd:", 0) == 0)
-        fail_pid(pid, what + ": deleted files and memfds are not supported yet");
+    if (dump_fd_kind(pid, f, target, info, st)) {
+      // eventfd, timerfd, signalfd, epoll, inotify, memfd or deleted file: fd_kinds.cc
+    } else if (S_ISREG(st.st_mode)) {
       if (target.empty() || target[0] != '/') fail_pid(pid, what + ": a file without a path is not supported yet");
       f.kind = FD_FILE;
       f.size = uint64_t(st.st_size);
@@ -122,6 +118,7 @@ std::vector<FdImage> dump_fds(pid_t pid, const std::vector<StdioIdentity> &stdio
     } else {
       fail_pid(pid, what + ": " + unsupported_kind(target, st));
     }
+    dump_fd_locks(pid, f, info);
     out.push_back(std::move(f));
   }
   return out;

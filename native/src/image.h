@@ -21,6 +21,12 @@ struct SpecialMappings {
            vdso_end = 0;
 };
 
+// A pending signal with its siginfo_t (128 bytes), as PTRACE_PEEKSIGINFO gave it.
+struct PendingSignal {
+  int32_t sig = 0;
+  std::vector<uint8_t> siginfo;
+};
+
 struct ThreadImage {
   int32_t tid = 0;
   std::vector<uint8_t> regs;     // struct user_regs_struct, raw, not fixed up
@@ -29,9 +35,14 @@ struct ThreadImage {
   uint32_t rseq_len = 0, rseq_sig = 0;
   uint64_t altstack_sp = 0, altstack_size = 0;
   int32_t altstack_flags = 2;    // SS_DISABLE
+  std::vector<PendingSignal> pending;   // this thread's own pending signals, queue order
+  std::vector<uint8_t> cpu_affinity;    // empty: not saved
+  int32_t nice = 0;
+  std::string comm;
+  bool no_new_privs = false;
 };
 
-enum VmaKind : uint32_t { VMA_ANON = 0, VMA_FILE_PRIVATE = 1, VMA_FILE_SHARED = 2, VMA_STACK = 3 };
+enum VmaKind : uint32_t { VMA_ANON = 0, VMA_FILE_PRIVATE = 1, VMA_FILE_SHARED = 2, VMA_STACK = 3, VMA_SHARED_FILE = 4 };
 
 struct FileIdentity {
   uint64_t dev = 0, ino = 0, size = 0;
@@ -52,9 +63,46 @@ struct VmaImage {
   FileIdentity file;
   std::vector<PageRun> runs;
   std::string name;
+  uint32_t shared_file = 0;   // VMA_SHARED_FILE: index + 1 into ProcessImage::shared_files
 };
 
-enum FdKind : uint32_t { FD_FILE = 0, FD_INHERITED = 1, FD_DEVNULL = 2, FD_DIRECTORY = 3 };
+enum FdKind : uint32_t {
+  FD_FILE = 0, FD_INHERITED = 1, FD_DEVNULL = 2, FD_DIRECTORY = 3,
+  FD_EVENTFD = 4, FD_TIMERFD = 5, FD_SIGNALFD = 6, FD_EPOLL = 7, FD_INOTIFY = 8, FD_SHARED_FILE = 9,
+  FD_KIND_LAST = FD_SHARED_FILE
+};
+
+struct EpollTarget {
+  int32_t tfd = 0;
+  uint32_t events = 0;
+  uint64_t data = 0;
+};
+
+struct InotifyWatch {
+  int32_t wd = 0;
+  uint32_t mask = 0;
+  std::string path;
+  uint64_t ino = 0, dev = 0;
+};
+
+enum LockKind : uint32_t { LOCK_FLOCK = 0, LOCK_POSIX = 1, LOCK_OFD = 2 };
+
+struct FileLock {
+  LockKind kind = LOCK_FLOCK;
+  bool write = false;
+  uint64_t start = 0, len = 0;   // len 0: to the end of the file
+};
+
+enum SharedFileKind : uint32_t { SHARED_MEMFD = 0, SHARED_DELETED = 1, SHARED_ANON = 2 };
+
+struct SharedFile {
+  SharedFileKind kind = SHARED_MEMFD;
+  std::string name;
+  uint64_t size = 0;
+  uint32_t seals = 0, mode = 0600;
+  FileIdentity file;
+  std::vector<PageRun> runs;   // addr = offset in the file
+};
 
 struct FdImage {
   int32_t fd = 0;
@@ -65,6 +113,17 @@ struct FdImage {
   uint64_t pos = 0, size = 0;
   FileIdentity file;
   uint32_t inherited_index = 0;
+  uint64_t eventfd_count = 0;
+  bool eventfd_semaphore = false;
+  int32_t timerfd_clockid = 0;
+  uint64_t timerfd_ticks = 0;
+  uint32_t timerfd_settime_flags = 0;
+  int64_t timerfd_value_ns = 0, timerfd_interval_ns = 0;
+  uint64_t signalfd_mask = 0;
+  std::vector<EpollTarget> epoll_targets;
+  std::vector<InotifyWatch> inotify_watches;
+  uint32_t shared_file = 0;   // FD_SHARED_FILE: index + 1 into ProcessImage::shared_files
+  std::vector<FileLock> locks;
 };
 
 struct SigActionImage {
@@ -79,6 +138,18 @@ struct RlimitImage {
 
 struct Clocks {
   int64_t monotonic_ns = 0, boottime_ns = 0, realtime_ns = 0;
+};
+
+struct Itimer {
+  int32_t which = 0;   // ITIMER_REAL/VIRTUAL/PROF
+  int64_t value_us = 0, interval_us = 0;
+};
+
+struct PosixTimer {
+  int32_t id = 0, clock = 0, signo = 0, notify = 0, notify_tid = 0;
+  uint64_t sigval = 0;
+  int64_t value_ns = 0, interval_ns = 0;
+  int32_t overrun = 0;
 };
 
 struct ProcessImage {
@@ -99,6 +170,12 @@ struct ProcessImage {
   SpecialMappings special;
   uint64_t pages_bytes = 0;
   std::vector<std::string> argv;
+  std::vector<SharedFile> shared_files;
+  std::vector<PendingSignal> shared_pending;   // process-wide pending signals, queue order
+  std::vector<Itimer> itimers;                 // armed ones only
+  std::vector<PosixTimer> posix_timers;
+  uint32_t personality = 0;
+  bool non_dumpable = false;
 };
 
 }  // namespace cairn

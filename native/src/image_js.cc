@@ -1,4 +1,5 @@
 #include "image_js.h"
+#include "procstate_js.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -118,6 +119,132 @@ FileIdentity file_from(const Napi::Object &o) {
   return f;
 }
 
+// --- descriptor kinds and shared files (fd_kinds.cc) ---
+
+void fd_kinds_to_js(Napi::Env env, const FdImage &f, Napi::Object &x) {
+  x.Set("eventfdCount", u64s(env, f.eventfd_count));
+  x.Set("eventfdSemaphore", f.eventfd_semaphore);
+  x.Set("timerfdClockid", f.timerfd_clockid);
+  x.Set("timerfdTicks", u64s(env, f.timerfd_ticks));
+  x.Set("timerfdSettimeFlags", f.timerfd_settime_flags);
+  x.Set("timerfdValueNs", i64s(env, f.timerfd_value_ns));
+  x.Set("timerfdIntervalNs", i64s(env, f.timerfd_interval_ns));
+  x.Set("signalfdMask", u64s(env, f.signalfd_mask));
+  Napi::Array ep = Napi::Array::New(env, f.epoll_targets.size());
+  for (size_t k = 0; k < f.epoll_targets.size(); k++) {
+    Napi::Object y = Napi::Object::New(env);
+    y.Set("tfd", f.epoll_targets[k].tfd);
+    y.Set("events", f.epoll_targets[k].events);
+    y.Set("data", u64s(env, f.epoll_targets[k].data));
+    ep.Set(uint32_t(k), y);
+  }
+  x.Set("epollTargets", ep);
+  Napi::Array in = Napi::Array::New(env, f.inotify_watches.size());
+  for (size_t k = 0; k < f.inotify_watches.size(); k++) {
+    const InotifyWatch &w = f.inotify_watches[k];
+    Napi::Object y = Napi::Object::New(env);
+    y.Set("wd", w.wd);
+    y.Set("mask", w.mask);
+    y.Set("path", w.path);
+    y.Set("ino", u64s(env, w.ino));
+    y.Set("dev", u64s(env, w.dev));
+    in.Set(uint32_t(k), y);
+  }
+  x.Set("inotifyWatches", in);
+  x.Set("sharedFile", f.shared_file);
+  Napi::Array lk = Napi::Array::New(env, f.locks.size());
+  for (size_t k = 0; k < f.locks.size(); k++) {
+    Napi::Object y = Napi::Object::New(env);
+    y.Set("kind", uint32_t(f.locks[k].kind));
+    y.Set("write", f.locks[k].write);
+    y.Set("start", u64s(env, f.locks[k].start));
+    y.Set("len", u64s(env, f.locks[k].len));
+    lk.Set(uint32_t(k), y);
+  }
+  x.Set("locks", lk);
+}
+
+Napi::Array shared_files_to_js(Napi::Env env, const std::vector<SharedFile> &v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) {
+    const SharedFile &s = v[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("kind", uint32_t(s.kind));
+    x.Set("name", s.name);
+    x.Set("size", u64s(env, s.size));
+    x.Set("seals", s.seals);
+    x.Set("mode", s.mode);
+    x.Set("file", file_js(env, s.file));
+    Napi::Array runs = Napi::Array::New(env, s.runs.size());
+    for (size_t k = 0; k < s.runs.size(); k++) {
+      Napi::Object y = Napi::Object::New(env);
+      y.Set("addr", u64s(env, s.runs[k].addr));
+      y.Set("len", u64s(env, s.runs[k].len));
+      y.Set("offset", u64s(env, s.runs[k].offset));
+      y.Set("crc32c", s.runs[k].crc32c);
+      runs.Set(uint32_t(k), y);
+    }
+    x.Set("runs", runs);
+    a.Set(uint32_t(i), x);
+  }
+  return a;
+}
+
+void fd_kinds_from_js(const Napi::Object &x, FdImage &f) {
+  f.eventfd_count = u64(x, "eventfdCount");
+  f.eventfd_semaphore = boolean(x, "eventfdSemaphore");
+  f.timerfd_clockid = i32(x, "timerfdClockid");
+  f.timerfd_ticks = u64(x, "timerfdTicks");
+  f.timerfd_settime_flags = u32(x, "timerfdSettimeFlags");
+  f.timerfd_value_ns = i64(x, "timerfdValueNs");
+  f.timerfd_interval_ns = i64(x, "timerfdIntervalNs");
+  f.signalfd_mask = u64(x, "signalfdMask");
+  Napi::Array ep = arr(x, "epollTargets");
+  for (uint32_t k = 0; k < ep.Length(); k++) {
+    Napi::Object y = elem(ep, k, "epollTargets");
+    f.epoll_targets.push_back(EpollTarget{i32(y, "tfd"), u32(y, "events"), u64(y, "data")});
+  }
+  Napi::Array in = arr(x, "inotifyWatches");
+  for (uint32_t k = 0; k < in.Length(); k++) {
+    Napi::Object y = elem(in, k, "inotifyWatches");
+    f.inotify_watches.push_back(InotifyWatch{i32(y, "wd"), u32(y, "mask"), str(y, "path"), u64(y, "ino"), u64(y, "dev")});
+  }
+  f.shared_file = u32(x, "sharedFile");
+  Napi::Array lk = arr(x, "locks");
+  for (uint32_t k = 0; k < lk.Length(); k++) {
+    Napi::Object y = elem(lk, k, "locks");
+    FileLock l;
+    l.kind = LockKind(u32(y, "kind"));
+    if (l.kind > LOCK_OFD) throw std::runtime_error("image field locks.kind: unknown kind " + std::to_string(l.kind));
+    l.write = boolean(y, "write");
+    l.start = u64(y, "start");
+    l.len = u64(y, "len");
+    f.locks.push_back(l);
+  }
+}
+
+std::vector<SharedFile> shared_files_from_js(const Napi::Array &a) {
+  std::vector<SharedFile> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object x = elem(a, i, "sharedFiles");
+    SharedFile s;
+    s.kind = SharedFileKind(u32(x, "kind"));
+    if (s.kind > SHARED_ANON) throw std::runtime_error("image field sharedFiles.kind: unknown kind " + std::to_string(s.kind));
+    s.name = str(x, "name");
+    s.size = u64(x, "size");
+    s.seals = u32(x, "seals");
+    s.mode = u32(x, "mode");
+    s.file = file_from(obj(x, "file"));
+    Napi::Array runs = arr(x, "runs");
+    for (uint32_t k = 0; k < runs.Length(); k++) {
+      Napi::Object y = elem(runs, k, "runs");
+      s.runs.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace
 
 uint64_t js_u64(const Napi::Value &v, const char *what) {
@@ -208,6 +335,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     x.Set("altstackSp", u64s(env, t.altstack_sp));
     x.Set("altstackSize", u64s(env, t.altstack_size));
     x.Set("altstackFlags", t.altstack_flags);
+    thread_state_to_js(env, t, x);
     threads.Set(uint32_t(i), x);
   }
   o.Set("threads", threads);
@@ -234,6 +362,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     }
     x.Set("runs", runs);
     x.Set("name", v.name);
+    x.Set("sharedFile", v.shared_file);
     vmas.Set(uint32_t(i), x);
   }
   o.Set("vmas", vmas);
@@ -250,6 +379,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     x.Set("size", u64s(env, f.size));
     x.Set("file", file_js(env, f.file));
     x.Set("inheritedIndex", f.inherited_index);
+    fd_kinds_to_js(env, f, x);
     fds.Set(uint32_t(i), x);
   }
   o.Set("fds", fds);
@@ -297,6 +427,8 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   Napi::Array argv = Napi::Array::New(env, img.argv.size());
   for (size_t i = 0; i < img.argv.size(); i++) argv.Set(uint32_t(i), img.argv[i]);
   o.Set("argv", argv);
+  o.Set("sharedFiles", shared_files_to_js(env, img.shared_files));
+  process_state_to_js(env, img, o);
   return o;
 }
 
@@ -347,6 +479,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     t.altstack_sp = u64(x, "altstackSp");
     t.altstack_size = u64(x, "altstackSize");
     t.altstack_flags = i32(x, "altstackFlags");
+    thread_state_from_js(x, t);
     img.threads.push_back(std::move(t));
   }
   Napi::Array vmas = arr(o, "vmas");
@@ -357,7 +490,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     v.end = u64(x, "end");
     v.prot = u32(x, "prot");
     v.kind = VmaKind(u32(x, "kind"));
-    if (v.kind > VMA_STACK) throw std::runtime_error("image field vmas.kind: unknown kind " + std::to_string(v.kind));
+    if (v.kind > VMA_SHARED_FILE) throw std::runtime_error("image field vmas.kind: unknown kind " + std::to_string(v.kind));
     v.path = str(x, "path");
     v.pgoff = u64(x, "pgoff");
     v.file = file_from(obj(x, "file"));
@@ -367,6 +500,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
       v.runs.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
     }
     v.name = str(x, "name");
+    v.shared_file = u32(x, "sharedFile");
     img.vmas.push_back(std::move(v));
   }
   Napi::Array fds = arr(o, "fds");
@@ -375,7 +509,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     FdImage f;
     f.fd = i32(x, "fd");
     f.kind = FdKind(u32(x, "kind"));
-    if (f.kind > FD_DIRECTORY) throw std::runtime_error("image field fds.kind: unknown kind " + std::to_string(f.kind));
+    if (f.kind > FD_KIND_LAST) throw std::runtime_error("image field fds.kind: unknown kind " + std::to_string(f.kind));
     f.path = str(x, "path");
     f.flags = u32(x, "flags");
     f.cloexec = boolean(x, "cloexec");
@@ -383,6 +517,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     f.size = u64(x, "size");
     f.file = file_from(obj(x, "file"));
     f.inherited_index = u32(x, "inheritedIndex");
+    fd_kinds_from_js(x, f);
     img.fds.push_back(std::move(f));
   }
   Napi::Array sas = arr(o, "sigactions");
@@ -419,6 +554,8 @@ ProcessImage image_from_js(const Napi::Value &val) {
     if (!a.IsString()) bad("argv", "an array of strings");
     img.argv.push_back(a.As<Napi::String>().Utf8Value());
   }
+  img.shared_files = shared_files_from_js(arr(o, "sharedFiles"));
+  process_state_from_js(o, img);
   return img;
 }
 

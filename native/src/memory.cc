@@ -304,7 +304,19 @@ uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd,
     }
     const bool device = stat_ok && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
     const bool dev_zero = device && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5;
-    if (shared) {
+    // memfds, shared anonymous memory and deleted files: saved once as a SharedFile
+    // (fd_kinds.cc), which every mapping and descriptor of the same inode refers to.
+    const bool shmem_like = path.rfind("/memfd:", 0) == 0 || path.rfind("/dev/zero (deleted)", 0) == 0 ||
+                            path.rfind("[anon_shmem", 0) == 0 ||
+                            (is_file && ends_with(path, " (deleted)") && path.rfind("/SYSV", 0) != 0);
+    if (shared && shmem_like) {
+      v.kind = VMA_SHARED_FILE;
+      v.path = path;
+      v.pgoff = m.offset;
+      v.file.dev = uint64_t(makedev(m.dev_major, m.dev_minor));
+      v.file.ino = m.inode;
+      scan = Scan::None;   // its content is saved with the SharedFile
+    } else if (shared) {
       if (device && !dev_zero) fail_pid(pid, "device mapping " + path + at + " is not supported yet");
       if (!is_file || dev_zero || path.rfind("/dev/zero", 0) == 0 || path.rfind("/SYSV", 0) == 0 ||
           path.rfind("/memfd:", 0) == 0 || path.rfind("[anon_shmem", 0) == 0)

@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
 
 #include "../include/plan.h"
+#include "procstate.h"
 #include "restore.h"
 
 namespace cairn {
@@ -62,6 +64,142 @@ bool ends_with(const std::string &s, const char *suffix) {
   throw std::runtime_error(who + ": cannot restore: " + what);
 }
 
+// Descriptor kinds beyond files, shared files and locks: the tables after plan_fd[].
+struct FdTables {
+  std::vector<plan_shm> shms;
+  std::vector<plan_epoll> eps;
+  std::vector<plan_watch> watches;
+  std::vector<plan_lock> locks;
+
+  // Shared files first: mappings and descriptors refer to them. Their runs join the run table.
+  void add_shared_files(const ProcessImage &img, std::vector<plan_run> &runs, StringTable &strings,
+                        const std::function<void(const std::string &)> &refuse) {
+    for (const SharedFile &s : img.shared_files) {
+      const std::string at = "shared file " + (s.name.empty() ? std::string("(anonymous)") : s.name);
+      if (s.kind > SHARED_ANON) refuse(at + ": unknown kind " + std::to_string(s.kind));
+      if (s.kind == SHARED_DELETED && (s.name.empty() || s.name[0] != '/')) refuse(at + ": no directory to recreate it in");
+      plan_shm p;
+      memset(&p, 0, sizeof p);
+      p.size = s.size;
+      p.kind = s.kind;
+      p.name = strings.add(s.name);
+      p.seals = s.seals;
+      p.mode = s.mode & 07777;
+      p.first_run = uint32_t(runs.size());
+      uint64_t prev = 0;
+      for (const PageRun &r : s.runs) {
+        if (r.len == 0 || (r.addr | r.len) % kPage || r.addr < prev || r.addr + r.len > ((s.size + kPage - 1) & ~(kPage - 1)))
+          refuse(at + ": contents run " + hex(r.addr) + "+" + hex(r.len) + " out of order or beyond its size");
+        if (r.offset < kPageDataOffset) refuse(at + ": contents at image offset " + std::to_string(r.offset));
+        prev = r.addr + r.len;
+        runs.push_back(plan_run{r.addr, r.len, r.offset});
+      }
+      p.nruns = uint32_t(runs.size() - p.first_run);
+      shms.push_back(p);
+    }
+  }
+
+  void add_fd(const ProcessImage &img, const FdImage &f, plan_fd &p, StringTable &strings,
+              const std::function<void(const std::string &)> &refuse) {
+    const std::string at = "fd " + std::to_string(f.fd) + (f.path.empty() ? "" : " (" + f.path + ")");
+    p.flags = f.flags & uint32_t(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_LARGEFILE | O_NOATIME | O_SYNC | O_DSYNC);
+    switch (f.kind) {
+      case FD_EVENTFD:
+        p.kind = PFD_EVENTFD;
+        p.count = f.eventfd_count;
+        p.tflags = f.eventfd_semaphore ? 1 : 0;
+        if (f.eventfd_count == ~uint64_t(0)) refuse(at + ": eventfd counter out of range");
+        break;
+      case FD_TIMERFD: {
+        p.kind = PFD_TIMERFD;
+        p.clockid = f.timerfd_clockid;
+        p.count = f.timerfd_ticks;
+        p.interval_ns = uint64_t(f.timerfd_interval_ns);
+        p.value_ns = uint64_t(f.timerfd_value_ns);
+        const uint32_t abs = 1, cancel = 2;   // TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
+        // The job's monotonic and boottime clocks continue across the restart (time namespace):
+        // time left is what matters. The real-time clock does not: an absolute real-time timer
+        // keeps its absolute expiry (and CANCEL_ON_SET).
+        const bool realtime = f.timerfd_clockid == 0 || f.timerfd_clockid == 8;
+        if ((f.timerfd_settime_flags & abs) && realtime && f.timerfd_value_ns > 0) {
+          p.tflags = f.timerfd_settime_flags & (abs | cancel);
+          p.value_ns = uint64_t(img.clocks.realtime_ns + f.timerfd_value_ns);
+        }
+        if (f.timerfd_value_ns < 0 || f.timerfd_interval_ns < 0) refuse(at + ": negative timer values");
+        // A periodic timer that expired and was not read yet shows 0 time left (the kernel
+        // forwards it only on read): it is due now, so it fires at once and that expiry
+        // stands for one of the saved ones.
+        if (f.timerfd_value_ns == 0 && f.timerfd_interval_ns > 0 && f.timerfd_ticks > 0) {
+          p.value_ns = 1;
+          p.count = f.timerfd_ticks - 1;
+        }
+        break;
+      }
+      case FD_SIGNALFD:
+        p.kind = PFD_SIGNALFD;
+        p.sigmask = f.signalfd_mask;
+        break;
+      case FD_EPOLL:
+        p.kind = PFD_EPOLL;
+        p.first_sub = uint32_t(eps.size());
+        for (const EpollTarget &t : f.epoll_targets) {
+          bool known = false;
+          for (const FdImage &g : img.fds) known |= g.fd == t.tfd && g.kind != FD_EPOLL;
+          if (!known) refuse(at + ": watches fd " + std::to_string(t.tfd) + ", which is not a restorable descriptor of the image");
+          eps.push_back(plan_epoll{t.tfd, t.events, t.data});
+        }
+        p.nsub = uint32_t(eps.size() - p.first_sub);
+        break;
+      case FD_INOTIFY: {
+        p.kind = PFD_INOTIFY;
+        p.first_sub = uint32_t(watches.size());
+        int32_t prev = 0;
+        for (const InotifyWatch &w : f.inotify_watches) {
+          if (w.wd <= prev) refuse(at + ": inotify watch descriptors out of order");
+          if (w.path.empty() || w.path[0] != '/') refuse(at + ": inotify watch " + std::to_string(w.wd) + " has no path");
+          prev = w.wd;
+          watches.push_back(plan_watch{w.wd, w.mask, strings.add(w.path), 0});
+        }
+        p.nsub = uint32_t(watches.size() - p.first_sub);
+        break;
+      }
+      case FD_SHARED_FILE:
+        if (f.shared_file < 1 || f.shared_file > img.shared_files.size()) refuse(at + ": no saved contents for it");
+        p.kind = PFD_SHARED_FILE;
+        p.shm = f.shared_file;
+        p.pos = f.pos;
+        break;
+      default: refuse(at + ": unknown descriptor kind " + std::to_string(f.kind));
+    }
+  }
+
+  void add_locks(const FdImage &f, plan_fd &p) {
+    p.first_lock = uint32_t(locks.size());
+    for (const FileLock &l : f.locks) locks.push_back(plan_lock{uint32_t(l.kind), l.write ? 1u : 0u, l.start, l.len});
+    p.nlocks = uint32_t(locks.size() - p.first_lock);
+  }
+
+  // Places the tables at off (8-aligned) and returns the end.
+  uint64_t layout(plan_hdr &h, uint64_t off) {
+    h.nshm = uint32_t(shms.size());
+    h.nep = uint32_t(eps.size());
+    h.nwatch = uint32_t(watches.size());
+    h.nlocks = uint32_t(locks.size());
+    h.shm_off = off = align8(off);
+    h.ep_off = off = align8(off + shms.size() * sizeof(plan_shm));
+    h.watch_off = off = align8(off + eps.size() * sizeof(plan_epoll));
+    h.lock_off = off = align8(off + watches.size() * sizeof(plan_watch));
+    return align8(off + locks.size() * sizeof(plan_lock));
+  }
+
+  void copy(const plan_hdr &h, std::vector<uint8_t> &out) const {
+    if (!shms.empty()) memcpy(out.data() + h.shm_off, shms.data(), shms.size() * sizeof(plan_shm));
+    if (!eps.empty()) memcpy(out.data() + h.ep_off, eps.data(), eps.size() * sizeof(plan_epoll));
+    if (!watches.empty()) memcpy(out.data() + h.watch_off, watches.data(), watches.size() * sizeof(plan_watch));
+    if (!locks.empty()) memcpy(out.data() + h.lock_off, locks.data(), locks.size() * sizeof(plan_lock));
+  }
+};
+
 }  // namespace
 
 std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> &pass_index_of_inherited) {
@@ -83,6 +221,8 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
   std::vector<plan_vma> vmas;
   std::vector<plan_run> runs;
   std::vector<plan_fd> fds;
+  FdTables fdt;   // descriptor kinds, shared files, locks
+  fdt.add_shared_files(img, runs, strings, refuse);
 
   std::map<int32_t, bool> seen_tid;
   for (const ThreadImage &t : img.threads) {
@@ -140,6 +280,12 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
         if (v.pgoff % kPage) refuse(at + ": file offset not page aligned");
         p.path = strings.add(v.path);
         break;
+      case VMA_SHARED_FILE:
+        if (v.shared_file < 1 || v.shared_file > img.shared_files.size()) refuse(at + ": no saved contents for it");
+        if (v.pgoff % kPage) refuse(at + ": file offset not page aligned");
+        p.kind = PVMA_SHARED_FILE;
+        p.shm = v.shared_file;
+        break;
       default: refuse(at + ": unknown mapping kind " + std::to_string(v.kind));
     }
     // A shared file mapping's content is the file itself: its pages are never written back.
@@ -192,9 +338,10 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
         p.flags = 0;
         break;
       }
-      default: refuse(at + ": unknown descriptor kind " + std::to_string(f.kind));
+      default: fdt.add_fd(img, f, p, strings, refuse);
     }
     if (f.fd > max_fd) max_fd = f.fd;
+    fdt.add_locks(f, p);
     fds.push_back(p);
   }
   // Above every descriptor of the process and above the ones nsinit hands the restorer.
@@ -239,6 +386,9 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
   if (!img.cwd.empty() && ends_with(img.cwd, " (deleted)")) refuse("its working directory " + img.cwd + " was deleted");
   h.cwd = strings.add(img.cwd);
   strncpy(h.hostname, img.hostname.c_str(), sizeof h.hostname - 1);
+  std::vector<plan_sig> sigs;
+  std::vector<plan_timer> timers;
+  plan_process_state(img, h, threads, sigs, timers, refuse);
 
   // Layout: header, threads, vmas, runs, fds, strings (each table 8-aligned).
   h.nthreads = uint32_t(threads.size());
@@ -254,6 +404,11 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
   off = align8(off + runs.size() * sizeof(plan_run));
   h.fd_off = off;
   off = align8(off + fds.size() * sizeof(plan_fd));
+  off = fdt.layout(h, off);
+  h.sig_off = off;
+  off = align8(off + sigs.size() * sizeof(plan_sig));
+  h.timer_off = off;
+  off = align8(off + timers.size() * sizeof(plan_timer));
   h.str_off = off;
   off += strings.bytes().size();
   if (off > 0x40000000ULL) refuse("restore plan of " + std::to_string(off) + " bytes (too many mappings)");
@@ -265,6 +420,9 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
   if (!vmas.empty()) memcpy(out.data() + h.vma_off, vmas.data(), vmas.size() * sizeof(plan_vma));
   if (!runs.empty()) memcpy(out.data() + h.run_off, runs.data(), runs.size() * sizeof(plan_run));
   if (!fds.empty()) memcpy(out.data() + h.fd_off, fds.data(), fds.size() * sizeof(plan_fd));
+  fdt.copy(h, out);
+  if (!sigs.empty()) memcpy(out.data() + h.sig_off, sigs.data(), sigs.size() * sizeof(plan_sig));
+  if (!timers.empty()) memcpy(out.data() + h.timer_off, timers.data(), timers.size() * sizeof(plan_timer));
   memcpy(out.data() + h.str_off, strings.bytes().data(), strings.bytes().size());
   return out;
 }

@@ -18,7 +18,9 @@
 
 #include <stdexcept>
 
+#include "fd_kinds.h"
 #include "memory.h"
+#include "procstate.h"
 #include "threads.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -184,6 +186,9 @@ void thread_state(pid_t pid, pid_t tid, bool leader, uint64_t insn, const std::s
         if (sa[0] == 0) continue;   // SIG_DFL
         img.sigactions.push_back(SigActionImage{sig, sa[0], sa[1], sa[2], sa[3]});
       }
+      dump_process_injected(
+          pid, tid, [&](long nr, long a1, long a2, long a3, long a4) { return inject(nr, a1, a2, a3, a4); },
+          [&](uint64_t a, void *b, size_t n) { return peek(pid, a, b, n); }, scratch, img);
     }
   } catch (const std::exception &e) {
     error = e.what();
@@ -210,6 +215,9 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
   img.format_version = kImageFormatVersion;
   img.cairn_version = "0.1.0";
   img.comm = comm_of(pid);
+  // Before anything reads /proc/PID: a non-dumpable process's files there are root's.
+  DumpableGuard dumpable(pid, tids.empty() ? pid : tids[0]);
+  img.non_dumpable = dumpable.changed();
 
   std::string status, stat;
   if (!read_text(base + "/status", status)) fail_pid(pid, "cannot read " + base + "/status: " + errno_str(errno));
@@ -286,6 +294,7 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
 
   std::vector<MapEntry> maps = read_maps(pid);
   img.special = special_mappings(maps);
+  finish_fds(pid, img, maps);   // epoll targets, inotify paths (fd_kinds.cc)
   uint64_t insn = find_syscall_insn(pid, img.special.vdso_start, img.special.vdso_end);
   if (!insn) fail_pid(pid, "no syscall instruction found in its [vdso]");
   for (size_t i = 0; i < tids.size(); i++) {
@@ -293,6 +302,7 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
     t.tid = ns_tid_of(tids[i]);
     if (t.tid < 0) fail_pid(pid, "thread " + std::to_string(tids[i]) + " vanished");
     thread_state(pid, tids[i], i == 0, insn, status, t, img);
+    dump_thread_outside(pid, tids[i], t);
     img.threads.push_back(std::move(t));
   }
   res.ms_state = ms_since(t0);
@@ -302,6 +312,10 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
   try {
     MemoryStats ms;
     res.pages_end = dump_memory(pid, maps, fd, img, &ms);
+    // memfd / deleted file / shared anonymous contents follow the pages (fd_kinds.cc)
+    uint64_t end = dump_shared_files(pid, fd, res.pages_end, img);
+    img.pages_bytes += end - res.pages_end;
+    res.pages_end = end;
     res.ms_pages_read = ms.read_ms;
   } catch (...) {
     close(fd);

@@ -26,6 +26,7 @@
 #include "../include/plan.h"
 #include "crc32c.h"
 #include "namespaces.h"
+#include "procstate.h"
 #include "threads.h"
 
 namespace cairn {
@@ -302,6 +303,12 @@ JobProcessInfo restore_process(const RestoreRequest &req) {
       if (syscall(SYS_prlimit64, pid, l.resource, &v, nullptr) < 0)
         throw std::runtime_error("set rlimit " + std::to_string(l.resource) + ": " + err(errno));
     }
+    // After the rlimits: RLIMIT_NICE decides how low a nice may go.
+    for (pid_t t : rs.tids) {
+      const pid_t ns_tid = ns_tid_of(t);
+      for (const ThreadImage &x : img.threads)
+        if (x.tid == ns_tid) restore_thread_attrs(t, x);
+    }
     for (pid_t t : rs.tids)
       if (ptrace(PTRACE_DETACH, t, 0, 0) < 0) throw std::runtime_error("detach thread " + std::to_string(t) + ": " + err(errno));
   } catch (const std::exception &e) {
@@ -325,8 +332,11 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   const size_t kBuf = 8u << 20;
   std::unique_ptr<uint8_t[]> buf(new uint8_t[kBuf]);
-  for (const VmaImage &v : image.vmas) {
-    for (const PageRun &r : v.runs) {
+  std::vector<const std::vector<PageRun> *> all;
+  for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
+  for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
+  for (const std::vector<PageRun> *runs : all) {
+    for (const PageRun &r : *runs) {
       char at[160];
       snprintf(at, sizeof at, "page run %#llx+%#llx at image offset %llu", (unsigned long long)r.addr,
                (unsigned long long)r.len, (unsigned long long)r.offset);

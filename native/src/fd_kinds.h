@@ -1,0 +1,33 @@
+// Descriptor and memory kinds beyond plain files: eventfd, timerfd, signalfd, epoll, inotify,
+// memfds, deleted-but-open files, shared anonymous memory, and file locks. Dump side only;
+// plan.cc turns the result into plan tables and restorer_fds.c rebuilds them.
+#pragma once
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "image.h"
+#include "memory.h"
+
+namespace cairn {
+
+// Fills f for an anon_inode descriptor, a memfd or a deleted file (kind and kind fields).
+// Returns false when target is none of those. Throws naming pid and fd when it is one
+// cairn cannot save (nested epoll, ...).
+bool dump_fd_kind(pid_t pid, FdImage &f, const std::string &target, const std::string &fdinfo,
+                  const struct stat &st);
+
+// "lock:" lines of an fdinfo: flock, POSIX and OFD locks held through this descriptor.
+void dump_fd_locks(pid_t pid, FdImage &f, const std::string &fdinfo);
+
+// After every descriptor and cwd/exe/argv are known: epoll targets must be descriptors of
+// the image, inotify watches get a path. Throws naming pid and fd.
+void finish_fds(pid_t pid, ProcessImage &img, const std::vector<MapEntry> &maps);
+
+// img.fds and img.vmas of shared files -> img.shared_files with their contents appended to
+// the image from offset `off` (page aligned). Returns the first byte after them.
+uint64_t dump_shared_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
+
+}  // namespace cairn

@@ -4,6 +4,7 @@ import { UserError } from '../common/errors.js';
 import { CAIRN_VERSION } from '../common/paths.js';
 import { command } from './commands/command.js';
 import { coordinator } from './commands/coordinator.js';
+import { inspect } from './commands/inspect.js';
 import { launch } from './commands/launch.js';
 import { restart } from './commands/restart.js';
 import { fail } from './output.js';
@@ -112,7 +113,20 @@ async function run(argv: string[]): Promise<number> {
         result = coordinator({ coordPort: a['coord-port'], portFile: a['port-file'], daemon: a.daemon, exitOnLast: a['exit-on-last'], interval: a.interval, ckptdir: a.ckptdir, keep: a.keep, phaseTimeout: a['phase-timeout'], readyFd: a['ready-fd'] });
       },
     )
-    .demandCommand(1, 'name a command: launch, command, restart, coordinator, status')
+    .command(
+      'inspect [targets..]',
+      'show what a checkpoint holds (same targets as restart)',
+      (y) =>
+        y
+          .option('json', { type: 'boolean', default: false, describe: 'one JSON document for tools' })
+          .option('verify', { type: 'boolean', default: false, describe: 'also check every page run\'s crc32c' })
+          .option('ckptdir', { type: 'string', describe: 'checkpoint directory when no target is given (default: current directory)' })
+          .positional('targets', { type: 'string', array: true }),
+      (a) => {
+        result = inspect({ targets: (a.targets as string[] | undefined)?.map(String) ?? [], json: a.json, verify: a.verify, ckptdir: a.ckptdir });
+      },
+    )
+    .demandCommand(1, 'name a command: launch, command, restart, coordinator, status, inspect')
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(msg, 'cairn --help', 2);

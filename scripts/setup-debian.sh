@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages cairn's build and tests need (run as root; idempotent).
 #   build: gcc/g++/make (addon, static helpers), python3 (node-gyp), libc6-dev (static libc)
-#   tests: procps (ps), util-linux (runuser)
+#   tests: procps (ps), util-linux (runuser); the runtimes test/e2e/runtimes.test.ts resumes:
+#          python3-numpy, perl, openjdk-17-jdk-headless (java, javac), golang-go
 set -euo pipefail
 [[ $(id -u) -eq 0 ]] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
-pkgs=(build-essential g++ make python3 libc6-dev procps util-linux)
+pkgs=(build-essential g++ make python3 libc6-dev procps util-linux
+      python3-numpy perl openjdk-17-jdk-headless golang-go)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -12,6 +14,8 @@ done
 if ((${#missing[@]})); then
   echo "setup-debian.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # slim images leave out man pages; the JDK's postinst fails without this directory
+  mkdir -p /usr/share/man/man1
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

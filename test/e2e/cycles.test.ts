@@ -35,7 +35,7 @@ async function checkpointKillRestartCycles(t: import('ava').ExecutionContext, ar
 }
 
 test('three kill/restart cycles in a row with --bcheckpoint', async (t) => {
-  await checkpointKillRestartCycles(t, [program('counter'), 'out.txt', '48', '200'], 3, 8);
+  await checkpointKillRestartCycles(t, [program('counter'), 'out.txt', '80', '200'], 3, 8);
 });
 
 test('a multi-threaded program (8 threads, mutex, condvar, FP) survives two cycles', async (t) => {

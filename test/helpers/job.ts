@@ -20,7 +20,9 @@ export class TestJob {
   readonly portFile: string;
   private removeRoot: () => void;
   launcher?: Background;
-  private pids = new Set<number>();
+  // PIDs wrap quickly on a busy machine (pid_max may be 32768): a PID is only ever killed
+  // if it is still the process we saw, same start time.
+  private pids = new Map<number, string>();
   private started: Background[] = [];
 
   constructor(name: string) {
@@ -48,8 +50,8 @@ export class TestJob {
     const r = await this.command('--status', '--json');
     if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
     const s = JSON.parse(r.stdout) as StatusJson;
-    this.pids.add(s.coordinatorPid);
-    for (const m of s.member) for (const p of m.processes) this.pids.add(p.hostPid);
+    this.remember(s.coordinatorPid);
+    for (const m of s.member) for (const p of m.processes) this.remember(p.hostPid);
     return s;
   }
 
@@ -96,13 +98,20 @@ export class TestJob {
   }
 
   remember(pid: number): void {
-    this.pids.add(pid);
+    const start = startTime(pid);
+    if (start && !this.pids.has(pid)) this.pids.set(pid, start);
   }
 
   /** Ends what the test started (by PID) and removes the scratch directory. */
   async cleanup(): Promise<void> {
     for (const b of this.started) await b.stop();
-    for (const pid of this.pids) killPid(pid);
+    for (const [pid, start] of this.pids) if (startTime(pid) === start) killPid(pid);
     this.removeRoot();
   }
+}
+
+/** Field 22 of /proc/PID/stat: when the process started (undefined once it is gone). */
+function startTime(pid: number): string | undefined {
+  const stat = readIf(`/proc/${pid}/stat`);
+  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] : undefined;
 }

@@ -586,7 +586,8 @@ test('interval checkpoint failures are kept in lastError and the job runs on', a
   });
   t.is(st.lastError, 'checkpoint aborted in SUSPENDED: host node1 pid 4242: cannot freeze process 7 (x)');
   t.true(st.running);
-  t.deepEqual(entries(await r.jobDir()), []);
+  // The next interval attempt may already be under way (its .partial): nothing was committed.
+  t.deepEqual(entries(await r.jobDir()).filter((e) => !e.endsWith('.partial')), []);
 });
 
 test('with exitOnLast the coordinator shuts down when every member has left', async (t) => {

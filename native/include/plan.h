@@ -40,34 +40,6 @@ typedef int plan_i32;
 typedef uint64_t plan_u64;
 typedef uint32_t plan_u32;
 typedef int32_t plan_i32;
-struct plan_shm {
-	plan_u64 size;
-	plan_u32 kind;           /* PSHM_* */
-	plan_u32 name;           /* string: memfd name, or the deleted file's path */
-	plan_u32 seals;          /* F_ADD_SEALS once memory and descriptors are in place */
-	plan_u32 mode;
-	plan_u32 first_run, nruns;   /* plan_run[]: addr = offset in the file */
-};
-
-struct plan_epoll {
-	plan_i32 tfd;
-	plan_u32 events;
-	plan_u64 data;
-};
-
-struct plan_watch {
-	plan_i32 wd;
-	plan_u32 mask;
-	plan_u32 path;           /* string */
-	plan_u32 pad;
-};
-
-struct plan_lock {
-	plan_u32 kind;           /* PLOCK_* */
-	plan_u32 write;
-	plan_u64 start, len;     /* len 0: to the end of the file */
-};
-
 #endif
 
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */

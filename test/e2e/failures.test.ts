@@ -4,19 +4,10 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, cairn, readIf, waitFor, type RunResult } from '../helpers/cairn.js';
+import { alive, cairn, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
-import { chownToTestUser } from '../helpers/user.js';
-
-function oneLineError(t: import('ava').ExecutionContext, r: RunResult, pattern: RegExp): void {
-  t.not(r.code, 0, 'fails');
-  const lines = r.stderr.trim().split('\n');
-  t.regex(lines[0] ?? '', /^cairn: /, r.stderr);
-  t.regex(lines[0] ?? '', pattern);
-  t.false(/^\s+at /m.test(r.stderr), 'no stack trace');
-  t.true(lines.length <= 2, `one line and a hint: ${r.stderr}`);
-}
+import { checkpointedCounter, flipByte, oneLineError } from '../helpers/damage.js';
 
 test('commands without the job secret, or with a wrong one, are refused', async (t) => {
   const job = new TestJob('secret');
@@ -88,38 +79,12 @@ test('the program dying during a checkpoint aborts it; the previous generation s
 test('restart refuses missing, truncated and damaged images, and missing or shrunk files, in one line', async (t) => {
   const job = new TestJob('badimg');
   t.teardown(() => job.cleanup());
-  job.launch([program('counter'), 'out.txt', '400', '50']);
-  const s = await job.running();
-  await waitFor('some output', () => readIf(path.join(job.work, 'out.txt')).length > 200, 10_000);
-  t.is((await job.command('--bcheckpoint')).code, 0);
-  await job.killAll(s);
-  await job.launcher!.exited;
-  const gen = path.join(s.ckptDir, 'gen-000001');
-  const image = fs.readdirSync(gen).find((f) => f.endsWith('.cimg'))!;
-  const bad = path.join(job.root, 'bad');
-  fs.mkdirSync(bad);
-  chownToTestUser(bad);
-  const variant = (name: string, change: (f: string) => void) => {
-    const f = path.join(bad, `${name}.cimg`);
-    fs.copyFileSync(path.join(gen, image), f);
-    change(f);
-    chownToTestUser(f);
-    return f;
-  };
-  const size = fs.statSync(path.join(gen, image)).size;
-  const flip = (off: number) => (f: string) => {
-    const fd = fs.openSync(f, 'r+');
-    const b = Buffer.alloc(1);
-    fs.readSync(fd, b, 0, 1, off);
-    b[0] ^= 0xff;
-    fs.writeSync(fd, b, 0, 1, off);
-    fs.closeSync(fd);
-  };
+  const { gen, size, bad, copy } = await checkpointedCounter(t, job, 200);
   const cases: Array<[string, RegExp]> = [
     [path.join(bad, 'missing.cimg'), /does not exist/],
-    [variant('truncated', (f) => fs.truncateSync(f, Math.floor(size / 2))), /truncated/],
-    [variant('pages', flip(4096 + 123)), /corrupted|checksum/],
-    [variant('meta', flip(size - 20)), /corrupted|checksum/],
+    [copy('truncated', (f) => fs.truncateSync(f, Math.floor(size / 2))), /truncated/],
+    [copy('pages', flipByte(4096 + 123)), /corrupted|checksum/],
+    [copy('meta', flipByte(size - 20)), /corrupted|checksum/],
     [path.join(job.root, 'nowhere'), /does not exist/],
   ];
   for (const [target, pattern] of cases) {

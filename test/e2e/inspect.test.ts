@@ -3,10 +3,10 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cairn, readIf, waitFor, type RunResult } from '../helpers/cairn.js';
+import { cairn, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
-import { chownToTestUser } from '../helpers/user.js';
+import { checkpointedCounter, flipByte, oneLineError } from '../helpers/damage.js';
 
 interface InspectJson {
   genDir: string;
@@ -22,15 +22,6 @@ interface InspectJson {
     memory: { regions: number; mappedBytes: number; storedBytes: number };
     image: { pagesBytes: string; fds: Array<{ fd: number; kind: string; path: string; pos: string; size: string }>; vmas: Array<{ name: string; kind: string }>; rlimits: unknown[] };
   }>;
-}
-
-function oneLineError(t: import('ava').ExecutionContext, r: RunResult, pattern: RegExp): void {
-  t.not(r.code, 0, 'fails');
-  const lines = r.stderr.trim().split('\n');
-  t.regex(lines[0] ?? '', /^cairn: /, r.stderr);
-  t.regex(lines[0] ?? '', pattern);
-  t.regex(lines[1] ?? '', /^hint: /, r.stderr);
-  t.true(lines.length <= 2, `one line and a hint: ${r.stderr}`);
 }
 
 test('inspect shows a real checkpoint for people and as JSON, from any restart target', async (t) => {
@@ -104,36 +95,12 @@ test('inspect shows a real checkpoint for people and as JSON, from any restart t
 test('inspect reports damaged, truncated and missing images in one line', async (t) => {
   const job = new TestJob('inspectbad');
   t.teardown(() => job.cleanup());
-  job.launch([program('counter'), 'out.txt', '400', '50']);
-  const s = await job.running();
-  await waitFor('some output', () => readIf(path.join(job.work, 'out.txt')).length > 100, 10_000);
-  t.is((await job.command('--bcheckpoint')).code, 0);
-  await job.killAll(s);
-  await job.launcher!.exited;
-  const gen = path.join(s.ckptDir, 'gen-000001');
-  const image = fs.readdirSync(gen).find((f) => f.endsWith('.cimg'))!;
-  const bad = path.join(job.root, 'bad');
-  fs.mkdirSync(bad);
-  chownToTestUser(bad);
-  const copy = (name: string, change: (f: string) => void) => {
-    const f = path.join(bad, `${name}.cimg`);
-    fs.copyFileSync(path.join(gen, image), f);
-    change(f);
-    chownToTestUser(f);
-    return f;
-  };
-  const damaged = copy('pages', (f) => {
-    const fd = fs.openSync(f, 'r+');
-    const b = Buffer.alloc(1);
-    fs.readSync(fd, b, 0, 1, 4096 + 123);
-    b[0] ^= 0xff;
-    fs.writeSync(fd, b, 0, 1, 4096 + 123);
-    fs.closeSync(fd);
-  });
+  const { size, bad, copy } = await checkpointedCounter(t, job, 100);
+  const damaged = copy('pages', flipByte(4096 + 123));
   // a damaged page is only found by --verify, which still prints the whole report
   t.is((await cairn(['inspect', damaged], { cwd: job.work })).code, 0);
   const v = await cairn(['inspect', '--verify', damaged], { cwd: job.work });
-  oneLineError(t, v, /damaged: checksum mismatch in page run/);
+  oneLineError(t, v, /damaged: checksum mismatch in page run/, { hint: true });
   t.regex(v.stdout, /^Process counter/m);
   const vj = await cairn(['inspect', '--json', '--verify', damaged], { cwd: job.work });
   t.not(vj.code, 0);
@@ -141,10 +108,9 @@ test('inspect reports damaged, truncated and missing images in one line', async 
   t.false(j.ok);
   t.regex(j.processes[0]!.checks.pages, /checksum mismatch/);
 
-  const size = fs.statSync(path.join(gen, image)).size;
   const truncated = copy('truncated', (f) => fs.truncateSync(f, Math.floor(size / 2)));
-  oneLineError(t, await cairn(['inspect', truncated], { cwd: job.work }), /truncated/);
-  oneLineError(t, await cairn(['inspect', path.join(bad, 'missing.cimg')], { cwd: job.work }), /does not exist/);
-  oneLineError(t, await cairn(['inspect', path.join(job.root, 'nowhere')], { cwd: job.work }), /does not exist/);
-  oneLineError(t, await cairn(['inspect', job.work], { cwd: job.work }), /no checkpoint in/);
+  oneLineError(t, await cairn(['inspect', truncated], { cwd: job.work }), /truncated/, { hint: true });
+  oneLineError(t, await cairn(['inspect', path.join(bad, 'missing.cimg')], { cwd: job.work }), /does not exist/, { hint: true });
+  oneLineError(t, await cairn(['inspect', path.join(job.root, 'nowhere')], { cwd: job.work }), /does not exist/, { hint: true });
+  oneLineError(t, await cairn(['inspect', job.work], { cwd: job.work }), /no checkpoint in/, { hint: true });
 });

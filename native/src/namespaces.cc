@@ -1,5 +1,6 @@
 // Starting cairn-nsinit and the pid discovery handshake. Runs on the engine thread.
 #include "namespaces.h"
+#include "monotonic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +21,6 @@ namespace cairn {
 namespace {
 
 std::string errstr(int e) { return strerror(e); }
-
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 void close_fd(int &fd) {
   if (fd >= 0) close(fd);
@@ -172,10 +167,10 @@ std::string helper_death(NsinitProcess &p) {
 }  // namespace
 
 void nsinit_handshake(NsinitProcess &p, int timeout_ms) {
-  const int64_t deadline = now_ms() + timeout_ms;
+  const int64_t deadline = mono_ms() + timeout_ms;
   while (p.init_pid < 0 || p.child_pid < 0) {
     pollfd pf[2] = {{p.sock, POLLIN, 0}, {p.helper_pidfd, POLLIN, 0}};
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - mono_ms();
     if (left <= 0) throw std::runtime_error("cairn-nsinit did not start the job within " +
                                             std::to_string(timeout_ms / 1000) + " s");
     int r = poll(pf, 2, int(left));

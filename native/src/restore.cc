@@ -2,6 +2,7 @@
 // restorer, wait for every thread's int3, unmap the restorer, load registers, let go.
 // The restorer side is native/helpers/restorer.c; the plan format native/include/plan.h.
 #include "restore.h"
+#include "monotonic.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -36,17 +37,6 @@ namespace {
 std::string err(int e) { return strerror(e); }
 
 std::string who_of(const ProcessImage &img) { return "pid " + std::to_string(img.ns_pid) + " (" + img.comm + ")"; }
-
-int64_t now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-void nap_us(long us) {
-  timespec ts = {us / 1000000, (us % 1000000) * 1000};
-  nanosleep(&ts, nullptr);
-}
 
 // Closes on scope exit: every early throw must leave no descriptor behind.
 struct Fd {
@@ -96,7 +86,7 @@ struct Restoring {
     // Threads the restorer made but whose clone event we never saw are traced too.
     for (pid_t t : list_threads(tids[0]))
       if (std::find(tids.begin(), tids.end(), t) == tids.end()) tids.push_back(t);
-    const int64_t deadline = now_ms() + 5000;
+    const int64_t deadline = mono_ms() + 5000;
     for (size_t k = tids.size(); k-- > 0;) {
       pid_t t = tids[k];
       while (!gone.count(t)) {
@@ -106,8 +96,8 @@ struct Restoring {
           gone.insert(t);
           break;
         }
-        if (now_ms() > deadline) break;   // give up on this one rather than hang the engine
-        if (r == 0) nap_us(500);
+        if (mono_ms() > deadline) break;   // give up on this one rather than hang the engine
+        if (r == 0) sleep_us(500);
       }
     }
   }
@@ -171,8 +161,8 @@ void wait_parked(Restoring &rs, size_t nthreads, int64_t deadline, const std::st
       nap = 50;
       continue;
     }
-    if (now_ms() > deadline) died("did not finish in time");
-    nap_us(nap);
+    if (mono_ms() > deadline) died("did not finish in time");
+    sleep_us(nap);
     nap = std::min(nap * 2, 2000L);
   }
   if (rs.tids.size() != nthreads) died("ended with a different number of threads than the image has");
@@ -232,7 +222,7 @@ JobProcessInfo restore_process(const RestoreRequest &req) {
   const std::string &hostname = req.hostname.empty() ? img.hostname : req.hostname;
   if (!hostname.empty()) args.insert(args.end(), {"--hostname", hostname});
 
-  const int64_t t0 = now_ms();
+  const int64_t t0 = mono_ms();
   Restoring rs;
   rs.ns = spawn_nsinit(req.nsinit_path, args, fds, req.env, "");
   try {

@@ -1,5 +1,6 @@
 // Threads of a traced process: freeze/thaw, registers, syscall injection (engine thread only).
 #include "threads.h"
+#include "monotonic.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -27,26 +28,15 @@ namespace {
 
 constexpr long kERestartSys = 512, kERestartNoIntr = 513, kERestartNoHand = 514, kERestartRestartBlock = 516;
 
-int64_t now_us() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
-void sleep_us(long us) {
-  timespec ts = {us / 1000000, (us % 1000000) * 1000};
-  nanosleep(&ts, nullptr);
-}
-
 // Blocking waitpid on one traced tid with a deadline (WNOHANG + short sleeps, growing).
 // Returns the pid, 0 on timeout, -errno.
 pid_t wait_tid(pid_t tid, int *st, int timeout_ms) {
-  const int64_t deadline = now_us() + int64_t(timeout_ms) * 1000;
+  const int64_t deadline = mono_us() + int64_t(timeout_ms) * 1000;
   long nap = 20;
   for (;;) {
     pid_t r = waitpid(tid, st, __WALL | WNOHANG);
     if (r != 0) return r < 0 ? -errno : r;
-    if (now_us() >= deadline) return 0;
+    if (mono_us() >= deadline) return 0;
     sleep_us(nap);
     nap = std::min(nap * 2, 2000L);
   }
@@ -169,9 +159,9 @@ pid_t ns_tid_of(pid_t host_tid) {
 }
 
 int wait_for_stop(pid_t tid, int timeout_ms) {
-  const int64_t deadline = now_us() + int64_t(timeout_ms) * 1000;
+  const int64_t deadline = mono_us() + int64_t(timeout_ms) * 1000;
   for (;;) {
-    int left = int((deadline - now_us()) / 1000);
+    int left = int((deadline - mono_us()) / 1000);
     if (left <= 0) return -ETIMEDOUT;
     int st = 0;
     pid_t w = wait_tid(tid, &st, left);

@@ -158,6 +158,31 @@ pid_t ns_tid_of(pid_t host_tid) {
   return res;
 }
 
+// State letter of one thread from /proc/PID/task/TID/stat, 0 when the thread is gone.
+char thread_state(pid_t pid, pid_t tid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char *close = strrchr(buf, ')');   // comm may hold spaces and parentheses
+  return close && close[1] == ' ' ? close[2] : 0;
+}
+
+// The kernel refuses to attach (EPERM) to a thread that has begun to exit. Such a thread is
+// about to vanish: wait briefly and tell whether it did (or is a zombie/dead), so a thread
+// exiting during the freeze is not mistaken for a forbidden one.
+bool exiting_thread(pid_t pid, pid_t tid) {
+  for (int i = 0; i < 200; i++) {   // up to ~200 ms
+    char st = thread_state(pid, tid);
+    if (st == 0 || st == 'Z' || st == 'X') return true;
+    sleep_us(1000);
+  }
+  return false;
+}
+
 int wait_for_stop(pid_t tid, int timeout_ms) {
   const int64_t deadline = mono_us() + int64_t(timeout_ms) * 1000;
   for (;;) {
@@ -222,6 +247,7 @@ std::vector<pid_t> freeze_threads(pid_t pid) {
       if (ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) < 0) {
         int e = errno;
         if (e == ESRCH && t != pid) continue;   // a thread that just exited
+        if (e == EPERM && t != pid && exiting_thread(pid, t)) continue;   // exiting right now
         detach_threads(attached);
         if (e == EPERM)
           fail("cannot trace thread " + std::to_string(t) +

@@ -29,7 +29,10 @@ enum {
 	SYS_ioctl = 16, SYS_flock = 73, SYS_ftruncate = 77, SYS_fchmod = 91, SYS_epoll_ctl = 233,
 	SYS_inotify_add_watch = 254, SYS_inotify_rm_watch = 255, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
 	SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_inotify_init1 = 294, SYS_memfd_create = 319,
+	SYS_splice = 275, SYS_pipe2 = 293,
 };
+#define O_DIRECT 040000
+#define F_SETPIPE_SZ 1031
 #define O_NONBLOCK 04000
 #define O_TMPFILE (020000000 | O_DIRECTORY)
 #define F_DUPFD_CLOEXEC 1030

@@ -445,6 +445,7 @@ static void restore_fds(void)
 		case PFD_EPOLL:
 		case PFD_INOTIFY:
 		case PFD_SHARED_FILE:
+		case PFD_PIPE:
 			fd = open_fd_kind(f); /* restorer_fds.c; fails by itself */
 			break;
 		case PFD_PASSED:
@@ -464,8 +465,8 @@ static void restore_fds(void)
 			sys_close((int)fd);
 			if (r < 0)
 				fail_s("dup3 to its fd number", path, r);
-		} else if (f->cloexec) {
-			sys_fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		} else {
+			sys_fcntl((int)fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0);
 		}
 		if (f->kind == PFD_FILE && f->pos) {
 			long r = sys_lseek(f->fd, (long)f->pos, SEEK_SET);
@@ -593,6 +594,7 @@ static void stage2(void *unused)
 	anonymize_self();
 	clear_address_space();
 	create_shms();
+	create_pipes();
 	map_memory();
 	place_special();
 	set_mm();

@@ -2,6 +2,7 @@
  * (eventfd, timerfd, signalfd, epoll, inotify), shared files (memfds, deleted files, shared
  * anonymous memory) and file locks. Order, from stage2:
  *   create_shms        before the memory: MAP_SHARED mappings of them need the files
+ *   create_pipes       before the descriptors: every pipe, refilled with its bytes in flight
  *   open_fd_kind       from restore_fds, one descriptor at a time
  *   finish_fd_kinds    once every descriptor exists: epoll targets, seals, locks */
 
@@ -82,6 +83,54 @@ static void create_shms(void)
 		if (r < 0)
 			fail_s("ftruncate shared file", name, r);
 		fill_shm((int)hi, s, name ? name : "(anonymous)");
+	}
+}
+
+#define MAX_PIPES 4096
+static int pipe_fds[MAX_PIPES][2];
+static const struct plan_pipe *PP;
+
+/* Each pipe as it was: same capacity, same packet mode, its bytes in flight spliced from the
+ * image into it (they fit: they were in a pipe of this capacity). Both ends live above
+ * fd_floor until restore_fds dup's the ones the process holds; finish_fd_kinds closes them. */
+static void create_pipes(void)
+{
+	check_table(H->pipe_off, H->npipes, sizeof *PP, "pipes");
+	if (H->npipes > MAX_PIPES)
+		fail_x("too many pipes:", H->npipes, 0);
+	PP = (const struct plan_pipe *)(P + H->pipe_off);
+	for (u32 i = 0; i < H->npipes; i++) {
+		const struct plan_pipe *p = &PP[i];
+		int tmp[2];
+		long r = sc2(SYS_pipe2, tmp, O_CLOEXEC | (p->packet ? O_DIRECT : 0));
+		if (r < 0)
+			fail_x("pipe2 for pipe", i, r);
+		for (int e = 0; e < 2; e++) {
+			long hi = sys_fcntl(tmp[e], F_DUPFD_CLOEXEC, (long)H->fd_floor);
+			sys_close(tmp[e]);
+			if (hi < 0)
+				fail_x("cannot move a pipe end above fd_floor, pipe", i, hi);
+			pipe_fds[i][e] = (int)hi;
+		}
+		u64 total = 0;
+		if ((u64)p->first_run + p->nruns > H->nruns)
+			fail_x("pipe runs out of range, pipe", i, 0);
+		for (u32 k = 0; k < p->nruns; k++)
+			total += R[p->first_run + k].len;
+		/* a smaller capacity than saved is tolerated as long as the bytes fit (the user's pipe
+		 * quota may be exhausted); the kernel rounds capacities up, never down */
+		if (p->capacity && (r = sys_fcntl(pipe_fds[i][1], F_SETPIPE_SZ, p->capacity)) < 0 && total > 4096)
+			fail_x("F_SETPIPE_SZ for pipe", i, r);
+		for (u32 k = 0; k < p->nruns; k++) {
+			const struct plan_run *run = &R[p->first_run + k];
+			u64 off = run->offset;
+			for (u64 done = 0; done < run->len;) {
+				r = sc6(SYS_splice, image_fd, (long)&off, pipe_fds[i][1], 0, (long)(run->len - done), 0);
+				if (r <= 0)
+					fail_x("splice bytes in flight from the image into pipe", i, r ? r : -5 /* EIO */);
+				done += (u64)r;
+			}
+		}
 	}
 }
 
@@ -187,6 +236,26 @@ static long open_fd_kind(const struct plan_fd *f)
 			fail_x("lseek shared file for fd", (u64)f->fd, r);
 		return fd;
 	}
+	case PFD_PIPE: {
+		if (f->pipe < 1 || f->pipe > H->npipes)
+			fail_x("pipe index out of range for fd", (u64)f->fd, f->pipe);
+		const int *ends = pipe_fds[f->pipe - 1];
+		u32 acc = f->flags & O_ACCMODE;
+		if (acc == O_RDWR) {
+			/* opened read-write through /proc: a new open file description of the pipe */
+			char p[48];
+			ln_num_path(p, "/proc/self/fd/", ends[0]);
+			fd = sys_open(p, O_RDWR, 0);
+		} else {
+			fd = sys_fcntl(ends[acc == O_WRONLY ? 1 : 0], F_DUPFD_CLOEXEC, 0);
+		}
+		if (fd < 0)
+			fail_x("pipe end for fd", (u64)f->fd, fd);
+		/* O_NONBLOCK belongs to the open file description: the last fd of an end sets it */
+		if ((r = sys_fcntl((int)fd, F_SETFL, (long)(f->flags & O_NONBLOCK))) < 0)
+			fail_x("F_SETFL on pipe end for fd", (u64)f->fd, r);
+		return fd;
+	}
 	}
 	fail_x("unknown fd kind for fd", (u64)f->fd, f->kind);
 }
@@ -244,9 +313,14 @@ static void finish_fd_kinds(void)
 				fail_s("cannot seal shared file", str(S[i].name), r);
 		}
 	}
-	/* closed before any POSIX lock is taken: closing a descriptor of a file drops them */
+	/* closed before any POSIX lock is taken: closing a descriptor of a file drops them; an
+	 * end the process had closed is closed again here (the other end then sees EOF/EPIPE) */
 	for (u32 i = 0; i < H->nshm; i++)
 		sys_close(shm_fds[i]);
+	for (u32 i = 0; i < H->npipes; i++) {
+		sys_close(pipe_fds[i][0]);
+		sys_close(pipe_fds[i][1]);
+	}
 	for (u32 i = 0; i < H->nfds; i++)
 		if (F[i].nlocks)
 			take_locks(&F[i]);

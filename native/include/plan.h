@@ -10,6 +10,7 @@
  *   struct plan_run[nruns]         at run_off   (runs of vma i are first_run..first_run+nruns-1)
  *   struct plan_fd[nfds]           at fd_off
  *   plan_shm / plan_epoll / plan_watch / plan_lock tables at shm_off.. lock_off (version 3)
+ *   struct plan_pipe[npipes]       at pipe_off  (version 4)
  *   struct plan_sig[nsigs]         at sig_off   (pending signals, queue order)
  *   struct plan_timer[ntimers]     at timer_off
  *   string table                   at str_off   (NUL-terminated; a string field is an offset into it, 0 = none)
@@ -43,7 +44,7 @@ typedef int32_t plan_i32;
 #endif
 
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
-#define PLAN_VERSION 3
+#define PLAN_VERSION 4
 
 /* The restorer's own text/data/bss/stack live here, where applications never map. */
 #define RESTORER_BASE 0x10000000000ULL
@@ -76,6 +77,7 @@ typedef int32_t plan_i32;
 #define PFD_EPOLL 7       /* epoll_create1; its targets are added once every descriptor exists */
 #define PFD_INOTIFY 8     /* inotify_init1 + watches, each given its saved wd */
 #define PFD_SHARED_FILE 9 /* reopen of plan_shm[shm - 1] through /proc/self/fd with flags, then lseek(pos) */
+#define PFD_PIPE 10       /* dup of an end of plan_pipe[pipe - 1] (O_ACCMODE of flags), then F_SETFL */
 
 /* plan_shm.kind: same numbers as image.proto SharedFileKind */
 #define PSHM_MEMFD 0      /* memfd_create(name) */
@@ -125,6 +127,9 @@ struct plan_hdr {
 	/* version 3: descriptor kinds and shared files (restorer_fds.c) */
 	plan_u64 shm_off, ep_off, watch_off, lock_off;   /* plan_shm[], plan_epoll[], plan_watch[], plan_lock[] */
 	plan_u32 nshm, nep, nwatch, nlocks;
+	/* version 4 */
+	plan_u64 pipe_off;       /* struct plan_pipe[npipes] */
+	plan_u32 npipes, pad4;
 };
 
 struct plan_thread {
@@ -190,7 +195,15 @@ struct plan_fd {
 	plan_u32 tflags;         /* PFD_TIMERFD: timerfd_settime flags; PFD_EVENTFD: EFD_SEMAPHORE */
 	plan_u32 first_sub, nsub;   /* PFD_EPOLL: plan_epoll[]; PFD_INOTIFY: plan_watch[] */
 	plan_u32 first_lock, nlocks;   /* plan_lock[]: taken once every descriptor exists */
-	plan_u32 pad3;
+	plan_u32 pipe;           /* PFD_PIPE: index + 1 into plan_pipe */
+};
+
+/* A pipe: created before the descriptors (pipe2, F_SETPIPE_SZ), refilled with its bytes in
+ * flight spliced from the image; the ends the process holds are dup'ed from it. */
+struct plan_pipe {
+	plan_u32 capacity;       /* F_SETPIPE_SZ (0: leave the default) */
+	plan_u32 packet;         /* pipe2 with O_DIRECT */
+	plan_u32 first_run, nruns;   /* plan_run[]: its bytes, in order (addr unused) */
 };
 
 struct plan_shm {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -122,6 +123,13 @@ bool dump_fd_kind(pid_t pid, FdImage &f, const std::string &target, const std::s
     }
     std::sort(f.inotify_watches.begin(), f.inotify_watches.end(),
               [](const InotifyWatch &a, const InotifyWatch &b) { return a.wd < b.wd; });
+    return true;
+  }
+  if (S_ISFIFO(st.st_mode) && starts(target, "pipe:")) {
+    // The Pipe itself (capacity, bytes in flight) is made by dump_pipes, from file.dev/ino.
+    f.kind = FD_PIPE;
+    f.file.dev = uint64_t(st.st_dev);
+    f.file.ino = uint64_t(st.st_ino);
     return true;
   }
   if (S_ISREG(st.st_mode) && (st.st_nlink == 0 || starts(target, "/memfd:"))) {
@@ -350,6 +358,83 @@ uint64_t dump_shared_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &
       covered = std::max(covered, to);
     }
     close(mem);
+  }
+  return off;
+}
+
+uint64_t dump_pipes(pid_t pid, int image_fd, uint64_t off, ProcessImage &img) {
+  const std::string base = "/proc/" + std::to_string(pid);
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> index;   // (dev, ino) -> index + 1
+  for (FdImage &f : img.fds) {
+    if (f.kind != FD_PIPE) continue;
+    auto key = std::make_pair(f.file.dev, f.file.ino);
+    auto it = index.find(key);
+    if (it != index.end()) {
+      f.pipe = it->second;
+      PipeImage &p = img.pipes[it->second - 1];
+      if (p.packet != ((f.flags & O_DIRECT) != 0))
+        fail_pid(pid, "fd " + std::to_string(f.fd) + " is " + f.path + ": its two ends disagree on packet mode (O_DIRECT)");
+      continue;
+    }
+    const std::string what = "fd " + std::to_string(f.fd) + " is " + f.path;
+    PipeImage p;
+    p.file = f.file;
+    p.packet = (f.flags & O_DIRECT) != 0;
+    // Our own reader on the same pipe (like opening a FIFO: non-blocking, so no writer is
+    // waited for). tee() copies the bytes in flight into a pipe of ours without taking them
+    // out of the job's: a failed or aborted checkpoint leaves the job's data where it was.
+    int src = open((base + "/fd/" + std::to_string(f.fd)).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (src < 0) fail_pid(pid, what + ": cannot open it to read the bytes in flight: " + errno_str(errno));
+    int cap = fcntl(src, F_GETPIPE_SZ);
+    int avail = 0;
+    if (cap < 0 || ioctl(src, FIONREAD, &avail) < 0) {
+      int e = errno;
+      close(src);
+      fail_pid(pid, what + ": cannot query it: " + errno_str(e));
+    }
+    p.capacity = uint32_t(cap);
+    p.bytes = uint64_t(avail);
+    if (avail > 0 && p.packet) {
+      close(src);
+      fail_pid(pid, what + ": a packet-mode pipe (O_DIRECT) with data in flight is not supported yet");
+    }
+    if (avail > 0) {
+      int mine[2];
+      if (pipe2(mine, O_CLOEXEC | O_NONBLOCK) < 0) {
+        int e = errno;
+        close(src);
+        fail_pid(pid, what + ": pipe2: " + errno_str(e));
+      }
+      // Same capacity = as many buffer slots: tee hands over buffers, not bytes.
+      fcntl(mine[1], F_SETPIPE_SZ, cap);
+      ssize_t n = tee(src, mine[1], size_t(avail), SPLICE_F_NONBLOCK);
+      int e = errno;
+      close(src);
+      if (n != avail) {
+        close(mine[0]);
+        close(mine[1]);
+        fail_pid(pid, what + ": could copy only " + std::to_string(n < 0 ? 0 : n) + " of its " + std::to_string(avail) +
+                          " bytes in flight" + (n < 0 ? ": " + errno_str(e) : std::string()));
+      }
+      std::vector<uint8_t> buf(size_t(avail) + 1);
+      ssize_t got = read(mine[0], buf.data(), buf.size());
+      e = errno;
+      close(mine[0]);
+      close(mine[1]);
+      if (got != avail) fail_pid(pid, what + ": reading its copied bytes: " + (got < 0 ? errno_str(e) : "short read"));
+      for (size_t done = 0; done < size_t(avail);) {
+        ssize_t w = pwrite(image_fd, buf.data() + done, size_t(avail) - done, off_t(off + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) fail_pid(pid, "cannot write pipe contents to the image: " + errno_str(w < 0 ? errno : EIO));
+        done += size_t(w);
+      }
+      p.runs.push_back(PageRun{0, uint64_t(avail), off, crc32c(0, buf.data(), size_t(avail))});
+      off += uint64_t(avail);
+    } else {
+      close(src);
+    }
+    img.pipes.push_back(std::move(p));
+    index[key] = f.pipe = uint32_t(img.pipes.size());
   }
   return off;
 }

@@ -30,4 +30,8 @@ void finish_fds(pid_t pid, ProcessImage &img, const std::vector<MapEntry> &maps)
 // the image from offset `off` (page aligned). Returns the first byte after them.
 uint64_t dump_shared_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
 
+// img.fds of pipes -> img.pipes (one per pipe, whichever ends the process holds) with the
+// bytes in flight appended to the image from `off`. Returns the first byte after them.
+uint64_t dump_pipes(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
+
 }  // namespace cairn

@@ -69,7 +69,8 @@ struct VmaImage {
 enum FdKind : uint32_t {
   FD_FILE = 0, FD_INHERITED = 1, FD_DEVNULL = 2, FD_DIRECTORY = 3,
   FD_EVENTFD = 4, FD_TIMERFD = 5, FD_SIGNALFD = 6, FD_EPOLL = 7, FD_INOTIFY = 8, FD_SHARED_FILE = 9,
-  FD_KIND_LAST = FD_SHARED_FILE
+  FD_PIPE = 10,
+  FD_KIND_LAST = FD_PIPE
 };
 
 struct EpollTarget {
@@ -124,6 +125,15 @@ struct FdImage {
   std::vector<InotifyWatch> inotify_watches;
   uint32_t shared_file = 0;   // FD_SHARED_FILE: index + 1 into ProcessImage::shared_files
   std::vector<FileLock> locks;
+  uint32_t pipe = 0;          // FD_PIPE: index + 1 into ProcessImage::pipes
+};
+
+struct PipeImage {
+  FileIdentity file;           // dev/ino of the pipe inode
+  uint32_t capacity = 0;
+  bool packet = false;
+  uint64_t bytes = 0;
+  std::vector<PageRun> runs;   // addr = offset in the stream
 };
 
 struct SigActionImage {
@@ -171,6 +181,7 @@ struct ProcessImage {
   uint64_t pages_bytes = 0;
   std::vector<std::string> argv;
   std::vector<SharedFile> shared_files;
+  std::vector<PipeImage> pipes;
   std::vector<PendingSignal> shared_pending;   // process-wide pending signals, queue order
   std::vector<Itimer> itimers;                 // armed ones only
   std::vector<PosixTimer> posix_timers;

@@ -152,6 +152,7 @@ void fd_kinds_to_js(Napi::Env env, const FdImage &f, Napi::Object &x) {
   }
   x.Set("inotifyWatches", in);
   x.Set("sharedFile", f.shared_file);
+  x.Set("pipe", f.pipe);
   Napi::Array lk = Napi::Array::New(env, f.locks.size());
   for (size_t k = 0; k < f.locks.size(); k++) {
     Napi::Object y = Napi::Object::New(env);
@@ -162,6 +163,58 @@ void fd_kinds_to_js(Napi::Env env, const FdImage &f, Napi::Object &x) {
     lk.Set(uint32_t(k), y);
   }
   x.Set("locks", lk);
+}
+
+Napi::Array runs_to_js(Napi::Env env, const std::vector<PageRun> &v) {
+  Napi::Array runs = Napi::Array::New(env, v.size());
+  for (size_t k = 0; k < v.size(); k++) {
+    Napi::Object y = Napi::Object::New(env);
+    y.Set("addr", u64s(env, v[k].addr));
+    y.Set("len", u64s(env, v[k].len));
+    y.Set("offset", u64s(env, v[k].offset));
+    y.Set("crc32c", v[k].crc32c);
+    runs.Set(uint32_t(k), y);
+  }
+  return runs;
+}
+
+std::vector<PageRun> runs_from_js(const Napi::Object &x) {
+  std::vector<PageRun> out;
+  Napi::Array runs = arr(x, "runs");
+  for (uint32_t k = 0; k < runs.Length(); k++) {
+    Napi::Object y = elem(runs, k, "runs");
+    out.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
+  }
+  return out;
+}
+
+Napi::Array pipes_to_js(Napi::Env env, const std::vector<PipeImage> &v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("file", file_js(env, v[i].file));
+    x.Set("capacity", v[i].capacity);
+    x.Set("packet", v[i].packet);
+    x.Set("bytes", u64s(env, v[i].bytes));
+    x.Set("runs", runs_to_js(env, v[i].runs));
+    a.Set(uint32_t(i), x);
+  }
+  return a;
+}
+
+std::vector<PipeImage> pipes_from_js(const Napi::Array &a) {
+  std::vector<PipeImage> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object x = elem(a, i, "pipes");
+    PipeImage p;
+    p.file = file_from(obj(x, "file"));
+    p.capacity = u32(x, "capacity");
+    p.packet = boolean(x, "packet");
+    p.bytes = u64(x, "bytes");
+    p.runs = runs_from_js(x);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 Napi::Array shared_files_to_js(Napi::Env env, const std::vector<SharedFile> &v) {
@@ -175,16 +228,7 @@ Napi::Array shared_files_to_js(Napi::Env env, const std::vector<SharedFile> &v) 
     x.Set("seals", s.seals);
     x.Set("mode", s.mode);
     x.Set("file", file_js(env, s.file));
-    Napi::Array runs = Napi::Array::New(env, s.runs.size());
-    for (size_t k = 0; k < s.runs.size(); k++) {
-      Napi::Object y = Napi::Object::New(env);
-      y.Set("addr", u64s(env, s.runs[k].addr));
-      y.Set("len", u64s(env, s.runs[k].len));
-      y.Set("offset", u64s(env, s.runs[k].offset));
-      y.Set("crc32c", s.runs[k].crc32c);
-      runs.Set(uint32_t(k), y);
-    }
-    x.Set("runs", runs);
+    x.Set("runs", runs_to_js(env, s.runs));
     a.Set(uint32_t(i), x);
   }
   return a;
@@ -210,6 +254,7 @@ void fd_kinds_from_js(const Napi::Object &x, FdImage &f) {
     f.inotify_watches.push_back(InotifyWatch{i32(y, "wd"), u32(y, "mask"), str(y, "path"), u64(y, "ino"), u64(y, "dev")});
   }
   f.shared_file = u32(x, "sharedFile");
+  f.pipe = u32(x, "pipe");
   Napi::Array lk = arr(x, "locks");
   for (uint32_t k = 0; k < lk.Length(); k++) {
     Napi::Object y = elem(lk, k, "locks");
@@ -235,11 +280,7 @@ std::vector<SharedFile> shared_files_from_js(const Napi::Array &a) {
     s.seals = u32(x, "seals");
     s.mode = u32(x, "mode");
     s.file = file_from(obj(x, "file"));
-    Napi::Array runs = arr(x, "runs");
-    for (uint32_t k = 0; k < runs.Length(); k++) {
-      Napi::Object y = elem(runs, k, "runs");
-      s.runs.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
-    }
+    s.runs = runs_from_js(x);
     out.push_back(std::move(s));
   }
   return out;
@@ -428,6 +469,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   for (size_t i = 0; i < img.argv.size(); i++) argv.Set(uint32_t(i), img.argv[i]);
   o.Set("argv", argv);
   o.Set("sharedFiles", shared_files_to_js(env, img.shared_files));
+  o.Set("pipes", pipes_to_js(env, img.pipes));
   process_state_to_js(env, img, o);
   return o;
 }
@@ -555,6 +597,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     img.argv.push_back(a.As<Napi::String>().Utf8Value());
   }
   img.shared_files = shared_files_from_js(arr(o, "sharedFiles"));
+  img.pipes = pipes_from_js(arr(o, "pipes"));
   process_state_from_js(o, img);
   return img;
 }

@@ -70,6 +70,7 @@ struct FdTables {
   std::vector<plan_epoll> eps;
   std::vector<plan_watch> watches;
   std::vector<plan_lock> locks;
+  std::vector<plan_pipe> pipes;
 
   // Shared files first: mappings and descriptors refer to them. Their runs join the run table.
   void add_shared_files(const ProcessImage &img, std::vector<plan_run> &runs, StringTable &strings,
@@ -96,6 +97,29 @@ struct FdTables {
       }
       p.nruns = uint32_t(runs.size() - p.first_run);
       shms.push_back(p);
+    }
+  }
+
+  // Pipes: their runs join the run table.
+  void add_pipes(const ProcessImage &img, std::vector<plan_run> &runs, const std::function<void(const std::string &)> &refuse) {
+    for (size_t i = 0; i < img.pipes.size(); i++) {
+      const PipeImage &s = img.pipes[i];
+      const std::string at = "pipe:[" + std::to_string(s.file.ino) + "]";
+      plan_pipe p;
+      memset(&p, 0, sizeof p);
+      p.capacity = s.capacity;
+      p.packet = s.packet ? 1 : 0;
+      p.first_run = uint32_t(runs.size());
+      uint64_t total = 0;
+      for (const PageRun &r : s.runs) {
+        if (r.offset < kPageDataOffset) refuse(at + ": bytes in flight at image offset " + std::to_string(r.offset));
+        total += r.len;
+        runs.push_back(plan_run{r.addr, r.len, r.offset});
+      }
+      if (total != s.bytes) refuse(at + ": " + std::to_string(s.bytes) + " bytes in flight, " + std::to_string(total) + " saved");
+      if (s.capacity && total > s.capacity) refuse(at + ": more bytes in flight than it can hold");
+      p.nruns = uint32_t(runs.size() - p.first_run);
+      pipes.push_back(p);
     }
   }
 
@@ -169,6 +193,11 @@ struct FdTables {
         p.shm = f.shared_file;
         p.pos = f.pos;
         break;
+      case FD_PIPE:
+        if (f.pipe < 1 || f.pipe > img.pipes.size()) refuse(at + ": its pipe is not in the image");
+        p.kind = PFD_PIPE;
+        p.pipe = f.pipe;
+        break;
       default: refuse(at + ": unknown descriptor kind " + std::to_string(f.kind));
     }
   }
@@ -185,11 +214,13 @@ struct FdTables {
     h.nep = uint32_t(eps.size());
     h.nwatch = uint32_t(watches.size());
     h.nlocks = uint32_t(locks.size());
+    h.npipes = uint32_t(pipes.size());
     h.shm_off = off = align8(off);
     h.ep_off = off = align8(off + shms.size() * sizeof(plan_shm));
     h.watch_off = off = align8(off + eps.size() * sizeof(plan_epoll));
     h.lock_off = off = align8(off + watches.size() * sizeof(plan_watch));
-    return align8(off + locks.size() * sizeof(plan_lock));
+    h.pipe_off = off = align8(off + locks.size() * sizeof(plan_lock));
+    return align8(off + pipes.size() * sizeof(plan_pipe));
   }
 
   void copy(const plan_hdr &h, std::vector<uint8_t> &out) const {
@@ -197,6 +228,7 @@ struct FdTables {
     if (!eps.empty()) memcpy(out.data() + h.ep_off, eps.data(), eps.size() * sizeof(plan_epoll));
     if (!watches.empty()) memcpy(out.data() + h.watch_off, watches.data(), watches.size() * sizeof(plan_watch));
     if (!locks.empty()) memcpy(out.data() + h.lock_off, locks.data(), locks.size() * sizeof(plan_lock));
+    if (!pipes.empty()) memcpy(out.data() + h.pipe_off, pipes.data(), pipes.size() * sizeof(plan_pipe));
   }
 };
 
@@ -223,6 +255,7 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
   std::vector<plan_fd> fds;
   FdTables fdt;   // descriptor kinds, shared files, locks
   fdt.add_shared_files(img, runs, strings, refuse);
+  fdt.add_pipes(img, runs, refuse);
 
   std::map<int32_t, bool> seen_tid;
   for (const ThreadImage &t : img.threads) {

@@ -314,6 +314,7 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
     res.pages_end = dump_memory(pid, maps, fd, img, &ms);
     // memfd / deleted file / shared anonymous contents follow the pages (fd_kinds.cc)
     uint64_t end = dump_shared_files(pid, fd, res.pages_end, img);
+    end = dump_pipes(pid, fd, end, img);   // bytes in flight in pipes, after those
     img.pages_bytes += end - res.pages_end;
     res.pages_end = end;
     res.ms_pages_read = ms.read_ms;

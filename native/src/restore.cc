@@ -325,6 +325,7 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   std::vector<const std::vector<PageRun> *> all;
   for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
   for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
+  for (const PipeImage &p : image.pipes) all.push_back(&p.runs);            // bytes in flight in pipes
   for (const std::vector<PageRun> *runs : all) {
     for (const PageRun &r : *runs) {
       char at[160];

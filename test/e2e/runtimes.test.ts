@@ -106,17 +106,16 @@ test.serial('a multi-threaded JVM with GC churn resumes and finishes like an uni
   await resumesLikeUninterrupted(t, [java, ...args], { referenceArgv: [java, '-XX:-UsePerfData', ...args] });
 });
 
-// Fails today on a pipe: Go's netpoller (epoll, supported) is woken through a pipe whose two
-// ends the process holds itself (netpollBreak): "fd 5 is pipe:[...]: pipes are not supported yet".
-test.serial.failing('a Go program (goroutines, ticker, GC) resumes and finishes like an uninterrupted run', async (t) => {
+// Go's netpoller (epoll) is woken through a pipe whose two ends the process holds itself
+// (netpollBreak); its scheduler preempts goroutines with signals.
+test.serial('a Go program (goroutines, ticker, GC) resumes and finishes like an uninterrupted run', async (t) => {
   await resumesLikeUninterrupted(t, [goProgram(), 'out.txt', STEPS, STEP_MS]);
 });
 
-// Fails today on a pipe: libuv wakes its loops through self-pipes (both ends in the process,
-// beside epoll and eventfd descriptors, which are supported): "fd 4 is pipe:[...]: pipes are
-// not supported yet".
-test.serial.failing('node with timers resumes and finishes like an uninterrupted run', async (t) => {
-  await resumesLikeUninterrupted(t, [need('/usr/bin/node', 'nodejs'), path.join(binDir, 'steps.js'), 'out.txt', STEPS, STEP_MS]);
+// libuv wakes its loops through self-pipes (both ends in the process), beside epoll and
+// eventfd descriptors; node runs worker threads of its own. The node that runs the tests.
+test.serial('node with timers resumes and finishes like an uninterrupted run', async (t) => {
+  await resumesLikeUninterrupted(t, [process.execPath, path.join(binDir, 'steps.js'), 'out.txt', STEPS, STEP_MS]);
 });
 
 test.serial('a static C binary resumes and finishes like an uninterrupted run', async (t) => {

@@ -230,9 +230,9 @@ function extras(obj: Record<string, unknown>, known: Set<string>): Array<[string
 }
 
 // Fields laid out below; anything else that holds something is shown as it is (newer schemas).
-const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'argv', 'sharedFiles', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
+const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'argv', 'sharedFiles', 'pipes', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
 const KNOWN_THREAD = new Set(['tid', 'regs', 'xstate', 'sigmask', 'clearChildTid', 'robustList', 'robustListLen', 'rseqPtr', 'rseqLen', 'rseqSig', 'altstackSp', 'altstackSize', 'altstackFlags', 'pending', 'cpuAffinity', 'nice', 'comm', 'noNewPrivs']);
-const KNOWN_FD = new Set(['fd', 'kind', 'path', 'flags', 'cloexec', 'pos', 'size', 'file', 'inheritedIndex', 'eventfdCount', 'eventfdSemaphore', 'timerfdClockid', 'timerfdTicks', 'timerfdSettimeFlags', 'timerfdValueNs', 'timerfdIntervalNs', 'signalfdMask', 'epollTargets', 'inotifyWatches', 'sharedFile', 'locks']);
+const KNOWN_FD = new Set(['fd', 'kind', 'path', 'flags', 'cloexec', 'pos', 'size', 'file', 'inheritedIndex', 'eventfdCount', 'eventfdSemaphore', 'timerfdClockid', 'timerfdTicks', 'timerfdSettimeFlags', 'timerfdValueNs', 'timerfdIntervalNs', 'signalfdMask', 'epollTargets', 'inotifyWatches', 'sharedFile', 'pipe', 'locks']);
 const KNOWN_VMA = new Set(['start', 'end', 'prot', 'kind', 'path', 'pgoff', 'file', 'runs', 'name', 'sharedFile']);
 
 // The canonical (protobuf JSON) form: enums by name, 64-bit and bytes as strings.
@@ -264,7 +264,7 @@ function cpuList(b64: string): string {
 const pendingNames = (list: J[] | undefined) => (list ?? []).map((p: J) => signalName(p.sig)).join(' ');
 
 /** What a descriptor of a special kind holds, in a few words. */
-function fdDetail(f: J, sharedFiles: J[]): string {
+function fdDetail(f: J, sharedFiles: J[], pipes: J[]): string {
   const parts: string[] = [];
   switch (f.kind) {
     case 'FD_EVENTFD':
@@ -287,6 +287,11 @@ function fdDetail(f: J, sharedFiles: J[]): string {
       parts.push(`shared file #${f.sharedFile}${sf ? ` (${shortEnum(sf.kind)} ${sf.name})` : ''}`);
       break;
     }
+    case 'FD_PIPE': {
+      const p = pipes[Number(f.pipe) - 1];
+      parts.push(`${(Number(f.flags) & 3) === 1 ? 'write' : 'read'} end of pipe #${f.pipe}${p ? ` (${p.bytes ?? 0} bytes in flight)` : ''}`);
+      break;
+    }
   }
   for (const l of (f.locks as J[] | undefined) ?? []) parts.push(`${shortEnum(l.kind)} ${l.write ? 'write' : 'read'} lock ${l.start}+${l.len === '0' ? 'eof' : l.len}`);
   return parts.length ? ` ${parts.join(', ')}` : '';
@@ -296,9 +301,10 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
   const { image: img, file, bytes, metaCrc } = x.loaded;
   const stops = img.threads.map((t) => threadStop(t, img.vmas));
   const sharedFiles: J[] = canon.sharedFiles ?? [];
+  const pipes: J[] = canon.pipes ?? [];
   out.push(`Process ${img.comm}, pid ${img.nsPid} (parent ${img.nsPpid})`);
   out.push(`  image      ${path.basename(file)}: ${formatBytes(bytes)} (${bytes} bytes; pages ${formatBytes(num(img.pagesBytes))}), written by cairn ${img.cairnVersion}, format ${img.formatVersion}`);
-  const runs = img.vmas.reduce((n, v) => n + v.runs.length, 0) + sharedFiles.reduce((n: number, f: J) => n + (f.runs?.length ?? 0), 0);
+  const runs = img.vmas.reduce((n, v) => n + v.runs.length, 0) + [...sharedFiles, ...pipes].reduce((n: number, f: J) => n + (f.runs?.length ?? 0), 0);
   out.push(`  checksums  header ${x.checks.header}, metadata crc32c ${hex(metaCrc)} ${x.checks.metadata}, manifest ${x.checks.manifest}, pages (${runs} runs, crc32c each) ${x.checks.pages === 'not checked' ? 'not checked (--verify checks them)' : x.checks.pages}`);
   out.push(`  exe        ${img.exe}`);
   out.push(`  cwd        ${img.cwd}`);
@@ -357,6 +363,14 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
     out.push('');
   }
 
+  if (pipes.length) {
+    out.push(`  Pipes (${pipes.length})`);
+    pipes.forEach((p: J, i: number) => {
+      out.push(`    #${i + 1} pipe:[${p.file?.ino ?? '?'}]: ${p.bytes ?? 0} bytes in flight, capacity ${formatBytes(Number(p.capacity ?? 0))}${p.packet ? ', packet mode' : ''}`);
+    });
+    out.push('');
+  }
+
   out.push(`  Descriptors (${img.fds.length})`);
   const frows = [['fd', 'kind', 'flags', 'offset', 'path']];
   img.fds.forEach((f, i) => {
@@ -365,7 +379,7 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
     const more = extras(cf, KNOWN_FD).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join('');
     const inherited = enumNum('FdKind', f.kind) === 1 ? ` (launcher's stdio ${f.inheritedIndex})` : '';
     const size = enumNum('FdKind', f.kind) === 0 ? ` (size ${f.size})` : '';
-    frows.push([String(f.fd), enumName('FdKind', f.kind, 'FD_'), flags, String(f.pos), `${f.path}${size}${inherited}${fdDetail(cf, sharedFiles)}${more}`]);
+    frows.push([String(f.fd), enumName('FdKind', f.kind, 'FD_'), flags, String(f.pos), `${f.path}${size}${inherited}${fdDetail(cf, sharedFiles, pipes)}${more}`]);
   });
   out.push(...table(frows, '    '), '');
 

@@ -101,6 +101,11 @@ export interface Engine {
   /** Throws the one-line reason when an image could not be restored with this many passed
    * descriptors (synchronous; nothing is started). */
   checkRestorable(image: ProcessImageObject, passedFds: number): void;
+  /** Every descriptor of these (frozen) processes, numbered by open file description across
+   * all of them (kcmp): equal ofd = shared offset and flags. */
+  openFileDescriptions(pids: number[]): Array<{ pid: number; fd: number; ofd: number }>;
+  /** True when the two processes share one address space (a vfork child before exec). */
+  sameMemory(pidA: number, pidB: number): boolean;
   clocks(): HostClocks;
   crc32c(data: Buffer, seed?: number): number;
   /** Stop the engine thread (pending calls reject). */

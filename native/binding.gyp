@@ -16,6 +16,7 @@
         "src/procstate.cc",
         "src/procstate_js.cc",
         "src/restore.cc",
+        "src/sharing.cc",
         "src/threads.cc"
       ],
       "include_dirs": [

@@ -22,6 +22,7 @@
 #include "namespaces.h"
 #include "process.h"
 #include "restore.h"
+#include "sharing.h"
 #include "threads.h"
 
 extern char **environ;
@@ -101,6 +102,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
                         InstanceMethod("clocks", &Engine::Clocks), InstanceMethod("crc32c", &Engine::Crc32c),
                         InstanceMethod("checkRestorable", &Engine::CheckRestorable),
+                        InstanceMethod("openFileDescriptions", &Engine::OpenFileDescriptions),
+                        InstanceMethod("sameMemory", &Engine::SameMemory),
                         InstanceMethod("close", &Engine::Close)});
   }
 
@@ -486,6 +489,40 @@ class Engine : public Napi::ObjectWrap<Engine> {
       throw Napi::Error::New(env, e.what());
     }
     return env.Undefined();
+  }
+
+  // kcmp only (no ptrace): answered on the JS thread, for processes the engine has frozen.
+  Napi::Value OpenFileDescriptions(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "openFileDescriptions(pids)");
+    Napi::Array a = info[0].As<Napi::Array>();
+    std::vector<pid_t> pids;
+    for (uint32_t i = 0; i < a.Length(); i++) pids.push_back(pid_t(a.Get(i).As<Napi::Number>().Int32Value()));
+    std::vector<OfdId> ids;
+    try {
+      ids = open_file_descriptions(pids);
+    } catch (const std::exception &e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    Napi::Array out = Napi::Array::New(env, ids.size());
+    for (size_t i = 0; i < ids.size(); i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("pid", ids[i].pid);
+      o.Set("fd", ids[i].fd);
+      o.Set("ofd", ids[i].ofd);
+      out.Set(uint32_t(i), o);
+    }
+    return out;
+  }
+
+  Napi::Value SameMemory(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "sameMemory(pidA, pidB)");
+    try {
+      return Napi::Boolean::New(env, same_memory(pid_t(info[0].As<Napi::Number>().Int32Value()), pid_t(info[1].As<Napi::Number>().Int32Value())));
+    } catch (const std::exception &e) {
+      throw Napi::Error::New(env, e.what());
+    }
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {

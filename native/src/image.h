@@ -126,6 +126,12 @@ struct FdImage {
   uint32_t shared_file = 0;   // FD_SHARED_FILE: index + 1 into ProcessImage::shared_files
   std::vector<FileLock> locks;
   uint32_t pipe = 0;          // FD_PIPE: index + 1 into ProcessImage::pipes
+  uint32_t ofd = 0;           // job-wide open file description id (0: unknown)
+};
+
+struct ZombieImage {
+  int32_t ns_pid = 0, status = 0, ns_pgid = 0, ns_sid = 0;
+  std::string comm;
 };
 
 struct PipeImage {
@@ -182,6 +188,8 @@ struct ProcessImage {
   std::vector<std::string> argv;
   std::vector<SharedFile> shared_files;
   std::vector<PipeImage> pipes;
+  std::vector<ZombieImage> zombies;
+  int32_t ns_pgid = 0, ns_sid = 0;
   std::vector<PendingSignal> shared_pending;   // process-wide pending signals, queue order
   std::vector<Itimer> itimers;                 // armed ones only
   std::vector<PosixTimer> posix_timers;

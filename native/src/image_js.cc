@@ -153,6 +153,7 @@ void fd_kinds_to_js(Napi::Env env, const FdImage &f, Napi::Object &x) {
   x.Set("inotifyWatches", in);
   x.Set("sharedFile", f.shared_file);
   x.Set("pipe", f.pipe);
+  x.Set("ofd", f.ofd);
   Napi::Array lk = Napi::Array::New(env, f.locks.size());
   for (size_t k = 0; k < f.locks.size(); k++) {
     Napi::Object y = Napi::Object::New(env);
@@ -255,6 +256,7 @@ void fd_kinds_from_js(const Napi::Object &x, FdImage &f) {
   }
   f.shared_file = u32(x, "sharedFile");
   f.pipe = u32(x, "pipe");
+  f.ofd = u32(x, "ofd");
   Napi::Array lk = arr(x, "locks");
   for (uint32_t k = 0; k < lk.Length(); k++) {
     Napi::Object y = elem(lk, k, "locks");
@@ -470,6 +472,20 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   o.Set("argv", argv);
   o.Set("sharedFiles", shared_files_to_js(env, img.shared_files));
   o.Set("pipes", pipes_to_js(env, img.pipes));
+  o.Set("nsPgid", img.ns_pgid);
+  o.Set("nsSid", img.ns_sid);
+  Napi::Array zs = Napi::Array::New(env, img.zombies.size());
+  for (size_t i = 0; i < img.zombies.size(); i++) {
+    const ZombieImage &z = img.zombies[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("nsPid", z.ns_pid);
+    x.Set("status", z.status);
+    x.Set("nsPgid", z.ns_pgid);
+    x.Set("nsSid", z.ns_sid);
+    x.Set("comm", z.comm);
+    zs.Set(uint32_t(i), x);
+  }
+  o.Set("zombies", zs);
   process_state_to_js(env, img, o);
   return o;
 }
@@ -598,6 +614,13 @@ ProcessImage image_from_js(const Napi::Value &val) {
   }
   img.shared_files = shared_files_from_js(arr(o, "sharedFiles"));
   img.pipes = pipes_from_js(arr(o, "pipes"));
+  img.ns_pgid = i32(o, "nsPgid");
+  img.ns_sid = i32(o, "nsSid");
+  Napi::Array zs = arr(o, "zombies");
+  for (uint32_t i = 0; i < zs.Length(); i++) {
+    Napi::Object x = elem(zs, i, "zombies");
+    img.zombies.push_back(ZombieImage{i32(x, "nsPid"), i32(x, "status"), i32(x, "nsPgid"), i32(x, "nsSid"), str(x, "comm")});
+  }
   process_state_from_js(o, img);
   return img;
 }

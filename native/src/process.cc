@@ -237,6 +237,16 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
   };
   img.ns_ppid = ppid > 0 && depth(ppid) == depth(pid) ? ns_tid_of(ppid) : 0;
   if (img.ns_ppid < 0) img.ns_ppid = 0;
+  // Innermost column = the job's namespace; 0 there = a group/session outside the job.
+  auto innermost = [&](const char *key) {
+    std::string v = status_field(status, key);
+    size_t e = v.find_last_not_of(" \t");
+    if (e == std::string::npos) return 0;
+    size_t b = v.find_last_of(" \t", e);
+    return atoi(v.c_str() + (b == std::string::npos ? 0 : b + 1));
+  };
+  img.ns_pgid = innermost("NSpgid");
+  img.ns_sid = innermost("NSsid");
 
   // mm fields: fields 26.. of /proc/PID/stat (1-based), after the "(comm)" that may hold spaces.
   {

@@ -43,7 +43,7 @@ typedef int32_t plan_i32;
 #endif
 
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
-#define PLAN_VERSION 3
+#define PLAN_VERSION 4
 
 /* The restorer's own text/data/bss/stack live here, where applications never map. */
 #define RESTORER_BASE 0x10000000000ULL
@@ -64,6 +64,12 @@ typedef int32_t plan_i32;
 #define PVMA_FILE_SHARED 2
 #define PVMA_STACK 3
 #define PVMA_SHARED_FILE 4   /* MAP_SHARED of plan_shm[shm - 1] at pgoff */
+
+/* plan_vma.flags: same bits as image.proto Vma.flags */
+#define PVF_GROWSDOWN 1      /* mapped MAP_GROWSDOWN */
+#define PVF_DONTFORK 2       /* then madvise MADV_DONTFORK */
+#define PVF_DONTDUMP 4       /* MADV_DONTDUMP */
+#define PVF_WIPEONFORK 8     /* MADV_WIPEONFORK (private anonymous memory only) */
 
 /* plan_fd.kind */
 #define PFD_FILE 0        /* open(path, flags) then lseek(pos) */
@@ -138,6 +144,8 @@ struct plan_thread {
 	char comm[16];           /* PR_SET_NAME of this thread ("": keep) */
 	plan_u32 no_new_privs;   /* PR_SET_NO_NEW_PRIVS, last before the int3 (it cannot be undone) */
 	plan_u32 pad;
+	/* version 4 */
+	plan_u64 timerslack_ns;  /* PR_SET_TIMERSLACK (0: keep) */
 };
 
 /* A pending signal to queue again, in the order it was queued. tid 0: process-wide, queued
@@ -165,7 +173,7 @@ struct plan_vma {
 	plan_u32 kind;           /* PVMA_* */
 	plan_u32 path;           /* string, file mappings */
 	plan_u32 first_run, nruns;
-	plan_u32 pad;
+	plan_u32 flags;          /* PVF_* (version 4) */
 	plan_u32 shm;            /* PVMA_SHARED_FILE: index + 1 into plan_shm */
 	plan_u32 pad3;
 };

@@ -230,10 +230,10 @@ function extras(obj: Record<string, unknown>, known: Set<string>): Array<[string
 }
 
 // Fields laid out below; anything else that holds something is shown as it is (newer schemas).
-const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'argv', 'sharedFiles', 'pipes', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
-const KNOWN_THREAD = new Set(['tid', 'regs', 'xstate', 'sigmask', 'clearChildTid', 'robustList', 'robustListLen', 'rseqPtr', 'rseqLen', 'rseqSig', 'altstackSp', 'altstackSize', 'altstackFlags', 'pending', 'cpuAffinity', 'nice', 'comm', 'noNewPrivs']);
-const KNOWN_FD = new Set(['fd', 'kind', 'path', 'flags', 'cloexec', 'pos', 'size', 'file', 'inheritedIndex', 'eventfdCount', 'eventfdSemaphore', 'timerfdClockid', 'timerfdTicks', 'timerfdSettimeFlags', 'timerfdValueNs', 'timerfdIntervalNs', 'signalfdMask', 'epollTargets', 'inotifyWatches', 'sharedFile', 'pipe', 'locks']);
-const KNOWN_VMA = new Set(['start', 'end', 'prot', 'kind', 'path', 'pgoff', 'file', 'runs', 'name', 'sharedFile']);
+const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'argv', 'nsPgid', 'nsSid', 'sharedFiles', 'pipes', 'zombies', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
+const KNOWN_THREAD = new Set(['tid', 'regs', 'xstate', 'sigmask', 'clearChildTid', 'robustList', 'robustListLen', 'rseqPtr', 'rseqLen', 'rseqSig', 'altstackSp', 'altstackSize', 'altstackFlags', 'pending', 'cpuAffinity', 'nice', 'comm', 'noNewPrivs', 'schedPolicy', 'schedPriority', 'schedResetOnFork', 'timerslackNs']);
+const KNOWN_FD = new Set(['fd', 'kind', 'path', 'flags', 'cloexec', 'pos', 'size', 'file', 'inheritedIndex', 'eventfdCount', 'eventfdSemaphore', 'timerfdClockid', 'timerfdTicks', 'timerfdSettimeFlags', 'timerfdValueNs', 'timerfdIntervalNs', 'signalfdMask', 'epollTargets', 'inotifyWatches', 'sharedFile', 'pipe', 'ofd', 'locks']);
+const KNOWN_VMA = new Set(['start', 'end', 'prot', 'kind', 'path', 'pgoff', 'file', 'runs', 'name', 'sharedFile', 'flags']);
 
 // The canonical (protobuf JSON) form: enums by name, 64-bit and bytes as strings.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -242,6 +242,8 @@ type J = any;
 const CLOCKS = ['REALTIME', 'MONOTONIC', 'PROCESS_CPUTIME', 'THREAD_CPUTIME', 'MONOTONIC_RAW', 'REALTIME_COARSE', 'MONOTONIC_COARSE', 'BOOTTIME', 'REALTIME_ALARM', 'BOOTTIME_ALARM', '10', 'TAI'];
 const EPOLL_EVENTS: Array<[number, string]> = [[0x1, 'IN'], [0x2, 'PRI'], [0x4, 'OUT'], [0x8, 'ERR'], [0x10, 'HUP'], [0x40, 'RDNORM'], [0x80, 'RDBAND'], [0x100, 'WRNORM'], [0x200, 'WRBAND'], [0x400, 'MSG'], [0x2000, 'RDHUP'], [1 << 28, 'EXCLUSIVE'], [1 << 29, 'WAKEUP'], [1 << 30, 'ONESHOT'], [2 ** 31, 'ET']];
 const ITIMERS = ['REAL', 'VIRTUAL', 'PROF'];
+const SCHED: Record<number, string> = { 0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle', 6: 'deadline', 7: 'ext' };
+const VMA_FLAGS: Array<[number, string]> = [[1, 'growsdown'], [2, 'dontfork'], [4, 'dontdump'], [8, 'wipeonfork']];
 const NOTIFY: Record<number, string> = { 0: 'signal', 1: 'none', 2: 'thread', 4: 'thread-id' };
 const secs = (ns: string | number, unit = 1e9) => `${(Number(ns) / unit).toFixed(3)} s`;
 const clockName = (c: number) => CLOCKS[c] ?? String(c);
@@ -332,6 +334,8 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
     if (ct.nice) more.push(`nice ${ct.nice}`);
     if (ct.cpuAffinity) more.push(`cpus ${cpuList(ct.cpuAffinity)}`);
     if (ct.noNewPrivs) more.push('no_new_privs');
+    if (ct.schedPolicy || ct.schedResetOnFork) more.push(`sched ${SCHED[ct.schedPolicy ?? 0] ?? ct.schedPolicy}${ct.schedPriority ? ` ${ct.schedPriority}` : ''}${ct.schedResetOnFork ? ' reset-on-fork' : ''}`);
+    if (ct.timerslackNs && ct.timerslackNs !== '50000') more.push(`timerslack ${ct.timerslackNs} ns`);
     out.push(`      ${more.join('; ')}`);
   });
   out.push('');
@@ -344,7 +348,8 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
     const sfi = Number(canon.vmas?.[i]?.sharedFile ?? 0);
     const sf = sfi ? sharedFiles[sfi - 1] : undefined;
     const label = sf ? `shared file #${sfi} (${shortEnum(sf.kind)} ${sf.name})` : v.path ? `${v.path}${num(v.pgoff) ? ` @${hex(v.pgoff)}` : ''}` : v.name || '[anon]';
-    vrows.push([`${hex(v.start)}-${hex(v.end)}`, protString(v), enumName('VmaKind', v.kind, 'VMA_'), formatBytes(num(v.end) - num(v.start)), formatBytes(storedBytes(v)), label]);
+    const flags = VMA_FLAGS.filter(([bit]) => Number(canon.vmas?.[i]?.flags ?? 0) & bit).map(([, n]) => n);
+    vrows.push([`${hex(v.start)}-${hex(v.end)}`, protString(v), enumName('VmaKind', v.kind, 'VMA_'), formatBytes(num(v.end) - num(v.start)), formatBytes(storedBytes(v)), `${label}${flags.length ? ` (${flags.join(', ')})` : ''}`]);
   });
   out.push(...table(vrows, '    '));
   if (img.special) {

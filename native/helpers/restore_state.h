@@ -1,6 +1,6 @@
-/* Process-level state the restorer puts back: personality, per-thread comm, pending signals
- * (queued again, all signals blocked, so they are still pending when the agent sets the saved
- * masks), POSIX timers with their ids, interval timers, no_new_privs, dumpable.
+/* Process-level state the restorer puts back: personality, per-thread comm and timer slack,
+ * pending signals (queued again, all signals blocked, so they are still pending when the agent
+ * sets the saved masks), POSIX timers with their ids, interval timers, no_new_privs, dumpable.
  * Included by restorer.c after its plan pointers and fail_* helpers. */
 #ifndef CAIRN_RESTORE_STATE_H
 #define CAIRN_RESTORE_STATE_H
@@ -10,6 +10,7 @@ enum {
 	RS_NR_timer_settime = 223, RS_NR_timer_delete = 226, RS_NR_rt_tgsigqueueinfo = 297,
 };
 #define RS_PR_SET_DUMPABLE 4
+#define RS_PR_SET_TIMERSLACK 29
 #define RS_PR_SET_NO_NEW_PRIVS 38
 #define RS_PR_TIMER_CREATE_RESTORE_IDS 77
 #define RS_MAX_LINEAR_TIMER_ID 65536 /* without the prctl, ids are made one by one up to the wanted one */
@@ -41,8 +42,9 @@ static void rs_personality(void)
 		fail_x("personality", H->personality, r);
 }
 
-/* Each thread: its name, then its own pending signals (a thread may forge any si_code
- * only for itself). */
+/* Each thread: its name, its timer slack (only a thread itself may set it without
+ * CAP_SYS_NICE), then its own pending signals (a thread may forge any si_code only for
+ * itself). */
 static void rs_thread_state(int i)
 {
 	const struct plan_thread *t = &T[i];
@@ -51,6 +53,11 @@ static void rs_thread_state(int i)
 		memcpy(comm, t->comm, 16);
 		comm[15] = 0;
 		sys_prctl(PR_SET_NAME, (ul)comm, 0, 0, 0);
+	}
+	if (t->timerslack_ns) {
+		long r = sys_prctl(RS_PR_SET_TIMERSLACK, t->timerslack_ns, 0, 0, 0);
+		if (r < 0)
+			fail_x("PR_SET_TIMERSLACK", t->timerslack_ns, r);
 	}
 	const struct plan_sig *s = rs_sigs();
 	for (u32 k = 0; k < H->nsigs; k++) {

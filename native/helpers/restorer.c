@@ -307,15 +307,16 @@ static void map_vma(const struct plan_vma *v)
 	int fill = v->nruns && v->kind != PVMA_FILE_SHARED;
 	int prot = (int)v->prot, mprot = fill ? prot | PROT_READ | PROT_WRITE : prot;
 	long r;
+	/* [stack] and any MAP_GROWSDOWN region must stay growable. maps shows a growsdown vma's
+	 * real start (the guard gap lies below it, outside the vma): map exactly there. */
+	int grows = (v->kind == PVMA_STACK || (v->flags & PVF_GROWSDOWN)) ? MAP_GROWSDOWN : 0;
 	switch (v->kind) {
 	case PVMA_ANON:
 	case PVMA_STACK:
-		/* [stack] must stay growable or the program dies at its next stack growth */
-		r = sys_mmap(v->start, len, mprot,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (v->kind == PVMA_STACK ? MAP_GROWSDOWN : 0), -1, 0);
+		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | grows, -1, 0);
 		break;
 	case PVMA_FILE_PRIVATE:
-		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_FIXED, open_mapped(v->path, O_RDONLY), v->pgoff);
+		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_FIXED | grows, open_mapped(v->path, O_RDONLY), v->pgoff);
 		break;
 	case PVMA_SHARED_FILE: /* the same restored memfd / file for every mapping of it */
 		r = sys_mmap(v->start, len, prot, MAP_SHARED | MAP_FIXED, shm_fd_of(v->shm), v->pgoff);
@@ -329,6 +330,18 @@ static void map_vma(const struct plan_vma *v)
 	}
 	if (r != (long)v->start)
 		fail_at("mmap", v->path ? str(v->path) : "vma", v->start, 1, r);
+	static const struct { u32 flag; int advice; const char *what; } adv[] = {
+		{ PVF_DONTFORK, MADV_DONTFORK, "madvise MADV_DONTFORK" },
+		{ PVF_DONTDUMP, MADV_DONTDUMP, "madvise MADV_DONTDUMP" },
+		{ PVF_WIPEONFORK, MADV_WIPEONFORK, "madvise MADV_WIPEONFORK" },
+	};
+	for (u32 k = 0; k < sizeof adv / sizeof adv[0]; k++) {
+		if (!(v->flags & adv[k].flag))
+			continue;
+		r = sc3(SYS_madvise, v->start, len, adv[k].advice);
+		if (r < 0)
+			fail_at(adv[k].what, v->path ? str(v->path) : "vma", v->start, 1, r);
+	}
 	if (!fill)
 		return;
 	/* Runs are in address order; runs adjacent both in memory and in the image are read in one

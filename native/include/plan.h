@@ -66,6 +66,12 @@ typedef int32_t plan_i32;
 #define PVMA_STACK 3
 #define PVMA_SHARED_FILE 4   /* MAP_SHARED of plan_shm[shm - 1] at pgoff */
 
+/* plan_vma.flags: same bits as image.proto Vma.flags */
+#define PVF_GROWSDOWN 1      /* mapped MAP_GROWSDOWN */
+#define PVF_DONTFORK 2       /* then madvise MADV_DONTFORK */
+#define PVF_DONTDUMP 4       /* MADV_DONTDUMP */
+#define PVF_WIPEONFORK 8     /* MADV_WIPEONFORK (private anonymous memory only) */
+
 /* plan_fd.kind */
 #define PFD_FILE 0        /* open(path, flags) then lseek(pos) */
 #define PFD_PASSED 1      /* dup of passed descriptor passed_index */
@@ -143,6 +149,8 @@ struct plan_thread {
 	char comm[16];           /* PR_SET_NAME of this thread ("": keep) */
 	plan_u32 no_new_privs;   /* PR_SET_NO_NEW_PRIVS, last before the int3 (it cannot be undone) */
 	plan_u32 pad;
+	/* version 4 */
+	plan_u64 timerslack_ns;  /* PR_SET_TIMERSLACK (0: keep) */
 };
 
 /* A pending signal to queue again, in the order it was queued. tid 0: process-wide, queued
@@ -170,7 +178,7 @@ struct plan_vma {
 	plan_u32 kind;           /* PVMA_* */
 	plan_u32 path;           /* string, file mappings */
 	plan_u32 first_run, nruns;
-	plan_u32 pad;
+	plan_u32 flags;          /* PVF_* (version 4) */
 	plan_u32 shm;            /* PVMA_SHARED_FILE: index + 1 into plan_shm */
 	plan_u32 pad3;
 };

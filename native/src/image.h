@@ -40,9 +40,15 @@ struct ThreadImage {
   int32_t nice = 0;
   std::string comm;
   bool no_new_privs = false;
+  uint32_t sched_policy = 0, sched_priority = 0;   // sched_getattr
+  bool sched_reset_on_fork = false;
+  uint64_t timerslack_ns = 0;                       // 0: not saved (or a real-time thread's)
 };
 
 enum VmaKind : uint32_t { VMA_ANON = 0, VMA_FILE_PRIVATE = 1, VMA_FILE_SHARED = 2, VMA_STACK = 3, VMA_SHARED_FILE = 4 };
+
+// VmaImage::flags (image.proto Vma.flags), from the VmFlags of /proc/PID/smaps.
+constexpr uint32_t kVmaGrowsdown = 1, kVmaDontfork = 2, kVmaDontdump = 4, kVmaWipeonfork = 8, kVmaFlagsAll = 15;
 
 struct FileIdentity {
   uint64_t dev = 0, ino = 0, size = 0;
@@ -64,6 +70,7 @@ struct VmaImage {
   std::vector<PageRun> runs;
   std::string name;
   uint32_t shared_file = 0;   // VMA_SHARED_FILE: index + 1 into ProcessImage::shared_files
+  uint32_t flags = 0;         // kVma* bits
 };
 
 enum FdKind : uint32_t {

@@ -406,6 +406,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     x.Set("runs", runs);
     x.Set("name", v.name);
     x.Set("sharedFile", v.shared_file);
+    x.Set("flags", v.flags);
     vmas.Set(uint32_t(i), x);
   }
   o.Set("vmas", vmas);
@@ -559,6 +560,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     }
     v.name = str(x, "name");
     v.shared_file = u32(x, "sharedFile");
+    v.flags = u32(x, "flags");
     img.vmas.push_back(std::move(v));
   }
   Napi::Array fds = arr(o, "fds");

@@ -235,14 +235,27 @@ class Writer {
 
 std::vector<MapEntry> read_maps(pid_t pid) {
   std::string s;
-  if (!read_text("/proc/" + std::to_string(pid) + "/maps", s))
-    fail_pid(pid, "cannot read /proc/" + std::to_string(pid) + "/maps: " + errno_str(errno));
+  const std::string path = "/proc/" + std::to_string(pid) + "/smaps";
+  if (!read_text(path, s)) fail_pid(pid, "cannot read " + path + ": " + errno_str(errno));
   std::vector<MapEntry> out;
   for (size_t p = 0; p < s.size();) {
     size_t e = s.find('\n', p);
     if (e == std::string::npos) e = s.size();
     std::string line = s.substr(p, e - p);
     p = e + 1;
+    if (line.rfind("VmFlags:", 0) == 0) {
+      if (out.empty()) continue;
+      // Two-letter mnemonics (fs/proc/task_mmu.c); only those a restart can give back.
+      static const struct { char name[3]; uint32_t bit; } known[] = {
+          {"gd", kVmaGrowsdown}, {"dc", kVmaDontfork}, {"dd", kVmaDontdump}, {"wf", kVmaWipeonfork}};
+      for (size_t q = 8; q + 2 <= line.size(); q++) {
+        if (line[q] == ' ') continue;
+        for (auto &k : known)
+          if (line.compare(q, 2, k.name) == 0 && (q + 2 == line.size() || line[q + 2] == ' ')) out.back().flags |= k.bit;
+        while (q < line.size() && line[q] != ' ') q++;
+      }
+      continue;
+    }
     MapEntry m;
     unsigned long long st, en, off, ino;
     unsigned maj, min;
@@ -291,6 +304,7 @@ uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd,
     v.start = m.start;
     v.end = m.end;
     v.prot = (m.perms[0] == 'r' ? 1u : 0u) | (m.perms[1] == 'w' ? 2u : 0u) | (m.perms[2] == 'x' ? 4u : 0u);
+    v.flags = m.flags;
     const bool shared = m.perms[3] == 's';
     const std::string at = " at " + hex(m.start) + "-" + hex(m.end);
     Scan scan = Scan::Anon;

@@ -14,8 +14,10 @@ struct MapEntry {
   unsigned dev_major = 0, dev_minor = 0;
   char perms[5] = "----";
   std::string path;   // file path, [heap], [stack], [vdso], [anon:...] or empty
+  uint32_t flags = 0;   // kVma* bits from the VmFlags line
 };
 
+// /proc/PID/smaps (maps plus VmFlags; it walks the page tables, a cost like a pagemap scan).
 std::vector<MapEntry> read_maps(pid_t pid);   // throws naming pid
 
 // [vvar], [vvar_vclock], [vdso] addresses (0 when absent).

@@ -321,6 +321,12 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
         break;
       default: refuse(at + ": unknown mapping kind " + std::to_string(v.kind));
     }
+    if (v.flags & ~kVmaFlagsAll) refuse(at + ": unknown mapping flags " + hex(v.flags));
+    if ((v.flags & kVmaWipeonfork) && v.kind != VMA_ANON && v.kind != VMA_STACK)
+      refuse(at + ": MADV_WIPEONFORK on memory that is not private anonymous");
+    if ((v.flags & kVmaGrowsdown) && (v.kind == VMA_FILE_SHARED || v.kind == VMA_SHARED_FILE))
+      refuse(at + ": a shared mapping that grows down");
+    p.flags = v.flags;
     // A shared file mapping's content is the file itself: its pages are never written back.
     if (v.kind != VMA_FILE_SHARED) {
       p.first_run = uint32_t(runs.size());

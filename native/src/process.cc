@@ -168,6 +168,10 @@ void thread_state(pid_t pid, pid_t tid, bool leader, uint64_t insn, const std::s
       memcpy(&t.altstack_size, ss + 16, 8);
       t.altstack_flags = fl;
     }
+    // Per thread: /proc/PID/timerslack_ns has no task/TID twin and wants CAP_SYS_NICE.
+    long slack = inject(SYS_prctl, PR_GET_TIMERSLACK);
+    if (slack < 0) throw std::runtime_error("prctl(PR_GET_TIMERSLACK) = " + std::to_string(slack));
+    t.timerslack_ns = uint64_t(slack);
     if (leader) {
       img.mm.brk = uint64_t(inject(SYS_brk, 0));
       // The UTS name as the job sees it: only the process itself can ask its namespace.

@@ -1,5 +1,5 @@
 // Process-level state: pending signals, interval and POSIX timers, personality, nice, CPU
-// affinity, per-thread comm, no_new_privs, dumpable (see procstate.h).
+// affinity, scheduling policy, per-thread comm, no_new_privs, dumpable (see procstate.h).
 #include "procstate.h"
 
 #include <errno.h>
@@ -145,6 +145,18 @@ long inject_once(pid_t pid, pid_t tid, long nr, long a1, long a2) {
 
 int64_t ts_ns(const int64_t *ts) { return ts[0] * 1000000000 + ts[1]; }
 
+// struct sched_attr (SCHED_ATTR_SIZE_VER1); our own: glibc's and the kernel's headers clash.
+struct SchedAttr {
+  uint32_t size, policy;
+  uint64_t flags;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t runtime, deadline, period;
+  uint32_t util_min, util_max;
+};
+constexpr uint64_t kSchedResetOnFork = 1;   // SCHED_FLAG_RESET_ON_FORK
+constexpr uint32_t kSchedDeadline = 6;
+
 }  // namespace
 
 void dump_thread_outside(pid_t pid, pid_t tid, ThreadImage &t) {
@@ -162,6 +174,12 @@ void dump_thread_outside(pid_t pid, pid_t tid, ThreadImage &t) {
   int prio = getpriority(PRIO_PROCESS, id_t(tid));
   if (prio == -1 && errno) fail_pid(pid, tw + ": getpriority: " + errno_str(errno));
   t.nice = prio;
+  SchedAttr sa;
+  memset(&sa, 0, sizeof sa);
+  if (syscall(SYS_sched_getattr, tid, &sa, sizeof sa, 0) < 0) fail_pid(pid, tw + ": sched_getattr: " + errno_str(errno));
+  t.sched_policy = sa.policy;
+  t.sched_priority = sa.priority;
+  t.sched_reset_on_fork = (sa.flags & kSchedResetOnFork) != 0;
   if (read_text(task_path(pid, tid, "comm"), t.comm) && !t.comm.empty() && t.comm.back() == '\n') t.comm.pop_back();
 }
 
@@ -289,6 +307,7 @@ void plan_process_state(const ProcessImage &img, plan_hdr &h, std::vector<plan_t
     tids[t.tid] = true;
     strncpy(threads[i].comm, t.comm.c_str(), sizeof threads[i].comm - 1);
     threads[i].no_new_privs = t.no_new_privs ? 1 : 0;
+    threads[i].timerslack_ns = t.timerslack_ns;
     add_sigs(t.tid, t.pending);
   }
   add_sigs(0, img.shared_pending);
@@ -347,6 +366,26 @@ void restore_thread_attrs(pid_t host_tid, const ThreadImage &t) {
       syscall(SYS_sched_setaffinity, host_tid, t.cpu_affinity.size(), t.cpu_affinity.data()) < 0) {
     // None of its CPUs exists (or is allowed) here: it runs where the restarter may.
     if (errno != EINVAL) throw std::runtime_error(tw + ": sched_setaffinity: " + errno_str(errno));
+  }
+  // The policy after the nice, with the nice the thread has now: sched_setattr sets both, and
+  // a nice we could not give must not cost the policy. SCHED_DEADLINE needs CAP_SYS_NICE,
+  // which cairn never has (and its parameters are not saved): the thread keeps the restarter's.
+  if (t.sched_policy == kSchedDeadline) return;
+  errno = 0;
+  int nice_now = getpriority(PRIO_PROCESS, id_t(host_tid));
+  if (nice_now == -1 && errno) throw std::runtime_error(tw + ": getpriority: " + errno_str(errno));
+  SchedAttr sa;
+  memset(&sa, 0, sizeof sa);
+  sa.size = sizeof sa;
+  sa.policy = t.sched_policy;
+  sa.flags = t.sched_reset_on_fork ? kSchedResetOnFork : 0;
+  sa.nice = nice_now;
+  sa.priority = t.sched_priority;
+  if (syscall(SYS_sched_setattr, host_tid, &sa, 0) < 0) {
+    // SCHED_FIFO/RR above RLIMIT_RTPRIO, or leaving SCHED_IDLE beyond RLIMIT_NICE, needs
+    // privilege; a policy this kernel lacks (SCHED_EXT) is EINVAL: keep the restarter's policy.
+    if (errno != EPERM && errno != EINVAL)
+      throw std::runtime_error(tw + ": sched_setattr(policy " + std::to_string(t.sched_policy) + "): " + errno_str(errno));
   }
 }
 

@@ -1,7 +1,8 @@
 // Process-level state that is neither memory nor descriptors: pending signals (process-wide
 // and per thread, with their siginfo), interval timers, POSIX timers, personality, nice,
-// CPU affinity, per-thread comm, no_new_privs, dumpable. Dump side (engine thread) and the
-// plan side (native/include/plan.h); the restorer and restore.cc put it back.
+// CPU affinity, scheduling policy, per-thread comm and timer slack, no_new_privs, dumpable.
+// Dump side (engine thread) and the plan side (native/include/plan.h); the restorer and
+// restore.cc put it back.
 #pragma once
 #include <sys/types.h>
 #include <sys/user.h>
@@ -16,8 +17,8 @@
 
 namespace cairn {
 
-// From outside, no injection: this thread's pending signals, affinity, nice, comm,
-// no_new_privs. `host_tid` is ptrace-stopped by us. Throws naming pid and thread.
+// From outside, no injection: this thread's pending signals, affinity, nice, scheduling
+// policy, comm, no_new_privs. `host_tid` is ptrace-stopped by us. Throws naming pid and thread.
 void dump_thread_outside(pid_t pid, pid_t host_tid, ThreadImage &t);
 
 // Runs one injected syscall in the (stopped, all-signals-blocked) leader: nr, a1..a4.
@@ -46,15 +47,16 @@ class DumpableGuard {
   bool changed_ = false;
 };
 
-// The plan's part: per-thread comm/no_new_privs, pending signals, timers, itimers,
+// The plan's part: per-thread comm/no_new_privs/timer slack, pending signals, timers, itimers,
 // personality, dumpable. `refuse` throws with a one-line reason.
 void plan_process_state(const ProcessImage &img, plan_hdr &h, std::vector<plan_thread> &threads,
                         std::vector<plan_sig> &sigs, std::vector<plan_timer> &timers,
                         const std::function<void(const std::string &)> &refuse);
 
-// Restore, by the agent after the threads are parked (host tid -> its image): nice and CPU
-// affinity. Best effort where the restart machine cannot give the same (fewer CPUs, a nice
-// below what an unprivileged user may set): the restore goes on with what it has.
+// Restore, by the agent after the threads are parked (host tid -> its image): nice, CPU
+// affinity and scheduling policy. Best effort where the restart machine cannot give the same
+// (fewer CPUs, a nice or policy an unprivileged user may not set): the restore goes on with
+// what it has.
 void restore_thread_attrs(pid_t host_tid, const ThreadImage &t);
 
 }  // namespace cairn

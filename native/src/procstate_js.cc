@@ -80,6 +80,10 @@ void thread_state_to_js(Napi::Env env, const ThreadImage &t, Napi::Object &x) {
   x.Set("nice", t.nice);
   x.Set("comm", t.comm);
   x.Set("noNewPrivs", t.no_new_privs);
+  x.Set("schedPolicy", t.sched_policy);
+  x.Set("schedPriority", t.sched_priority);
+  x.Set("schedResetOnFork", t.sched_reset_on_fork);
+  x.Set("timerslackNs", std::to_string(t.timerslack_ns));
 }
 
 void thread_state_from_js(const Napi::Object &x, ThreadImage &t) {
@@ -89,6 +93,10 @@ void thread_state_from_js(const Napi::Object &x, ThreadImage &t) {
   Napi::Value c = x.Get("comm");
   if (c.IsString()) t.comm = c.As<Napi::String>().Utf8Value();
   t.no_new_privs = boolean(x, "noNewPrivs");
+  t.sched_policy = uint32_t(i32(x, "schedPolicy"));
+  t.sched_priority = uint32_t(i32(x, "schedPriority"));
+  t.sched_reset_on_fork = boolean(x, "schedResetOnFork");
+  t.timerslack_ns = js_u64(x.Get("timerslackNs"), "threads.timerslackNs");
 }
 
 void process_state_to_js(Napi::Env env, const ProcessImage &img, Napi::Object &o) {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
-import { commOf, jobProcesses, processAlive } from './job-processes.js';
+import { commOf, isZombie, jobProcesses, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
 
 /** A SIGKILLed process takes a moment to become a zombie: look for up to 200 ms. */
 async function stillAlive(pid: number): Promise<boolean> {
@@ -35,6 +35,9 @@ export interface AgentOptions {
 export class Agent {
   private session?: CoordinatorSession;
   private frozen: number[] = [];
+  private zombies: ZombieInfo[] = [];
+  /** Job-wide open file description id of each (host pid, fd), from FD_LEADER. */
+  private ofds = new Map<string, number>();
   private frozenAt = 0;
   private chain: Promise<void> = Promise.resolve();
   private exited = false;
@@ -112,9 +115,12 @@ export class Agent {
           await this.suspend();
           break;
         case 'FD_LEADER':
+          // Which descriptors share an open file description, across the whole tree.
+          this.checkAlive();
+          this.ofds = new Map(this.o.engine.openFileDescriptions(this.frozen).map((x) => [`${x.pid}:${x.fd}`, x.ofd]));
+          break;
         case 'DRAINED':
-          // One process per job so far: no shared descriptions to elect, nothing in flight
-          // between job processes. The phases are kept so every member stays in step.
+          // Pipes are copied without being drained (tee) when each process is dumped.
           this.checkAlive();
           break;
         case 'CHECKPOINTED':
@@ -142,20 +148,43 @@ export class Agent {
     if (this.exited) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) exited during the checkpoint`);
   }
 
+  /** Freezes every process of the job, parents before children, until no process is left
+   * running that could fork another: a parent frozen while its vfork child runs stops as soon
+   * as the child has exec'd. Zombies are noted, not frozen. */
   private async suspend(): Promise<void> {
     this.checkAlive();
-    const pids = jobProcesses(this.o.job.initPid);
-    if (pids.length === 0) throw new Error(`process ${this.o.job.nsPid} exited during the checkpoint`);
-    if (pids.length > 1) {
-      const extra = pids.filter((p) => p !== this.o.job.pid).map((p) => `${p} (${commOf(p)})`).join(', ');
-      throw new Error(`the job has ${pids.length} processes (also ${extra}): this cairn checkpoints single-process jobs; process trees come next`);
-    }
     this.frozenAt = Date.now();
-    this.frozen = pids;
+    this.frozen = [];
+    this.zombies = [];
     try {
-      await this.o.engine.freeze(pids);
+      for (let round = 0; ; round++) {
+        const fresh = jobProcesses(this.o.job.initPid).filter((p) => !this.frozen.includes(p) && !isZombie(p));
+        if (fresh.length === 0) break;
+        if (round > 100) throw new Error('the job keeps starting processes faster than they can be stopped');
+        for (const p of fresh) {
+          try {
+            await this.o.engine.freeze([p]);
+            this.frozen.push(p);
+          } catch (e) {
+            if (p !== this.o.job.pid && !processAlive(p)) continue;   // exited meanwhile: a zombie or gone
+            throw e;
+          }
+        }
+      }
+      if (!this.frozen.includes(this.o.job.pid)) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) exited during the checkpoint`);
+      for (const p of this.frozen) {
+        const parent = parentOf(p);
+        if (this.frozen.includes(parent) && this.o.engine.sameMemory(parent, p)) {
+          throw new Error(`pid ${p} (${commOf(p)}) shares its parent's memory (a vfork child that has not called exec, or clone with CLONE_VM): cannot be checkpointed`);
+        }
+      }
+      // Every parent is frozen now: its zombie children stay as they are until it runs again.
+      for (const p of jobProcesses(this.o.job.initPid)) {
+        const z = isZombie(p) ? zombieInfo(p) : undefined;
+        if (z) this.zombies.push(z);
+      }
     } catch (e) {
-      this.frozen = [];
+      await this.thawAll().catch(() => undefined);
       throw e;
     }
   }
@@ -173,10 +202,13 @@ export class Agent {
     const images: ImageInfo[] = [];
     for (const pid of this.frozen) {
       const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
-      const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : 0;
+      const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
       const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
       const imagePath = path.join(cmd.genDir, file);
       const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets });
+      const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[] };
+      for (const f of image.fds ?? []) f.ofd = this.ofds.get(`${pid}:${f.fd}`) ?? 0;
+      image.zombies = this.zombies.filter((z) => z.hostPpid === pid).map((z) => ({ nsPid: z.nsPid, status: z.status, nsPgid: z.nsPgid, nsSid: z.nsSid, comm: z.comm }));
       // An image that could never be restored is refused now, while the job still runs.
       this.o.engine.checkRestorable(res.image, 3);
       const { bytes, metaCrc } = finishImage(imagePath, res.image, res.pagesEnd);

@@ -60,8 +60,9 @@ export interface TimeOffsets {
 }
 
 export interface RestoreOptions {
-  image: ProcessImageObject;
-  imagePath: string;
+  /** Every live process of the job (zombies travel in their parents' images). The main
+   * process is the child of init with the lowest pid. */
+  processes: Array<{ image: ProcessImageObject; imagePath: string }>;
   nsinitPath: string;
   restorerPath: string;
   /** The restorer's log; kept on failure so its last line can be shown. */
@@ -93,8 +94,9 @@ export interface Engine {
   thaw(pids: number[]): Promise<void>;
   /** Re-read the page runs of an image and compare their crc32c; rejects naming the run. */
   verifyPages(imagePath: string, image: ProcessImageObject): Promise<void>;
-  /** Restore one process, with its saved PID and TIDs, in a fresh namespace set; it runs
-   * when the promise resolves. */
+  /** Restore a job's process tree, every process with its saved PID, TIDs, parent, session
+   * and process group, in a fresh namespace set; it runs when the promise resolves. The
+   * result names the main process. */
   restore(opts: RestoreOptions): Promise<JobProcess>;
   /** SIGKILL the job's init and reap what the engine traces (safe while frozen). */
   kill(job: JobProcess): Promise<void>;

@@ -39,3 +39,71 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** One line of /proc/PID/status ("" when absent or the process is gone). */
+function statusField(pid: number, key: string): string {
+  try {
+    const m = new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? m[1]!.trim() : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The innermost (the job's namespace) column of an NS* status line; 0 when outside. */
+function innermost(pid: number, key: string): number {
+  const cols = statusField(pid, key).split(/\s+/).filter(Boolean);
+  return cols.length ? Number(cols[cols.length - 1]) : 0;
+}
+
+/** True while the process is a zombie (exited, not yet waited for). */
+export function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export interface ZombieInfo {
+  hostPid: number;
+  hostPpid: number;
+  nsPid: number;
+  nsPgid: number;
+  nsSid: number;
+  /** The wait status its parent would get (exit code << 8, or the signal). */
+  status: number;
+  comm: string;
+}
+
+/** What a zombie's parent will learn from wait(), and where the zombie sits in the tree. */
+export function zombieInfo(pid: number): ZombieInfo | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).trim().split(/\s+/);   // fields[0] is field 3 (state)
+  const exitCode = Number(fields[52 - 3] ?? 0);
+  return {
+    hostPid: pid,
+    hostPpid: Number(fields[4 - 3] ?? 0),
+    nsPid: innermost(pid, 'NSpid'),
+    nsPgid: innermost(pid, 'NSpgid'),
+    nsSid: innermost(pid, 'NSsid'),
+    status: exitCode,
+    comm: stat.slice(stat.indexOf('(') + 1, close),
+  };
+}
+
+/** Its PID in the job's namespace (0 when gone). */
+export function nsPidOf(pid: number): number {
+  return innermost(pid, 'NSpid');
+}
+
+/** The parent's host PID. */
+export function parentOf(pid: number): number {
+  return Number(statusField(pid, 'PPid')) || 0;
+}

@@ -9,6 +9,7 @@
         "src/fd_kinds.cc",
         "src/files.cc",
         "src/image_js.cc",
+        "src/job_objects.cc",
         "src/memory.cc",
         "src/namespaces.cc",
         "src/plan.cc",

@@ -32,9 +32,6 @@ function offset(jobNs: string, hostNs: string): string {
 export async function restart(a: RestartArgs): Promise<number> {
   const target = resolveRestartTarget(a.targets, ckptDirOf(a.ckptdir));
   const loaded = target.images.map(readImage);
-  if (loaded.length > 1) {
-    throw new UserError(`${target.genDir} holds ${loaded.length} process images: this cairn restarts single-process jobs`, 'restart one image: cairn restart IMAGE.cimg');
-  }
   const engine = loadEngine();
   for (const l of loaded) {
     await engine.verifyPages(l.file, l.image as never);
@@ -59,7 +56,10 @@ export async function restart(a: RestartArgs): Promise<number> {
     intervalS: intervalOf(a.interval ?? target.manifest?.intervalS),
     exitOnLast: true,
   });
-  const { image, file } = loaded[0]!;
+  // The job's main process: the child of init with the lowest pid.
+  const mains = loaded.filter((l) => l.image.nsPpid === 1).sort((a, b) => a.image.nsPid - b.image.nsPid);
+  if (mains.length === 0) throw new UserError(`${target.genDir}: no image of the job's main process`, 'restart the whole generation directory, not single images');
+  const { image } = mains[0]!;
   const now = engine.clocks();
   const timeOffsets = {
     monotonicNs: offset(image.clocks?.monotonicNs ?? now.monotonicNs, now.monotonicNs),
@@ -69,8 +69,7 @@ export async function restart(a: RestartArgs): Promise<number> {
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
   const job = await withCoordinator(coord, () => engine.restore({
-    image: image as never,
-    imagePath: file,
+    processes: loaded.map((l) => ({ image: l.image as never, imagePath: l.file })),
     nsinitPath: paths.nsinit,
     restorerPath: paths.restorer,
     logPath: path.join(scratch, 'restorer.log'),
@@ -79,7 +78,8 @@ export async function restart(a: RestartArgs): Promise<number> {
     hostname: image.hostname,
   })).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  log(`restored ${image.comm} (pid ${job.nsPid}) from ${target.genDir} in ${ms.toFixed(1)} ms`);
+  const more = loaded.length > 1 ? ` and ${loaded.length - 1} more process${loaded.length > 2 ? 'es' : ''}` : '';
+  log(`restored ${image.comm} (pid ${job.nsPid})${more} from ${target.genDir} in ${ms.toFixed(1)} ms`);
   return serveJob({
     engine,
     job,

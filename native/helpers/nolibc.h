@@ -24,6 +24,12 @@ enum {
 	SYS_close_range = 436,
 };
 
+/* the job's process tree (restorer_tree.c) */
+enum {
+	SYS_kill = 62, SYS_execve = 59, SYS_setpgid = 109, SYS_getpgid = 121, SYS_setsid = 112, SYS_getsid = 124,
+	SYS_rt_sigtimedwait = 128, SYS_waitid = 247,
+};
+
 /* descriptor kinds and shared files (restorer_fds.c) */
 enum {
 	SYS_ioctl = 16, SYS_flock = 73, SYS_ftruncate = 77, SYS_fchmod = 91, SYS_epoll_ctl = 233,

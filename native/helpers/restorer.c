@@ -37,14 +37,15 @@ static const struct plan_thread *T;
 static const struct plan_vma *V;
 static const struct plan_run *R;
 static const struct plan_fd *F;
-static int log_fd = RFD_LOG, plan_fd = RFD_PLAN, image_fd = RFD_IMAGE;
-static int passed[PLAN_MAX_PASSED];
+static int log_fd = RFD_LOG, plan_fd = RFD_PLAN, image_fd = -1;
 static volatile int threads_ready;
 
 static void __attribute__((noreturn)) fail_at(const char *what, const char *path, u64 addr, int has_addr, long r)
 {
 	struct line l = { .n = 0 };
-	ln_s(&l, "[restorer] FAIL: ");
+	ln_s(&l, "[restorer] pid ");
+	ln_d(&l, sys_getpid());
+	ln_s(&l, " FAIL: ");
 	ln_s(&l, what);
 	if (path) {
 		ln_s(&l, " ");
@@ -436,8 +437,9 @@ static void set_mm(void)
 
 static void restore_fds(void)
 {
-	if (H->fd_floor)
-		sys_close_range(0, H->fd_floor - 1);
+	/* everything below the passed descriptors; those are closed once every fd is in place */
+	if (H->pass_floor)
+		sys_close_range(0, H->pass_floor - 1);
 	for (u32 i = 0; i < H->nfds; i++) {
 		const struct plan_fd *f = &F[i];
 		const char *path = str(f->path);
@@ -462,11 +464,19 @@ static void restore_fds(void)
 			fd = open_fd_kind(f); /* restorer_fds.c; fails by itself */
 			break;
 		case PFD_PASSED:
-			if (f->passed_index < 0 || f->passed_index >= PLAN_MAX_PASSED || passed[f->passed_index] < 0)
+			if (f->passed_index < 0 || (u32)f->passed_index >= H->npassed)
 				fail_x("passed descriptor missing for fd", (u64)f->fd, f->passed_index);
-			fd = sys_dup3(passed[f->passed_index], f->fd, f->cloexec ? O_CLOEXEC : 0);
+			fd = sys_dup3((int)H->pass_floor + f->passed_index, f->fd, f->cloexec ? O_CLOEXEC : 0);
 			if (fd < 0)
 				fail_x("dup3 passed descriptor to fd", (u64)f->fd, fd);
+			continue;
+		case PFD_DUP:
+			/* one open file description: the lower fd was made first (plan order) */
+			if (f->dup_of < 0 || f->dup_of >= f->fd)
+				fail_x("bad dup_of for fd", (u64)f->fd, f->dup_of);
+			fd = sys_dup3(f->dup_of, f->fd, f->cloexec ? O_CLOEXEC : 0);
+			if (fd < 0)
+				fail_x("dup3 of an earlier descriptor to fd", (u64)f->fd, fd);
 			continue;
 		default:
 			fail_x("unknown fd kind for fd", (u64)f->fd, f->kind);
@@ -559,9 +569,6 @@ static void __attribute__((noreturn)) finish_thread(int i)
 		ln_write(log_fd, &l);
 		sys_close(plan_fd);
 		sys_close(image_fd);
-		for (int k = 0; k < PLAN_MAX_PASSED; k++)
-			if (passed[k] >= 0)
-				sys_close(passed[k]);
 		sys_close(log_fd);
 	} else {
 		rs_no_new_privs(i);
@@ -613,6 +620,10 @@ static void stage2(void *unused)
 	set_mm();
 	rs_personality();
 	restore_fds();
+	/* the passed descriptors it needed are dup'ed; the others are other processes' (before
+	 * the locks: closing another descriptor of a locked file would drop a POSIX lock) */
+	if (H->npassed)
+		sys_close_range(H->pass_floor, H->pass_floor + H->npassed - 1);
 	finish_fd_kinds();
 	restore_sigactions();
 	create_threads();
@@ -620,6 +631,9 @@ static void stage2(void *unused)
 }
 
 /* ---- start: plan, descriptors ---- */
+
+static int move_fd(int fd, int floor);
+#include "restorer_tree.c"
 
 static int move_fd(int fd, int floor)
 {
@@ -642,20 +656,21 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 	(void)sp;
 	u64 all = ~0ULL;
 	sc4(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
-	for (int k = 0; k < PLAN_MAX_PASSED; k++)
-		passed[k] = -1;
 
-	pread_full(RFD_PLAN, &hdr0, sizeof hdr0, 0, "read plan header");
+	if ((ul)_end > JOB_AREA)
+		fail_x("restorer image too large", (ul)_end, 0);
+	long me = sys_getpid();
+	read_job(me);
+	pread_full(RFD_PLAN, &hdr0, sizeof hdr0, ME->plan_off, "read plan header");
 	H = &hdr0;
 	if (hdr0.magic != PLAN_MAGIC || hdr0.version != PLAN_VERSION)
 		fail_x("not a cairn plan of this version:", hdr0.magic, hdr0.version);
-	if (hdr0.total_size < sizeof hdr0 || hdr0.total_size > PLAN_AREA_MAX)
+	if (hdr0.total_size < sizeof hdr0 || hdr0.total_size > PLAN_AREA_MAX || hdr0.total_size != ME->plan_size)
 		fail_x("bad plan size", hdr0.total_size, 0);
-	if ((ul)_end > PLAN_AREA)
-		fail_x("restorer image too large", (ul)_end, 0);
-	long me = sys_getpid();
 	if (me != hdr0.pid)
 		fail_x("plan is for another pid:", (u64)hdr0.pid, me);
+	if (hdr0.pass_floor != J.pass_floor || hdr0.npassed != J.npassed || hdr0.fd_floor != J.pass_floor + J.npassed)
+		fail_x("plan disagrees with the job on passed descriptors", hdr0.pass_floor, hdr0.npassed);
 
 	/* fd_floor may be above the default soft limit; the agent restores the saved limits */
 	u64 lim[2];
@@ -665,9 +680,7 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 		sc4(SYS_prlimit64, 0, RLIMIT_NOFILE, lim, 0);
 	}
 	int floor = (int)hdr0.fd_floor;
-	if (floor < RFD_PASSED + PLAN_MAX_PASSED)
-		floor = RFD_PASSED + PLAN_MAX_PASSED;
-	if (r == 0 && (u64)floor + 3 + PLAN_MAX_PASSED > lim[1])
+	if (r == 0 && (u64)floor + 16 > lim[1])
 		fail_x("descriptor numbers exceed RLIMIT_NOFILE:", (u64)floor, (long)lim[1]);
 	int n = move_fd(RFD_LOG, floor);
 	if (n < 0)
@@ -675,17 +688,28 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 	log_fd = n;
 	if ((plan_fd = move_fd(RFD_PLAN, floor)) < 0)
 		fail_x("move plan descriptor above", (u64)floor, plan_fd);
-	if ((image_fd = move_fd(RFD_IMAGE, floor)) < 0)
+	if (me == J.main_pid) {
+		/* nsinit hands them over at RFD_PASSED + k; every restorer of the job finds them at
+		 * pass_floor + k (pass_floor >= RFD_PASSED + npassed: no overlap) */
+		sys_close(RFD_IMAGE);
+		for (u32 k = 0; k < J.npassed; k++) {
+			if ((r = sys_dup3(RFD_PASSED + (int)k, (int)J.pass_floor + (int)k, 0)) < 0)
+				fail_x("move passed descriptor", (u64)(RFD_PASSED + k), r);
+			sys_close(RFD_PASSED + (int)k);
+		}
+	}
+	long img = sys_open(job_str(ME->image_path), O_RDONLY | O_CLOEXEC, 0);
+	if (img < 0)
+		fail_s("cannot open image", job_str(ME->image_path), img);
+	if ((image_fd = move_fd((int)img, floor)) < 0)
 		fail_x("move image descriptor above", (u64)floor, image_fd);
-	for (int k = 0; k < PLAN_MAX_PASSED; k++)
-		if (sys_fcntl(RFD_PASSED + k, F_GETFD, 0) >= 0 && (passed[k] = move_fd(RFD_PASSED + k, floor)) < 0)
-			fail_x("move passed descriptor", (u64)(RFD_PASSED + k), passed[k]);
+	create_children();
 
 	ul size = (hdr0.total_size + PAGE - 1) & ~(PAGE - 1);
 	r = sys_mmap(PLAN_AREA, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (r != (long)PLAN_AREA)
 		fail_x("mmap plan copy", PLAN_AREA, r);
-	pread_full(plan_fd, (void *)PLAN_AREA, hdr0.total_size, 0, "read plan into");
+	pread_full(plan_fd, (void *)PLAN_AREA, hdr0.total_size, ME->plan_off, "read plan into");
 	P = (const u8 *)PLAN_AREA;
 	H = (const struct plan_hdr *)P;
 	if (H->magic != hdr0.magic || H->total_size != hdr0.total_size || P[H->total_size - 1] != 0)

@@ -52,6 +52,16 @@ static void create_shms(void)
 		const struct plan_shm *s = &S[i];
 		const char *name = str(s->name);
 		long fd = -1;
+		if (s->passed) {
+			/* shared with other processes of the job: the agent made and filled it */
+			if (s->passed > H->npassed)
+				fail_x("passed shared file out of range:", s->passed, 0);
+			long hi = sys_fcntl((int)H->pass_floor + (int)s->passed - 1, F_DUPFD_CLOEXEC, (long)H->fd_floor);
+			if (hi < 0)
+				fail_s("cannot take the passed shared file", name, hi);
+			shm_fds[i] = (int)hi;
+			continue;
+		}
 		if (s->kind == PSHM_DELETED) {
 			/* an unlinked file in the same directory (same filesystem, same space), else a memfd */
 			u32 n = name ? (u32)strlen(name) : 0, slash = 0;

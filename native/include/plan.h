@@ -1,4 +1,14 @@
-/* The flat restore plan: what the agent's engine hands the restorer for one process.
+/* The job plan: one memfd for every process of a job restored together.
+ *   struct plan_job                at 0
+ *   struct plan_proc[nprocs]       at procs_off (pid order)
+ *   job string table               at str_off (image paths)
+ *   one process plan per live process, at its plan_off (8-aligned), laid out as below
+ * Each restorer finds its own entry by getpid(), creates its children (clone3 set_tid,
+ * CLONE_VFORK so siblings come in order; a zombie exits at once, untraced), then restores
+ * itself from its plan. Descriptors shared between processes (job objects) are created by
+ * the agent and passed: passed k sits at fd pass_floor + k in every restorer of the job.
+ *
+ * The flat restore plan: what the agent's engine hands the restorer for one process.
  * Shared by the addon (C++, glibc) and the restorer (C, no libc): plain fixed-size
  * structs, little-endian x86_64, no pointers. The engine builds it from the decoded
  * image metadata; the restorer reads it from a descriptor and trusts nothing else.
@@ -44,6 +54,8 @@ typedef int32_t plan_i32;
 #endif
 
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
+#define PLAN_JOB_MAGIC 0x31424f4a4e524143ULL   /* "CARNJOB1" */
+#define PLAN_MAX_PROCS 4096
 #define PLAN_VERSION 4
 
 /* The restorer's own text/data/bss/stack live here, where applications never map. */
@@ -54,8 +66,8 @@ typedef int32_t plan_i32;
 #define RFD_PLAN 3
 #define RFD_IMAGE 4
 #define RFD_LOG 5
-#define RFD_PASSED 6
-#define PLAN_MAX_PASSED 16
+#define RFD_PASSED 6         /* where nsinit hands the main restorer the passed descriptors */
+#define PLAN_MAX_PASSED 65536
 #define PLAN_MAX_THREADS 1024
 #define PLAN_AUXV_WORDS 128
 
@@ -84,6 +96,7 @@ typedef int32_t plan_i32;
 #define PFD_INOTIFY 8     /* inotify_init1 + watches, each given its saved wd */
 #define PFD_SHARED_FILE 9 /* reopen of plan_shm[shm - 1] through /proc/self/fd with flags, then lseek(pos) */
 #define PFD_PIPE 10       /* dup of an end of plan_pipe[pipe - 1] (O_ACCMODE of flags), then F_SETFL */
+#define PFD_DUP 11        /* dup of the lower descriptor dup_of: one open file description */
 
 /* plan_shm.kind: same numbers as image.proto SharedFileKind */
 #define PSHM_MEMFD 0      /* memfd_create(name) */
@@ -98,6 +111,27 @@ typedef int32_t plan_i32;
 /* PR_SET_MM_MAP fields, in the kernel's struct prctl_mm_map order */
 enum { MM_START_CODE, MM_END_CODE, MM_START_DATA, MM_END_DATA, MM_START_BRK, MM_BRK, MM_START_STACK,
        MM_ARG_START, MM_ARG_END, MM_ENV_START, MM_ENV_END, MM_NFIELDS };
+
+struct plan_job {
+	plan_u64 magic;          /* PLAN_JOB_MAGIC */
+	plan_u32 version;        /* PLAN_VERSION */
+	plan_u32 nprocs;
+	plan_u64 procs_off, str_off;
+	plan_u32 total_size;
+	plan_i32 main_pid;       /* the process init creates; it creates the other children of init (CLONE_PARENT) */
+	plan_u32 pass_floor;     /* passed k is fd pass_floor + k in every restorer */
+	plan_u32 npassed;
+};
+
+struct plan_proc {
+	plan_i32 pid, ppid, pgid, sid;   /* in the job's namespace; pgid/sid 0 = outside (inherited) */
+	plan_u32 zombie;         /* exits at once with status, never traced */
+	plan_i32 status;         /* zombie: wait status */
+	plan_u64 plan_off, plan_size;
+	plan_u32 image_path;     /* job string: the image file, opened by the restorer itself */
+	plan_u32 pad;
+	char comm[16];           /* zombie: its name */
+};
 
 struct plan_sigaction {      /* kernel struct sigaction layout (x86_64): handler, flags, restorer, mask */
 	plan_u64 handler, flags, restorer, mask;
@@ -135,7 +169,10 @@ struct plan_hdr {
 	plan_u32 nshm, nep, nwatch, nlocks;
 	/* version 4 */
 	plan_u64 pipe_off;       /* struct plan_pipe[npipes] */
-	plan_u32 npipes, pad4;
+	plan_u32 npipes;
+	plan_u32 pass_floor;     /* passed k is at pass_floor + k (plan_job); fd_floor = pass_floor + npassed */
+	plan_u32 npassed;
+	plan_u32 pad4;
 };
 
 struct plan_thread {
@@ -204,6 +241,8 @@ struct plan_fd {
 	plan_u32 first_sub, nsub;   /* PFD_EPOLL: plan_epoll[]; PFD_INOTIFY: plan_watch[] */
 	plan_u32 first_lock, nlocks;   /* plan_lock[]: taken once every descriptor exists */
 	plan_u32 pipe;           /* PFD_PIPE: index + 1 into plan_pipe */
+	plan_i32 dup_of;         /* PFD_DUP: an earlier (lower) fd of this plan */
+	plan_u32 pad5;
 };
 
 /* A pipe: created before the descriptors (pipe2, F_SETPIPE_SZ), refilled with its bytes in
@@ -221,6 +260,8 @@ struct plan_shm {
 	plan_u32 seals;          /* F_ADD_SEALS once memory and descriptors are in place */
 	plan_u32 mode;
 	plan_u32 first_run, nruns;   /* plan_run[]: addr = offset in the file */
+	plan_u32 passed;         /* shared with other processes: index + 1 of the passed descriptor (made and filled by the agent) */
+	plan_u32 pad;
 };
 
 struct plan_epoll {

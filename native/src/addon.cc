@@ -388,22 +388,30 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Restore(const Napi::CallbackInfo &info) {
     Napi::Object o = arg_obj(info, 0, "restore options");
     auto req = std::make_shared<RestoreRequest>();
-    try {
-      req->image = image_from_js(o.Get("image"));
-    } catch (const std::runtime_error &e) {
-      throw Napi::TypeError::New(info.Env(), e.what());
+    Napi::Value pv = o.Get("processes");
+    if (!pv.IsArray()) throw Napi::TypeError::New(info.Env(), "restore: processes must be an array of { image, imagePath }");
+    Napi::Array pa = pv.As<Napi::Array>();
+    for (uint32_t i = 0; i < pa.Length(); i++) {
+      Napi::Object po = pa.Get(i).As<Napi::Object>();
+      RestoreProc rp;
+      try {
+        rp.image = image_from_js(po.Get("image"));
+      } catch (const std::runtime_error &e) {
+        throw Napi::TypeError::New(info.Env(), e.what());
+      }
+      rp.image_path = arg_str(po.Get("imagePath"), "imagePath");
+      req->procs.push_back(std::move(rp));
     }
-    req->image_path = arg_str(o.Get("imagePath"), "imagePath");
     req->nsinit_path = arg_str(o.Get("nsinitPath"), "nsinitPath");
     req->restorer_path = arg_str(o.Get("restorerPath"), "restorerPath");
     req->log_path = arg_str(o.Get("logPath"), "logPath");
     req->pass_fds = arg_ints(o.Get("passFds"), "passFds");
     Napi::Value h = o.Get("hostname");
-    req->hostname = h.IsString() ? h.As<Napi::String>().Utf8Value() : req->image.hostname;
+    req->hostname = h.IsString() ? h.As<Napi::String>().Utf8Value() : std::string();
     time_offsets(o.Get("timeOffsets"), req->mono_offset_ns, req->boot_offset_ns);
     for (char **e = environ; e && *e; e++) req->env.push_back(*e);
     return Submit(info.Env(), [=, this](Call *c) {
-      JobProcessInfo ji = restore_process(*req);
+      JobProcessInfo ji = restore_job(*req);
       int pidfd = ji.helper_pidfd >= 0 ? ji.helper_pidfd : int(syscall(SYS_pidfd_open, ji.helper_pid, 0));
       thread_->add_helper(ji.helper_pid, pidfd, ji.init_pid);
       JobResult j{ji.pid, ji.ns_pid, ji.init_pid, ji.helper_pid};
@@ -481,10 +489,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "checkRestorable(image, passedFds)");
     ProcessImage img = image_from_js(info[0]);
-    std::vector<int> identity(info[1].As<Napi::Number>().Uint32Value());
-    for (size_t k = 0; k < identity.size(); k++) identity[k] = int(k);
+    PassMap pm;
+    for (uint32_t k = 0; k < info[1].As<Napi::Number>().Uint32Value(); k++) pm.inherited.push_back(int(k));
     try {
-      build_plan(img, identity);
+      build_plan(img, pm);
     } catch (const std::exception &e) {
       throw Napi::Error::New(env, e.what());
     }

@@ -73,8 +73,8 @@ struct FdTables {
   std::vector<plan_pipe> pipes;
 
   // Shared files first: mappings and descriptors refer to them. Their runs join the run table.
-  void add_shared_files(const ProcessImage &img, std::vector<plan_run> &runs, StringTable &strings,
-                        const std::function<void(const std::string &)> &refuse) {
+  void add_shared_files(const ProcessImage &img, const std::map<uint32_t, int> &passed, std::vector<plan_run> &runs,
+                        StringTable &strings, const std::function<void(const std::string &)> &refuse) {
     for (const SharedFile &s : img.shared_files) {
       const std::string at = "shared file " + (s.name.empty() ? std::string("(anonymous)") : s.name);
       if (s.kind > SHARED_ANON) refuse(at + ": unknown kind " + std::to_string(s.kind));
@@ -87,6 +87,12 @@ struct FdTables {
       p.seals = s.seals;
       p.mode = s.mode & 07777;
       p.first_run = uint32_t(runs.size());
+      auto pass = passed.find(uint32_t(shms.size()));
+      if (pass != passed.end()) {   // made and filled by the agent, shared with other processes
+        p.passed = uint32_t(pass->second + 1);
+        shms.push_back(p);
+        continue;
+      }
       uint64_t prev = 0;
       for (const PageRun &r : s.runs) {
         if (r.len == 0 || (r.addr | r.len) % kPage || r.addr < prev || r.addr + r.len > ((s.size + kPage - 1) & ~(kPage - 1)))
@@ -234,7 +240,12 @@ struct FdTables {
 
 }  // namespace
 
-std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> &pass_index_of_inherited) {
+uint32_t pass_floor_for(int32_t max_fd, uint32_t npassed) {
+  int64_t f = std::max<int64_t>(int64_t(max_fd) + 1, int64_t(RFD_PASSED) + npassed);
+  return uint32_t((f + 63) & ~int64_t(63));
+}
+
+std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
   const std::string who = "pid " + std::to_string(img.ns_pid) + " (" + img.comm + ")";
   auto refuse = [&who](const std::string &what) { refuse_plan(who, what); };
 
@@ -254,7 +265,7 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
   std::vector<plan_run> runs;
   std::vector<plan_fd> fds;
   FdTables fdt;   // descriptor kinds, shared files, locks
-  fdt.add_shared_files(img, runs, strings, refuse);
+  fdt.add_shared_files(img, pass.by_shm, runs, strings, refuse);
   fdt.add_pipes(img, runs, refuse);
 
   std::map<int32_t, bool> seen_tid;
@@ -343,13 +354,18 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
     vmas.push_back(p);
   }
 
-  // Descriptors.
+  // Descriptors, in fd order: a later descriptor of an open file description already made
+  // is a dup of the first one (same offset, same flags); one shared with other processes is
+  // passed by the agent.
   int32_t max_fd = -1;
   std::map<int32_t, bool> seen_fd;
+  std::map<uint32_t, int32_t> first_of_ofd;
+  for (const FdImage &f : img.fds)
+    if (f.fd < 0 || (!seen_fd.empty() && f.fd <= seen_fd.rbegin()->first)) refuse("descriptors out of order in the image");
+    else seen_fd[f.fd] = true;
+  const uint32_t npassed = std::max<uint32_t>(pass.npassed, uint32_t(pass.inherited.size()));
   for (const FdImage &f : img.fds) {
     const std::string at = "fd " + std::to_string(f.fd) + (f.path.empty() ? "" : " (" + f.path + ")");
-    if (f.fd < 0 || seen_fd[f.fd]) refuse(at + ": bad or repeated descriptor number");
-    seen_fd[f.fd] = true;
     plan_fd p;
     memset(&p, 0, sizeof p);
     p.fd = f.fd;
@@ -357,7 +373,18 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
     p.passed_index = -1;
     // Reopening must neither create nor truncate anything.
     p.flags = f.flags & ~uint32_t(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_DIRECTORY);
-    switch (f.kind) {
+    auto passed = pass.by_fd.find(f.fd);
+    auto earlier = f.ofd ? first_of_ofd.find(f.ofd) : first_of_ofd.end();
+    if (passed != pass.by_fd.end()) {
+      if (passed->second < 0 || uint32_t(passed->second) >= npassed) refuse(at + ": passed descriptor out of range");
+      p.kind = PFD_PASSED;
+      p.passed_index = passed->second;
+      p.flags = 0;
+    } else if (earlier != first_of_ofd.end()) {
+      p.kind = PFD_DUP;
+      p.dup_of = earlier->second;
+      p.flags = 0;
+    } else switch (f.kind) {
       case FD_FILE:
       case FD_DEVNULL:
       case FD_DIRECTORY:
@@ -368,8 +395,8 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
         p.pos = f.kind == FD_FILE ? f.pos : 0;
         break;
       case FD_INHERITED: {
-        int k = f.inherited_index < pass_index_of_inherited.size() ? pass_index_of_inherited[f.inherited_index] : -1;
-        if (k < 0 || k >= PLAN_MAX_PASSED)
+        int k = f.inherited_index < pass.inherited.size() ? pass.inherited[f.inherited_index] : -1;
+        if (k < 0 || uint32_t(k) >= npassed)
           refuse(at + ": was the launcher's stdio " + std::to_string(f.inherited_index) +
                  ", and no descriptor was passed for it");
         p.kind = PFD_PASSED;
@@ -379,12 +406,17 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const std::vector<int> 
       }
       default: fdt.add_fd(img, f, p, strings, refuse);
     }
+    if (f.ofd && earlier == first_of_ofd.end()) first_of_ofd[f.ofd] = f.fd;
     if (f.fd > max_fd) max_fd = f.fd;
     fdt.add_locks(f, p);
     fds.push_back(p);
   }
-  // Above every descriptor of the process and above the ones nsinit hands the restorer.
-  h.fd_floor = uint32_t(std::max<int32_t>(max_fd + 1, RFD_PASSED + PLAN_MAX_PASSED));
+  // Passed descriptors sit right above every descriptor of every process of the job; the
+  // restorer's own (plan, image, log, shared files, pipes) go above those.
+  h.pass_floor = pass.pass_floor ? pass.pass_floor : pass_floor_for(max_fd, npassed);
+  if (int64_t(h.pass_floor) <= max_fd || h.pass_floor < RFD_PASSED + npassed) refuse("passed descriptors would overlap its own");
+  h.npassed = npassed;
+  h.fd_floor = h.pass_floor + npassed;
 
   // Process-wide state.
   h.magic = PLAN_MAGIC;

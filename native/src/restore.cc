@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <stdexcept>
 
 #include "../include/plan.h"
 #include "crc32c.h"
+#include "job_objects.h"
 #include "namespaces.h"
 #include "procstate.h"
 #include "threads.h"
@@ -112,45 +114,81 @@ struct Restoring {
   }
 };
 
-// Waits for one SIGTRAP (SI_KERNEL, the int3) stop in each of `nthreads` threads, following
-// clone events. Returns the parked host tids, leader first.
-void wait_parked(Restoring &rs, size_t nthreads, int64_t deadline, const std::string &who,
-                 const std::string &log_path) {
+// One restored process while it is being rebuilt.
+struct RProc {
+  const ProcessImage *img = nullptr;
+  pid_t host = 0;              // host pid (the leader)
+  std::vector<pid_t> tids;     // traced host tids, leader first
   std::set<pid_t> parked;
-  long nap = 50;
-  auto died = [&](const std::string &how) {
-    throw std::runtime_error(who + ": restore failed: the restorer " + how + ": " + last_log_line(log_path));
+};
+
+// Waits until every live process of the job exists and each of its threads sits on its
+// int3 (SIGTRAP, SI_KERNEL). New processes come as fork/vfork events of their parent's
+// restorer, new threads as clone events.
+void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t, const ProcessImage *> &by_ns_pid,
+                 int64_t deadline, const std::string &log_path) {
+  std::map<pid_t, size_t> proc_of;   // host tid -> index into procs
+  for (size_t i = 0; i < procs.size(); i++)
+    for (pid_t t : procs[i].tids) proc_of[t] = i;
+  auto died = [&](const ProcessImage *img, const std::string &how) {
+    throw std::runtime_error((img ? who_of(*img) : std::string("a restored process")) + ": restore failed: the restorer " +
+                             how + ": " + last_log_line(log_path));
   };
-  while (parked.size() < nthreads) {
+  auto all_parked = [&]() {
+    if (procs.size() != by_ns_pid.size()) return false;
+    for (const RProc &p : procs)
+      if (p.parked.size() < p.img->threads.size()) return false;
+    return true;
+  };
+  long nap = 50;
+  while (!all_parked()) {
     bool progress = false;
-    for (size_t i = 0; i < rs.tids.size(); i++) {
-      pid_t t = rs.tids[i];
-      if (parked.count(t) || rs.gone.count(t)) continue;
+    for (size_t k = 0; k < rs.tids.size(); k++) {
+      const pid_t t = rs.tids[k];
+      if (rs.gone.count(t)) continue;
+      const size_t pi = proc_of[t];
+      if (procs[pi].parked.count(t)) continue;
       int st = 0;
       pid_t r = waitpid(t, &st, __WALL | WNOHANG);
       if (r == 0) continue;
       if (r < 0) {
         rs.gone.insert(t);
-        died("vanished (" + err(errno) + ")");
+        died(procs[pi].img, "vanished (" + err(errno) + ")");
       }
       progress = true;
       if (WIFEXITED(st) || WIFSIGNALED(st)) {
         rs.gone.insert(t);
-        died(status_str(st));
+        died(procs[pi].img, status_str(st));
       }
       if (!WIFSTOPPED(st)) continue;
       const int event = st >> 16, sig = WSTOPSIG(st);
-      if (event == PTRACE_EVENT_CLONE) {
+      if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK) {
         unsigned long nt = 0;
-        if (ptrace(PTRACE_GETEVENTMSG, t, 0, &nt) == 0 && nt > 0) rs.tids.push_back(pid_t(nt));
-        if (rs.tids.size() > nthreads) died("created more threads than the image has");
+        if (ptrace(PTRACE_GETEVENTMSG, t, 0, &nt) == 0 && nt > 0) {
+          rs.tids.push_back(pid_t(nt));
+          if (event == PTRACE_EVENT_CLONE) {   // a thread of the same process
+            procs[pi].tids.push_back(pid_t(nt));
+            proc_of[pid_t(nt)] = pi;
+            if (procs[pi].tids.size() > procs[pi].img->threads.size()) died(procs[pi].img, "created more threads than the image has");
+          } else {                             // a child process: which one?
+            pid_t ns = ns_tid_of(pid_t(nt));
+            auto it = by_ns_pid.find(ns);
+            if (it == by_ns_pid.end()) died(procs[pi].img, "created process " + std::to_string(ns) + ", which is not in the job");
+            RProc c;
+            c.img = it->second;
+            c.host = pid_t(nt);
+            c.tids.push_back(pid_t(nt));
+            procs.push_back(c);
+            proc_of[pid_t(nt)] = procs.size() - 1;
+          }
+        }
         ptrace(PTRACE_CONT, t, 0, 0);
       } else if (event != 0 || sig == (SIGTRAP | 0x80)) {
-        ptrace(PTRACE_CONT, t, 0, 0);   // a new thread's first stop, or another event
+        ptrace(PTRACE_CONT, t, 0, 0);   // a new task's first stop, or another event
       } else if (sig == SIGTRAP) {
         siginfo_t si;
         if (ptrace(PTRACE_GETSIGINFO, t, 0, &si) == 0 && si.si_code == SI_KERNEL)
-          parked.insert(t);
+          procs[pi].parked.insert(t);
         else
           ptrace(PTRACE_CONT, t, 0, 0);
       } else {
@@ -161,11 +199,10 @@ void wait_parked(Restoring &rs, size_t nthreads, int64_t deadline, const std::st
       nap = 50;
       continue;
     }
-    if (mono_ms() > deadline) died("did not finish in time");
+    if (mono_ms() > deadline) died(procs.empty() ? nullptr : procs[0].img, "did not finish in time");
     sleep_us(nap);
     nap = std::min(nap * 2, 2000L);
   }
-  if (rs.tids.size() != nthreads) died("ended with a different number of threads than the image has");
 }
 
 size_t kernel_xstate_size(pid_t tid) {
@@ -177,49 +214,216 @@ size_t kernel_xstate_size(pid_t tid) {
 
 }  // namespace
 
-JobProcessInfo restore_process(const RestoreRequest &req) {
-  const ProcessImage &img = req.image;
-  const std::string who = who_of(img);
-  if (req.pass_fds.size() > PLAN_MAX_PASSED)
-    throw std::runtime_error(who + ": at most " + std::to_string(PLAN_MAX_PASSED) + " descriptors can be passed");
-  std::vector<int> identity(req.pass_fds.size());
-  for (size_t k = 0; k < identity.size(); k++) identity[k] = int(k);
-  const std::vector<uint8_t> plan = build_plan(img, identity);
-  // nsinit would only report a failed exec of the restorer as an exit status.
-  if (access(req.restorer_path.c_str(), X_OK) < 0)
+namespace {
+
+// The last steps of one process, all its threads parked: the restorer goes (one injected
+// munmap), then registers, FPU state, signal masks, rlimits and per-thread attributes.
+void finish_process(RProc &p) {
+  const ProcessImage &img = *p.img;
+  const pid_t pid = p.host;
+  // The restorer's code, stacks and plan go in one syscall, run from the restored vdso
+  // (or, without one, from the `syscall` the restorer put right after its int3).
+  user_regs_struct base;
+  if (int e = get_regs(pid, base)) throw std::runtime_error("registers of the main thread: " + err(-e));
+  uint64_t insn = img.special.vdso_start ? find_syscall_insn(pid, img.special.vdso_start, img.special.vdso_end) : 0;
+  if (!insn) insn = find_syscall_insn(pid, base.rip, base.rip + 2);
+  if (!insn) throw std::runtime_error("no syscall instruction to unmap the restorer with");
+  long r = inject_syscall(pid, base, insn, SYS_munmap, long(RESTORER_BASE), long(RESTORER_SPAN));
+  if (r != 0) throw std::runtime_error("unmapping the restorer: " + err(int(-r)));
+
+  const size_t xsize = kernel_xstate_size(pid);
+  for (pid_t t : p.tids) {
+    pid_t ns_tid = ns_tid_of(t);
+    const ThreadImage *th = nullptr;
+    for (const ThreadImage &x : img.threads)
+      if (x.tid == ns_tid) th = &x;
+    if (!th) throw std::runtime_error("restored thread " + std::to_string(ns_tid) + " is not in the image");
+    const std::string tw = "thread " + std::to_string(th->tid);
+    user_regs_struct regs;
+    memcpy(&regs, th->regs.data(), sizeof regs);   // size checked by build_plan
+    fixup_restart(regs);
+    if (int e = set_regs(t, regs)) throw std::runtime_error(tw + ": set registers: " + err(-e));
+    if (!th->xstate.empty()) {
+      if (th->xstate.size() != xsize)
+        throw std::runtime_error(tw + ": saved FPU/vector state is " + std::to_string(th->xstate.size()) +
+                                 " bytes, this CPU/kernel uses " + std::to_string(xsize) +
+                                 " (restart on a machine like the checkpoint's)");
+      iovec io = {const_cast<uint8_t *>(th->xstate.data()), th->xstate.size()};
+      if (ptrace(PTRACE_SETREGSET, t, NT_X86_XSTATE, &io) < 0)
+        throw std::runtime_error(tw + ": set FPU/vector state: " + err(errno));
+    }
+    uint64_t mask = th->sigmask;
+    if (ptrace(PTRACE_SETSIGMASK, t, sizeof mask, &mask) < 0)
+      throw std::runtime_error(tw + ": set signal mask: " + err(errno));
+  }
+  for (const RlimitImage &l : img.rlimits) {
+    rlimit64 v = {l.cur, l.max};
+    if (syscall(SYS_prlimit64, pid, l.resource, &v, nullptr) == 0) continue;
+    // A hard limit above ours cannot be raised without privilege: keep the lower one.
+    rlimit64 now;
+    if (errno != EPERM || syscall(SYS_prlimit64, pid, l.resource, nullptr, &now) < 0)
+      throw std::runtime_error("set rlimit " + std::to_string(l.resource) + ": " + err(errno));
+    v.rlim_max = std::min<uint64_t>(v.rlim_max, now.rlim_max);
+    v.rlim_cur = std::min<uint64_t>(v.rlim_cur, v.rlim_max);
+    if (syscall(SYS_prlimit64, pid, l.resource, &v, nullptr) < 0)
+      throw std::runtime_error("set rlimit " + std::to_string(l.resource) + ": " + err(errno));
+  }
+  // After the rlimits: RLIMIT_NICE decides how low a nice may go.
+  for (pid_t t : p.tids) {
+    const pid_t ns_tid = ns_tid_of(t);
+    for (const ThreadImage &x : img.threads)
+      if (x.tid == ns_tid) restore_thread_attrs(t, x);
+  }
+}
+
+struct JobPlan {
+  JobObjects objects;
+  std::vector<uint8_t> bytes;
+};
+
+// The job plan (plan.h): header, process table (zombies included), strings, then each live
+// process's plan. Shared objects are made here: the plans refer to them by passed index.
+JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const ProcessImage *> &imgs,
+                       const ProcessImage *main_img) {
+  JobPlan jp;
+  std::vector<std::string> paths;
+  for (const RestoreProc &rp : req.procs) paths.push_back(rp.image_path);
+  jp.objects = make_job_objects(imgs, paths);
+  const uint32_t npassed = uint32_t(3 + jp.objects.fds.size());
+  int32_t max_fd = 2;
+  for (const ProcessImage *img : imgs)
+    for (const FdImage &f : img->fds) max_fd = std::max(max_fd, f.fd);
+  const uint32_t pass_floor = pass_floor_for(max_fd, npassed);
+
+  std::set<pid_t> live;
+  for (const ProcessImage *img : imgs) live.insert(img->ns_pid);
+  std::vector<plan_proc> table;
+  std::string jstr(1, '\0');
+  std::vector<std::vector<uint8_t>> plans;
+  for (size_t i = 0; i < imgs.size(); i++) {
+    const ProcessImage &img = *imgs[i];
+    PassMap pm;
+    for (int k = 0; k < 3; k++) pm.inherited.push_back(size_t(k) < req.pass_fds.size() ? k : -1);
+    for (const auto &[fd, idx] : jp.objects.by_fd[i]) pm.by_fd[fd] = 3 + idx;
+    for (const auto &[shm, idx] : jp.objects.by_shm[i]) pm.by_shm[shm] = 3 + idx;
+    pm.pass_floor = pass_floor;
+    pm.npassed = npassed;
+    plans.push_back(build_plan(img, pm));
+    plan_proc e;
+    memset(&e, 0, sizeof e);
+    e.pid = img.ns_pid;
+    e.ppid = img.ns_ppid;
+    e.pgid = img.ns_pgid;
+    e.sid = img.ns_sid;
+    e.image_path = uint32_t(jstr.size());
+    jstr += req.procs[i].image_path;
+    jstr.push_back('\0');
+    e.plan_size = i;   // index into plans until the layout below
+    table.push_back(e);
+    for (const ZombieImage &z : img.zombies) {
+      if (live.count(z.ns_pid)) throw std::runtime_error(who_of(img) + ": zombie child " + std::to_string(z.ns_pid) + " is also a live process");
+      plan_proc zp;
+      memset(&zp, 0, sizeof zp);
+      zp.pid = z.ns_pid;
+      zp.ppid = img.ns_pid;
+      zp.pgid = z.ns_pgid;
+      zp.sid = z.ns_sid;
+      zp.zombie = 1;
+      zp.status = z.status;
+      strncpy(zp.comm, z.comm.c_str(), sizeof zp.comm - 1);
+      table.push_back(zp);
+    }
+  }
+  // Pid order: siblings are created in it (a pipeline's group leader is its first process).
+  std::sort(table.begin(), table.end(), [](const plan_proc &a, const plan_proc &b) { return a.pid < b.pid; });
+  if (table.size() > PLAN_MAX_PROCS) throw std::runtime_error(who_of(*main_img) + ": too many processes");
+  plan_job jh;
+  memset(&jh, 0, sizeof jh);
+  jh.magic = PLAN_JOB_MAGIC;
+  jh.version = PLAN_VERSION;
+  jh.nprocs = uint32_t(table.size());
+  jh.procs_off = sizeof jh;
+  jh.str_off = jh.procs_off + table.size() * sizeof(plan_proc);
+  jh.total_size = uint32_t(jh.str_off + jstr.size());
+  jh.main_pid = main_img->ns_pid;
+  jh.pass_floor = pass_floor;
+  jh.npassed = npassed;
+  size_t end = jh.total_size;
+  for (plan_proc &e : table) {
+    if (e.zombie) continue;
+    const std::vector<uint8_t> &plan = plans[size_t(e.plan_size)];
+    e.plan_off = (end + 7) & ~size_t(7);
+    e.plan_size = plan.size();
+    end = e.plan_off + plan.size();
+  }
+  jp.bytes.assign(end, 0);
+  memcpy(jp.bytes.data(), &jh, sizeof jh);
+  memcpy(jp.bytes.data() + jh.procs_off, table.data(), table.size() * sizeof(plan_proc));
+  memcpy(jp.bytes.data() + jh.str_off, jstr.data(), jstr.size());
+  for (const plan_proc &e : table) {
+    if (e.zombie) continue;
+    const std::vector<uint8_t> *plan = nullptr;
+    for (size_t i = 0; i < imgs.size(); i++)
+      if (imgs[i]->ns_pid == e.pid) plan = &plans[i];
+    memcpy(jp.bytes.data() + e.plan_off, plan->data(), plan->size());
+  }
+  return jp;
+}
+
+}  // namespace
+
+JobProcessInfo restore_job(const RestoreRequest &req) {
+  if (req.procs.empty()) throw std::runtime_error("restore: no process images");
+  // The main process is the one init made: the lowest pid among init's children.
+  const ProcessImage *main_img = nullptr;
+  std::map<pid_t, const ProcessImage *> by_ns_pid;
+  std::vector<const ProcessImage *> imgs;
+  for (const RestoreProc &rp : req.procs) {
+    const ProcessImage &img = rp.image;
+    if (by_ns_pid.count(img.ns_pid)) throw std::runtime_error(who_of(img) + ": two images of the same pid");
+    by_ns_pid[img.ns_pid] = &img;
+    imgs.push_back(&img);
+    if (img.ns_ppid == 1 && (!main_img || img.ns_pid < main_img->ns_pid)) main_img = &img;
+  }
+  if (!main_img) throw std::runtime_error("restore: no image of the job's main process (a child of init)");
+  const std::string who = who_of(*main_img);
+  for (const ProcessImage *img : imgs)
+    if (img->ns_ppid != 1 && !by_ns_pid.count(img->ns_ppid))
+      throw std::runtime_error(who_of(*img) + ": cannot restore: its parent, pid " + std::to_string(img->ns_ppid) +
+                               ", is not among the images");
+  if (req.pass_fds.size() > 3) throw std::runtime_error(who + ": at most 3 descriptors (stdio) can be passed");
+  if (access(req.restorer_path.c_str(), X_OK) < 0)   // nsinit would only report a failed exec as a status
     throw std::runtime_error(who + ": cannot run the restorer " + req.restorer_path + ": " + err(errno));
+
+  JobPlan jp = build_job_plan(req, imgs, main_img);
 
   Fd plan_fd(int(syscall(SYS_memfd_create, "cairn-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (plan_fd.fd < 0) throw std::runtime_error(who + ": memfd for the restore plan: " + err(errno));
-  for (size_t done = 0; done < plan.size();) {
-    ssize_t n = write(plan_fd.fd, plan.data() + done, plan.size() - done);
+  for (size_t done = 0; done < jp.bytes.size();) {
+    ssize_t n = write(plan_fd.fd, jp.bytes.data() + done, jp.bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw std::runtime_error(who + ": writing the restore plan: " + err(errno));
     done += size_t(n);
   }
-  // The restorer trusts the plan: nobody may change it after this check point.
+  // The restorers trust the plan: nobody may change it after this point.
   fcntl(plan_fd.fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-  Fd image_fd(open(req.image_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (image_fd.fd < 0) throw std::runtime_error(who + ": cannot open image " + req.image_path + ": " + err(errno));
-  Fd log_fd(open(req.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Fd log_fd(open(req.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
   if (log_fd.fd < 0) throw std::runtime_error(who + ": cannot create restorer log " + req.log_path + ": " + err(errno));
-  Fd devnull;
-  if (req.pass_fds.size() < 3) {
-    devnull.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull.fd < 0) throw std::runtime_error("cannot open /dev/null: " + err(errno));
-  }
+  Fd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (devnull.fd < 0) throw std::runtime_error("cannot open /dev/null: " + err(errno));
   std::vector<int> fds;
   for (size_t i = 0; i < 3; i++) fds.push_back(i < req.pass_fds.size() ? req.pass_fds[i] : devnull.fd);
   fds.push_back(plan_fd.fd);    // RFD_PLAN
-  fds.push_back(image_fd.fd);   // RFD_IMAGE
+  fds.push_back(devnull.fd);    // RFD_IMAGE (each restorer opens its own image)
   fds.push_back(log_fd.fd);     // RFD_LOG
-  for (int f : req.pass_fds) fds.push_back(f);   // RFD_PASSED + k
+  for (size_t i = 0; i < 3; i++) fds.push_back(i < req.pass_fds.size() ? req.pass_fds[i] : devnull.fd);   // passed 0..2
+  for (int f : jp.objects.fds) fds.push_back(f);                                                         // passed 3..
 
-  std::vector<std::string> args = {"restore", "--pid", std::to_string(img.ns_pid), "--restorer", req.restorer_path};
+  std::vector<std::string> args = {"restore", "--pid", std::to_string(main_img->ns_pid), "--restorer", req.restorer_path};
   if (req.mono_offset_ns || req.boot_offset_ns) {
     args.insert(args.end(), {"--mono", std::to_string(req.mono_offset_ns), "--boot", std::to_string(req.boot_offset_ns)});
   }
-  const std::string &hostname = req.hostname.empty() ? img.hostname : req.hostname;
+  const std::string &hostname = req.hostname.empty() ? main_img->hostname : req.hostname;
   if (!hostname.empty()) args.insert(args.end(), {"--hostname", hostname});
 
   const int64_t t0 = mono_ms();
@@ -231,7 +435,8 @@ JobProcessInfo restore_process(const RestoreRequest &req) {
     throw std::runtime_error(who + ": restore failed: " + e.what());
   }
   const pid_t pid = rs.ns.child_pid;
-  if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) < 0)
+  const long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+  if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0)
     throw std::runtime_error(who + ": restore failed: cannot trace the restorer (host pid " + std::to_string(pid) +
                              "): " + err(errno));
   rs.tids.push_back(pid);
@@ -241,73 +446,32 @@ JobProcessInfo restore_process(const RestoreRequest &req) {
     throw std::runtime_error(who + ": restore failed: " + e.what());
   }
 
-  // Generous: the restorer reads every page of the image before its threads park.
-  const int64_t deadline = t0 + 60000 + int64_t(img.pages_bytes / (20u << 20)) * 1000;
-  wait_parked(rs, img.threads.size(), deadline, who, req.log_path);
+  // Generous: the restorers read every page of the images before their threads park.
+  uint64_t bytes = 0;
+  for (const ProcessImage *img : imgs) bytes += img->pages_bytes;
+  const int64_t deadline = t0 + 60000 + int64_t(bytes / (20u << 20)) * 1000;
+  std::vector<RProc> procs(1);
+  procs[0].img = main_img;
+  procs[0].host = pid;
+  procs[0].tids.push_back(pid);
+  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path);
 
-  try {
-    // The restorer's code, stacks and plan go in one syscall, run from the restored vdso
-    // (or, without one, from the `syscall` the restorer put right after its int3).
-    user_regs_struct base;
-    if (int e = get_regs(pid, base)) throw std::runtime_error("registers of the main thread: " + err(-e));
-    uint64_t insn = img.special.vdso_start ? find_syscall_insn(pid, img.special.vdso_start, img.special.vdso_end) : 0;
-    if (!insn) insn = find_syscall_insn(pid, base.rip, base.rip + 2);
-    if (!insn) throw std::runtime_error("no syscall instruction to unmap the restorer with");
-    long r = inject_syscall(pid, base, insn, SYS_munmap, long(RESTORER_BASE), long(RESTORER_SPAN));
-    if (r != 0) throw std::runtime_error("unmapping the restorer: " + err(int(-r)));
-
-    const size_t xsize = kernel_xstate_size(pid);
-    for (pid_t t : rs.tids) {
-      pid_t ns_tid = ns_tid_of(t);
-      const ThreadImage *th = nullptr;
-      for (const ThreadImage &x : img.threads)
-        if (x.tid == ns_tid) th = &x;
-      if (!th) throw std::runtime_error("restored thread " + std::to_string(ns_tid) + " is not in the image");
-      const std::string tw = "thread " + std::to_string(th->tid);
-      user_regs_struct regs;
-      memcpy(&regs, th->regs.data(), sizeof regs);   // size checked by build_plan
-      fixup_restart(regs);
-      if (int e = set_regs(t, regs)) throw std::runtime_error(tw + ": set registers: " + err(-e));
-      if (!th->xstate.empty()) {
-        if (th->xstate.size() != xsize)
-          throw std::runtime_error(tw + ": saved FPU/vector state is " + std::to_string(th->xstate.size()) +
-                                   " bytes, this CPU/kernel uses " + std::to_string(xsize) +
-                                   " (restart on a machine like the checkpoint's)");
-        iovec io = {const_cast<uint8_t *>(th->xstate.data()), th->xstate.size()};
-        if (ptrace(PTRACE_SETREGSET, t, NT_X86_XSTATE, &io) < 0)
-          throw std::runtime_error(tw + ": set FPU/vector state: " + err(errno));
-      }
-      uint64_t mask = th->sigmask;
-      if (ptrace(PTRACE_SETSIGMASK, t, sizeof mask, &mask) < 0)
-        throw std::runtime_error(tw + ": set signal mask: " + err(errno));
+  for (RProc &p : procs) {
+    try {
+      finish_process(p);
+    } catch (const std::exception &e) {
+      throw std::runtime_error(who_of(*p.img) + ": restore failed: " + e.what());
     }
-    for (const RlimitImage &l : img.rlimits) {
-      rlimit64 v = {l.cur, l.max};
-      if (syscall(SYS_prlimit64, pid, l.resource, &v, nullptr) == 0) continue;
-      // A hard limit above ours cannot be raised without privilege: keep the lower one.
-      rlimit64 now;
-      if (errno != EPERM || syscall(SYS_prlimit64, pid, l.resource, nullptr, &now) < 0)
-        throw std::runtime_error("set rlimit " + std::to_string(l.resource) + ": " + err(errno));
-      v.rlim_max = std::min<uint64_t>(v.rlim_max, now.rlim_max);
-      v.rlim_cur = std::min<uint64_t>(v.rlim_cur, v.rlim_max);
-      if (syscall(SYS_prlimit64, pid, l.resource, &v, nullptr) < 0)
-        throw std::runtime_error("set rlimit " + std::to_string(l.resource) + ": " + err(errno));
-    }
-    // After the rlimits: RLIMIT_NICE decides how low a nice may go.
-    for (pid_t t : rs.tids) {
-      const pid_t ns_tid = ns_tid_of(t);
-      for (const ThreadImage &x : img.threads)
-        if (x.tid == ns_tid) restore_thread_attrs(t, x);
-    }
-    for (pid_t t : rs.tids)
-      if (ptrace(PTRACE_DETACH, t, 0, 0) < 0) throw std::runtime_error("detach thread " + std::to_string(t) + ": " + err(errno));
-  } catch (const std::exception &e) {
-    throw std::runtime_error(who + ": restore failed: " + e.what());
   }
+  // Children before parents: a parent let go first could wait() for a child still held.
+  for (size_t i = procs.size(); i-- > 0;)
+    for (pid_t t : procs[i].tids)
+      if (ptrace(PTRACE_DETACH, t, 0, 0) < 0)
+        throw std::runtime_error(who_of(*procs[i].img) + ": restore failed: detach thread " + std::to_string(t) + ": " + err(errno));
   rs.done = true;
   JobProcessInfo info;
   info.pid = pid;
-  info.ns_pid = img.ns_pid;
+  info.ns_pid = main_img->ns_pid;
   info.init_pid = rs.ns.init_pid;
   info.helper_pid = rs.ns.helper_pid;
   info.helper_pidfd = rs.ns.helper_pidfd;   // handed over to the caller

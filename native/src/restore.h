@@ -3,14 +3,20 @@
 #include <sys/types.h>
 #include <cstdint>
 #include <string>
+#include <map>
 #include <vector>
 #include "image.h"
 
 namespace cairn {
 
-struct RestoreRequest {
+struct RestoreProc {
   ProcessImage image;
-  std::string image_path, nsinit_path, restorer_path, log_path, hostname;
+  std::string image_path;
+};
+
+struct RestoreRequest {
+  std::vector<RestoreProc> procs;      // every live process of the job (zombies are in their parents' images)
+  std::string nsinit_path, restorer_path, log_path, hostname;
   std::vector<int> pass_fds;           // agent fds (valid while the request runs)
   int64_t mono_offset_ns = 0, boot_offset_ns = 0;
   std::vector<std::string> env;        // environment for nsinit (not the job's: the image has it)
@@ -21,14 +27,30 @@ struct JobProcessInfo {
   int helper_pidfd = -1;               // pidfd of helper_pid, for exit watching
 };
 
+// Which descriptors a restorer gets passed instead of making them itself: the launcher's
+// stdio (by inherited_index) and the job objects shared with other processes (by fd).
+struct PassMap {
+  std::vector<int> inherited;          // inherited_index -> passed index
+  std::map<int32_t, int> by_fd;        // this process's fd -> passed index
+  std::map<uint32_t, int> by_shm;      // index into image.shared_files -> passed index (shared with other processes)
+  uint32_t pass_floor = 0;             // passed k is fd pass_floor + k (0: computed for this process alone)
+  uint32_t npassed = 0;
+};
+
+// Lowest pass_floor for a job whose highest descriptor number is max_fd: above every
+// process's descriptors and above where nsinit hands them over (RFD_PASSED + k).
+uint32_t pass_floor_for(int32_t max_fd, uint32_t npassed);
+
 // Builds the flat plan (native/include/plan.h) for `image`. Throws std::runtime_error
 // with a one-line message if the image cannot be expressed as a plan.
-std::vector<uint8_t> build_plan(const ProcessImage &image, const std::vector<int> &pass_index_of_inherited);
+std::vector<uint8_t> build_plan(const ProcessImage &image, const PassMap &pass);
 
-// Starts nsinit in restore mode, seizes the restorer, waits for its int3 in every thread,
-// unmaps the restorer, loads registers/xstate/sigmask/rlimits and detaches.
+// Restores a whole job: starts nsinit in restore mode, seizes the main restorer (which
+// creates the rest of the tree, followed through fork events), waits for the int3 of every
+// thread of every process, unmaps the restorers, loads registers/xstate/sigmask/rlimits
+// and detaches.
 // Throws std::runtime_error with a one-line message (incl. the restorer's last log line).
-JobProcessInfo restore_process(const RestoreRequest &req);
+JobProcessInfo restore_job(const RestoreRequest &req);
 
 // Re-reads every page run and checks its crc32c. Throws naming the first bad run.
 void verify_pages(const std::string &image_path, const ProcessImage &image);

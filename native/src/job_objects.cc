@@ -1,0 +1,221 @@
+#include "job_objects.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace cairn {
+
+namespace {
+
+std::string who(const ProcessImage &img) { return "pid " + std::to_string(img.ns_pid) + " (" + img.comm + ")"; }
+
+[[noreturn]] void refuse(const ProcessImage &img, const FdImage &f, const std::string &what) {
+  throw std::runtime_error(who(img) + ": cannot restore: fd " + std::to_string(f.fd) +
+                           (f.path.empty() ? "" : " (" + f.path + ")") + ": " + what);
+}
+
+const char *kind_name(FdKind k) {
+  switch (k) {
+    case FD_EVENTFD: return "an eventfd";
+    case FD_TIMERFD: return "a timerfd";
+    case FD_SIGNALFD: return "a signalfd";
+    case FD_EPOLL: return "an epoll descriptor";
+    case FD_INOTIFY: return "an inotify descriptor";
+    case FD_SHARED_FILE: return "a memfd or deleted file";
+    default: return "this kind of descriptor";
+  }
+}
+
+// The bytes in flight of a pipe, from the first image that saved them.
+std::vector<uint8_t> pipe_bytes(const PipeImage &p, const std::string &image_path, const std::string &at) {
+  std::vector<uint8_t> out;
+  int fd = open(image_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(at + ": cannot open image " + image_path + ": " + strerror(errno));
+  for (const PageRun &r : p.runs) {
+    size_t base = out.size();
+    out.resize(base + r.len);
+    for (uint64_t done = 0; done < r.len;) {
+      ssize_t n = pread(fd, out.data() + base + done, r.len - done, off_t(r.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        close(fd);
+        throw std::runtime_error(at + ": image " + image_path + " is cut short");
+      }
+      done += uint64_t(n);
+    }
+  }
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
+JobObjects::~JobObjects() {
+  for (int f : fds) close(f);
+}
+
+JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, const std::vector<std::string> &image_paths) {
+  JobObjects out;
+  out.by_fd.resize(procs.size());
+  out.by_shm.resize(procs.size());
+  // Shared files (memfds, deleted files, shared anonymous memory) several processes hold:
+  // made once, filled from the first image that has them.
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<std::pair<size_t, uint32_t>>> shm_holders;
+  for (size_t i = 0; i < procs.size(); i++)
+    for (uint32_t k = 0; k < procs[i]->shared_files.size(); k++) {
+      const FileIdentity &id = procs[i]->shared_files[k].file;
+      shm_holders[{id.dev, id.ino}].push_back({i, k});
+    }
+  std::map<std::pair<size_t, uint32_t>, int> job_shm;   // (process, shared file) -> index into fds
+  for (const auto &[key, holders] : shm_holders) {
+    std::set<size_t> who_holds;
+    for (const auto &h : holders) who_holds.insert(h.first);
+    if (who_holds.size() < 2) continue;
+    const size_t i0 = holders[0].first;
+    const SharedFile &s = procs[i0]->shared_files[holders[0].second];
+    const std::string at = who(*procs[i0]) + ": " +
+                           (s.kind == SHARED_ANON ? std::string("shared anonymous memory") : s.kind == SHARED_MEMFD ? "memfd:" + s.name : s.name);
+    if (s.seals) throw std::runtime_error(at + ": cannot restore: a sealed memfd shared between processes is not supported yet");
+    int fd = -1;
+    if (s.kind == SHARED_DELETED) {
+      std::string dir = s.name.substr(0, s.name.rfind('/'));
+      fd = open(dir.empty() ? "/" : dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, s.mode ? s.mode : 0600);
+    }
+    if (fd < 0) fd = int(memfd_create(s.kind == SHARED_ANON ? "cairn-shared-anon" : s.name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (fd < 0) throw std::runtime_error(at + ": cannot create it again: " + strerror(errno));
+    out.fds.push_back(fd);
+    const int idx = int(out.fds.size()) - 1;
+    if (ftruncate(fd, off_t(s.size)) < 0) throw std::runtime_error(at + ": ftruncate: " + strerror(errno));
+    int img = open(image_paths[i0].c_str(), O_RDONLY | O_CLOEXEC);
+    if (img < 0) throw std::runtime_error(at + ": cannot open image " + image_paths[i0] + ": " + strerror(errno));
+    std::vector<uint8_t> buf(1u << 20);
+    for (const PageRun &r : s.runs)
+      for (uint64_t done = 0; done < r.len;) {
+        size_t want = size_t(std::min<uint64_t>(buf.size(), r.len - done));
+        ssize_t n = pread(img, buf.data(), want, off_t(r.offset + done));
+        if (n <= 0 || pwrite(fd, buf.data(), size_t(n), off_t(r.addr + done)) != n) {
+          close(img);
+          throw std::runtime_error(at + ": cannot copy its contents from " + image_paths[i0]);
+        }
+        done += uint64_t(n);
+      }
+    close(img);
+    for (const auto &h : holders) {
+      out.by_shm[h.first][h.second] = idx;
+      job_shm[h] = idx;
+    }
+  }
+
+  // Who holds what: open file descriptions by job-wide id, pipes by inode.
+  std::map<uint32_t, std::set<size_t>> ofd_holders;
+  std::map<uint64_t, std::set<size_t>> pipe_holders;
+  for (size_t i = 0; i < procs.size(); i++)
+    for (const FdImage &f : procs[i]->fds) {
+      if (f.kind == FD_INHERITED) continue;   // passed anyway: the restarter's stdio
+      if (f.ofd) ofd_holders[f.ofd].insert(i);
+      if (f.kind == FD_PIPE) pipe_holders[f.file.ino].insert(i);
+    }
+
+  std::map<uint32_t, int> index_of_ofd;
+  // Pipes with ends in several processes: one pipe, each of its open file descriptions passed.
+  for (const auto &[ino, holders] : pipe_holders) {
+    if (holders.size() < 2) continue;
+    const PipeImage *saved = nullptr;
+    size_t saved_by = 0;
+    for (size_t i : holders)
+      for (const FdImage &f : procs[i]->fds)
+        if (f.kind == FD_PIPE && f.file.ino == ino && f.pipe >= 1 && f.pipe <= procs[i]->pipes.size() && !saved) {
+          saved = &procs[i]->pipes[f.pipe - 1];
+          saved_by = i;
+        }
+    const std::string at = "pipe:[" + std::to_string(ino) + "]";
+    if (!saved) throw std::runtime_error(who(*procs[*holders.begin()]) + ": cannot restore: " + at + " is not in its image");
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | (saved->packet ? O_DIRECT : 0)) < 0) throw std::runtime_error(at + ": pipe2: " + strerror(errno));
+    out.fds.push_back(p[0]);
+    out.fds.push_back(p[1]);
+    const int rd = int(out.fds.size()) - 2, wr = rd + 1;
+    if (saved->capacity) fcntl(p[1], F_SETPIPE_SZ, int(saved->capacity));
+    std::vector<uint8_t> bytes = pipe_bytes(*saved, image_paths[saved_by], who(*procs[saved_by]) + ": " + at);
+    for (size_t done = 0; done < bytes.size();) {
+      ssize_t n = write(p[1], bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error(at + ": refilling its " + std::to_string(bytes.size()) + " bytes: " + strerror(errno));
+      done += size_t(n);
+    }
+    bool first_rd = true, first_wr = true;
+    for (size_t i : holders)
+      for (const FdImage &f : procs[i]->fds) {
+        if (f.kind != FD_PIPE || f.file.ino != ino) continue;
+        if (!f.ofd) refuse(*procs[i], f, "a pipe shared with other processes, but its open file description is unknown");
+        auto known = index_of_ofd.find(f.ofd);
+        if (known == index_of_ofd.end()) {
+          const int acc = int(f.flags & O_ACCMODE);
+          int idx;
+          if (acc == O_RDONLY && first_rd) {
+            idx = rd;
+            first_rd = false;
+          } else if (acc == O_WRONLY && first_wr) {
+            idx = wr;
+            first_wr = false;
+          } else {
+            // Another open file description of the same pipe (opened through /proc).
+            const std::string via = "/proc/self/fd/" + std::to_string(p[0]);
+            int nf = open(via.c_str(), acc | O_CLOEXEC | O_NONBLOCK);
+            if (nf < 0) refuse(*procs[i], f, std::string("reopening its pipe: ") + strerror(errno));
+            out.fds.push_back(nf);
+            idx = int(out.fds.size()) - 1;
+          }
+          if (fcntl(out.fds[size_t(idx)], F_SETFL, f.flags & O_NONBLOCK) < 0)
+            refuse(*procs[i], f, std::string("F_SETFL: ") + strerror(errno));
+          known = index_of_ofd.emplace(f.ofd, idx).first;
+        }
+        out.by_fd[i][f.fd] = known->second;
+      }
+  }
+  // Other open file descriptions held by several processes.
+  for (const auto &[ofd, holders] : ofd_holders) {
+    if (holders.size() < 2 || index_of_ofd.count(ofd)) continue;
+    int idx = -1;
+    for (size_t i : holders)
+      for (const FdImage &f : procs[i]->fds) {
+        if (f.ofd != ofd || f.kind == FD_INHERITED) continue;
+        if (idx < 0) {
+          auto shm = f.kind == FD_SHARED_FILE ? job_shm.find({i, f.shared_file - 1}) : job_shm.end();
+          if (shm != job_shm.end()) {
+            // its own open file description of the shared file made above
+            const std::string via = "/proc/self/fd/" + std::to_string(out.fds[size_t(shm->second)]);
+            int nf = open(via.c_str(), int(f.flags & ~uint32_t(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_CLOEXEC);
+            if (nf < 0) refuse(*procs[i], f, std::string("cannot reopen it: ") + strerror(errno));
+            out.fds.push_back(nf);
+            idx = int(out.fds.size()) - 1;
+            if (f.pos && lseek(nf, off_t(f.pos), SEEK_SET) < 0) refuse(*procs[i], f, std::string("lseek: ") + strerror(errno));
+            out.by_fd[i][f.fd] = idx;
+            continue;
+          }
+          if (f.kind != FD_FILE && f.kind != FD_DIRECTORY && f.kind != FD_DEVNULL)
+            refuse(*procs[i], f, std::string(kind_name(f.kind)) + " shared with other processes is not supported yet");
+          const int flags = f.kind == FD_DIRECTORY ? O_RDONLY | O_DIRECTORY
+                                                    : int(f.flags & ~uint32_t(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOCTTY));
+          int nf = open(f.path.c_str(), flags | O_CLOEXEC);
+          if (nf < 0) refuse(*procs[i], f, std::string("cannot open it: ") + strerror(errno));
+          out.fds.push_back(nf);
+          idx = int(out.fds.size()) - 1;
+          if (f.kind == FD_FILE && f.pos && lseek(nf, off_t(f.pos), SEEK_SET) < 0)
+            refuse(*procs[i], f, std::string("lseek: ") + strerror(errno));
+        }
+        out.by_fd[i][f.fd] = idx;
+      }
+    index_of_ofd[ofd] = idx;
+  }
+  return out;
+}
+
+}  // namespace cairn

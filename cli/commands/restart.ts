@@ -72,7 +72,8 @@ export async function restart(a: RestartArgs): Promise<number> {
     processes: loaded.map((l) => ({ image: l.image as never, imagePath: l.file })),
     nsinitPath: paths.nsinit,
     restorerPath: paths.restorer,
-    logPath: path.join(scratch, 'restorer.log'),
+    // CAIRN_RESTORER_LOG keeps the restorers' log where a person can read it.
+    logPath: process.env.CAIRN_RESTORER_LOG ? path.resolve(process.env.CAIRN_RESTORER_LOG) : path.join(scratch, 'restorer.log'),
     passFds: [0, 1, 2],
     timeOffsets,
     hostname: image.hostname,

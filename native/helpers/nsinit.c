@@ -219,9 +219,15 @@ int main(int argc, char **argv)
 	if (init < 0)
 		die("fork init");
 	if (init > 0) {
-		/* nsinit: outside the new PID namespace, waits for init and reports its status. */
+		/* nsinit: outside the new PID namespace, waits for init and reports its status. It
+		 * keeps nothing of the job's (a pipe end held here would keep a reader from EOF). */
 		close(sock);
 		close(alive[0]);
+		if (restore) {   /* all but alive[1], whose EOF tells init that nsinit is gone */
+			if (alive[1] > 3)
+				syscall(SYS_close_range, 3, alive[1] - 1, 0);
+			syscall(SYS_close_range, alive[1] + 1, ~0U, 0);
+		}
 		int st;
 		for (;;) {
 			pid_t r = waitpid(init, &st, 0);
@@ -298,6 +304,10 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(sock);
+	/* Whatever the restorers were handed (pipe ends, shared files) is theirs alone: an end
+	 * kept open here would keep a reader from ever seeing EOF. */
+	if (restore)
+		syscall(SYS_close_range, 3, ~0U, 0);
 
 	/* PID 1 reaps every orphan of the namespace; the job's main process decides the end. */
 	for (;;) {

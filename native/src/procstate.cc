@@ -105,7 +105,8 @@ uint64_t hexmask(const std::string &status, const char *key) {
 }
 
 // The leader, stopped by us: one syscall injected with all signals blocked, registers and
-// mask put back exactly (with the -ERESTART* fix-up, as thread_state does).
+// mask put back exactly, and the thread back in its interrupt stop (restop): the dump reads
+// its registers after this, and must see the interrupted call as it was.
 long inject_once(pid_t pid, pid_t tid, long nr, long a1, long a2) {
   user_regs_struct orig;
   if (int e = get_regs(tid, orig)) fail_pid(pid, "cannot read registers: " + errno_str(-e));
@@ -134,12 +135,10 @@ long inject_once(pid_t pid, pid_t tid, long nr, long a1, long a2) {
   } catch (const std::exception &e) {
     error = e.what();
   }
-  user_regs_struct back = orig;
-  fixup_restart(back);
-  int se = set_regs(tid, back);
+  int se = restop(tid, orig);
   ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask);
   if (!error.empty()) fail_pid(pid, error);
-  if (se) fail_pid(pid, "cannot restore registers: " + errno_str(-se));
+  if (se) fail_pid(pid, "cannot put its registers back: " + errno_str(-se));
   return r;
 }
 
@@ -188,6 +187,8 @@ void dump_process_injected(pid_t pid, pid_t leader, const InjectFn &inject, cons
   std::string status;
   if (!read_text("/proc/" + std::to_string(pid) + "/status", status))
     throw std::runtime_error("cannot read its status: " + errno_str(errno));
+  // Pending signals before the itimers: an ITIMER_REAL expiring in between is then seen as
+  // fired (value 0) and fires again at restore, rather than counted twice or lost.
   img.shared_pending = peek_pending(pid, leader, true, hexmask(status, "ShdPnd"));
 
   long pers = inject(SYS_personality, 0xffffffffL, 0, 0, 0);
@@ -199,7 +200,11 @@ void dump_process_injected(pid_t pid, pid_t leader, const InjectFn &inject, cons
       throw std::runtime_error("getitimer(" + std::to_string(which) + ") = " + std::to_string(r));
     int64_t v[4];   // struct itimerval: interval {sec, usec}, value {sec, usec}
     if (!peek(scratch, v, sizeof v)) throw std::runtime_error("cannot read back an itimerval");
-    if (v[2] == 0 && v[3] == 0) continue;   // disarmed
+    // Value 0 with an interval is still armed: a periodic ITIMER_REAL that fired while the
+    // process was frozen waits for its SIGALRM to be dequeued before the kernel re-arms it.
+    // The plan arms it for 1 us (fires at once, the signal stays pending, the next dequeue
+    // re-arms it), as the process would have. Only value and interval 0 is disarmed.
+    if (v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0) continue;
     img.itimers.push_back(Itimer{which, v[2] * 1000000 + v[3], v[0] * 1000000 + v[1]});
   }
 

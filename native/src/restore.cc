@@ -241,7 +241,7 @@ void finish_process(RProc &p) {
     const std::string tw = "thread " + std::to_string(th->tid);
     user_regs_struct regs;
     memcpy(&regs, th->regs.data(), sizeof regs);   // size checked by build_plan
-    fixup_restart(regs);
+    fixup_restart(regs, true);
     if (int e = set_regs(t, regs)) throw std::runtime_error(tw + ": set registers: " + err(-e));
     if (!th->xstate.empty()) {
       if (th->xstate.size() != xsize)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +43,26 @@ pid_t wait_tid(pid_t tid, int *st, int timeout_ms) {
   }
 }
 
+// The calls that leave their deadline in the kernel's restart block (-ERESTART_RESTARTBLOCK)
+// and can be run again from their arguments, which the syscall left in the registers.
+bool reexecutable(const user_regs_struct &r) {
+  switch (long(r.orig_rax)) {
+    case SYS_nanosleep:
+    case SYS_clock_nanosleep:
+    case SYS_poll:
+      return true;
+    case SYS_futex: {
+      const long cmd = long(r.rsi) & FUTEX_CMD_MASK;
+      return cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+    }
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
-void fixup_restart(user_regs_struct &r) {
+void fixup_restart(user_regs_struct &r, bool restored) {
   if (long(r.orig_rax) >= 0) {
     long rax = long(r.rax);
     if (rax == -kERestartSys || rax == -kERestartNoIntr || rax == -kERestartNoHand) {
@@ -52,10 +70,20 @@ void fixup_restart(user_regs_struct &r) {
       r.rax = r.orig_rax;
     } else if (rax == -kERestartRestartBlock) {
       r.rip -= 2;
-      r.rax = SYS_restart_syscall;
+      // A restored thread has an empty restart block: restart_syscall would return EINTR.
+      // Run the call again instead: an absolute deadline is kept exactly (the job's clocks
+      // continue); a relative timeout is read again from memory, exact where the kernel wrote
+      // the remainder back at the freeze, else whole: late, never early (see ENGINE.md).
+      r.rax = restored && reexecutable(r) ? r.orig_rax : uint64_t(SYS_restart_syscall);
     }
   }
   r.orig_rax = uint64_t(-1);
+}
+
+int restop(pid_t tid, const user_regs_struct &r) {
+  if (int e = set_regs(tid, r)) return e;
+  if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 || ptrace(PTRACE_CONT, tid, 0, 0) < 0) return -errno;
+  return wait_for_stop(tid, 10000);
 }
 
 int get_regs(pid_t tid, user_regs_struct &r) {
@@ -183,6 +211,57 @@ bool exiting_thread(pid_t pid, pid_t tid) {
   return false;
 }
 
+namespace {
+
+// Why PTRACE_SEIZE of tid said EPERM, told from what /proc still shows its (unprivileged)
+// owner: another tracer, other credentials (setuid/setgid), or else an executable the user
+// cannot read (the kernel then makes the process non-dumpable for everyone but root).
+std::string seize_denied(pid_t pid, pid_t tid) {
+  const std::string task = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
+  const std::string it = tid == pid ? "it" : "its thread " + std::to_string(tid);
+  std::string status;
+  read_text(task + "/status", status);
+  auto field = [&](const char *key) {
+    size_t p = status.find(std::string("\n") + key + ":");
+    if (p == std::string::npos) return std::string();
+    p += strlen(key) + 2;
+    size_t e = status.find('\n', p);
+    std::string v = status.substr(p, e == std::string::npos ? std::string::npos : e - p);
+    std::replace(v.begin(), v.end(), '\t', ' ');
+    v.erase(0, v.find_first_not_of(' '));
+    return v;
+  };
+  const pid_t tracer = pid_t(atoi(field("TracerPid").c_str()));
+  if (tracer > 0)
+    return it + " is already traced by pid " + std::to_string(tracer) + " (" + comm_of(tracer) +
+           "), and a process can have only one tracer: detach that debugger or tracer first";
+  for (const char *key : {"Uid", "Gid"}) {
+    const unsigned mine = key[0] == 'U' ? unsigned(getuid()) : unsigned(getgid());
+    const std::string ids = field(key);   // real, effective, saved, filesystem
+    const char *q = ids.c_str();
+    for (char *e; *q; q = e) {
+      unsigned long v = strtoul(q, &e, 10);
+      if (e == q) break;
+      if (v != mine)
+        return it + " runs with another " + (key[0] == 'U' ? "user" : "group") + "'s privileges (" + key + " " + ids +
+               ": a setuid or setgid program), which only root may trace";
+    }
+  }
+  // Same user, no tracer: an executable the user cannot read. /proc/PID/exe is closed to us
+  // then; argv[0] is the best name left (the program may have changed it).
+  std::string exe, cmdline;
+  char buf[4096];
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+  if (n > 0) exe.assign(buf, size_t(n));
+  else if (read_text("/proc/" + std::to_string(pid) + "/cmdline", cmdline)) exe = cmdline.c_str();
+  if (!exe.empty() && exe[0] == '/' && access(exe.c_str(), R_OK) < 0)
+    return "its executable " + exe + " is not readable by you, and the kernel lets only root trace such a process";
+  return "permission denied (an executable you cannot read" + (exe.empty() ? std::string() : ", started as " + exe) +
+         ", a setuid program, or another tracer)";
+}
+
+}  // namespace
+
 int wait_for_stop(pid_t tid, int timeout_ms) {
   const int64_t deadline = mono_us() + int64_t(timeout_ms) * 1000;
   for (;;) {
@@ -249,9 +328,7 @@ std::vector<pid_t> freeze_threads(pid_t pid) {
         if (e == ESRCH && t != pid) continue;   // a thread that just exited
         if (e == EPERM && t != pid && exiting_thread(pid, t)) continue;   // exiting right now
         detach_threads(attached);
-        if (e == EPERM)
-          fail("cannot trace thread " + std::to_string(t) +
-               ": permission denied (an executable you cannot read, a setuid program, or another tracer)");
+        if (e == EPERM) fail("cannot be checkpointed: " + seize_denied(pid, t));
         fail("PTRACE_SEIZE thread " + std::to_string(t) + ": " + errno_str(e));
       }
       attached.push_back(t);

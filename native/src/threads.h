@@ -10,8 +10,16 @@
 namespace cairn {
 
 // -ERESTART* fix-up: a thread stopped inside a syscall is rewound so the call restarts;
-// orig_rax = -1 so the kernel does not fix it up a second time.
-void fixup_restart(user_regs_struct &r);
+// orig_rax = -1 so the kernel does not fix it up a second time. `restored`: the thread is a
+// restored one, whose kernel restart block is empty (-ERESTART_RESTARTBLOCK calls that can
+// be are run again from their arguments rather than through restart_syscall).
+void fixup_restart(user_regs_struct &r, bool restored = false);
+
+// Loads `r` into a thread that sits in a syscall-exit stop after an injection and brings it
+// back to a PTRACE_EVENT_STOP, as the freeze left it: its registers keep rax = -ERESTART*
+// and orig_rax (the kernel still applies its own restart handling when it is let go), and
+// the next reader of its registers sees them untouched. Signals must be blocked. 0 or -errno.
+int restop(pid_t tid, const user_regs_struct &r);
 
 int get_regs(pid_t tid, user_regs_struct &r);   // 0 or -errno
 int set_regs(pid_t tid, const user_regs_struct &r);

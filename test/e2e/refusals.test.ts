@@ -1,0 +1,83 @@
+// What cannot be checkpointed is refused at checkpoint time in one line naming the process
+// (pid and comm) and the object, with a hint, and costs the job nothing: it keeps running
+// and finishes normally, and no generation is written. One case per refusal: a process
+// traced by a debugger, an open device, an executable the user cannot read.
+import test, { type ExecutionContext } from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Background, readIf, spawnAsUser, waitFor } from '../helpers/cairn.js';
+import { oneLineError } from '../helpers/damage.js';
+import { TestJob, type StatusJson } from '../helpers/job.js';
+import { program } from '../helpers/programs.js';
+
+const STEPS = 80; // counter: 80 steps of 100 ms, long enough to be refused while it runs
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Launches argv (which ends up running counter as the job's one process) and waits for output. */
+async function started(job: TestJob, argv: string[]): Promise<StatusJson> {
+  job.launch(argv);
+  const s = await job.running();
+  await waitFor('the job to write', () => readIf(path.join(job.work, 'out.txt')).includes('step 1 '), 10_000);
+  return s;
+}
+
+/** The checkpoint is refused as `pattern` says; the job is unharmed and goes on to its end. */
+async function refusedThenFinishes(t: ExecutionContext, job: TestJob, s: StatusJson, pattern: RegExp, between?: () => Promise<void>): Promise<void> {
+  const r = await job.command('--bcheckpoint');
+  oneLineError(t, r, pattern, { hint: true });
+  t.is(job.latestGeneration(s.ckptDir), 0, 'no generation was written');
+  t.deepEqual(fs.readdirSync(s.ckptDir).filter((d) => d.startsWith('gen-')), [], 'nothing left of the refused checkpoint');
+  const out = path.join(job.work, 'out.txt');
+  const n = readIf(out).length;
+  await waitFor('the job to go on after the refusal', () => readIf(out).length > n, 5000);
+  if (between) await between();
+  const end = await job.launcher!.exited;
+  t.is(end.code, 0, `the job ends normally: ${end.stderr}`);
+  const lines = readIf(out).trim().split('\n');
+  t.is(lines.length, STEPS + 1, 'every step once, then done');
+  t.regex(lines.at(-1) ?? '', /^done pid \d+$/);
+}
+
+test('a process traced by a debugger is refused, naming the tracer', async (t) => {
+  const job = new TestJob('refuse-traced');
+  t.teardown(() => job.cleanup());
+  const s = await started(job, [program('counter'), 'out.txt', String(STEPS), '100']);
+  const pid = s.member[0]!.processes[0]!.hostPid;
+  const tracer = new Background(spawnAsUser(program('tracer'), [String(pid)], { cwd: job.work }));
+  t.teardown(() => tracer.stop());
+  await waitFor('the tracer to attach', () => tracer.stdout.includes(`tracing ${pid}`) || tracer.child.exitCode !== null, 10_000);
+  t.regex(tracer.stdout, /tracing/, `tracer: ${tracer.stderr}`);
+  await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): cannot be checkpointed: it is already traced by pid ${tracer.pid} \\(tracer\\)`), async () => {
+    // Once the debugger is gone the same job checkpoints: the tracer was the only obstacle.
+    await tracer.stop();
+    await waitFor('the tracer to be gone', () => /TracerPid:\s+0\n/.test(readIf(`/proc/${pid}/status`)), 5000);
+    const ok = await job.command('--bcheckpoint');
+    t.is(ok.code, 0, ok.stderr);
+    t.is(job.latestGeneration(s.ckptDir), 1);
+  });
+});
+
+test('an open device other than null/zero/random is refused, naming the descriptor and the device', async (t) => {
+  const job = new TestJob('refuse-device');
+  t.teardown(() => job.cleanup());
+  // sh opens the pty master on fd 3 and execs counter: one process, which holds it.
+  const s = await started(job, ['sh', '-c', `exec 3<>/dev/ptmx; exec ${program('counter')} out.txt ${STEPS} 100`]);
+  const pid = s.member[0]!.processes[0]!.hostPid;
+  t.regex(fs.readlinkSync(`/proc/${pid}/fd/3`), /^\/dev\/(ptmx|pts\/ptmx)$/, 'the job holds the device');
+  await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): fd 3 is /dev/(pts/)?ptmx: character devices are not supported`));
+});
+
+// Only root can make a file the test user may run but not read (the user's own 0111 file is
+// one his job's user namespace has privilege over, and stays traceable).
+(process.getuid!() === 0 ? test : test.skip)('a process running an executable the user cannot read is refused, naming the executable', async (t) => {
+  const job = new TestJob('refuse-unreadable');
+  t.teardown(() => job.cleanup());
+  const hidden = path.join(job.root, 'hidden');
+  fs.copyFileSync(program('counter'), hidden);
+  fs.chownSync(hidden, 0, 0);
+  fs.chmodSync(hidden, 0o711);
+  // Launching it is refused up front; a job can still exec it later, as here.
+  const s = await started(job, ['sh', '-c', `exec ${hidden} out.txt ${STEPS} 100`]);
+  const pid = s.member[0]!.processes[0]!.hostPid;
+  await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(hidden\\): cannot be checkpointed: its executable ${esc(hidden)} is not readable by you`));
+});

@@ -304,7 +304,13 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
   const stops = img.threads.map((t) => threadStop(t, img.vmas));
   const sharedFiles: J[] = canon.sharedFiles ?? [];
   const pipes: J[] = canon.pipes ?? [];
-  out.push(`Process ${img.comm}, pid ${img.nsPid} (parent ${img.nsPpid})`);
+  const group = (id: number | undefined) => (id ? String(id) : "the launcher's");
+  out.push(`Process ${img.comm}, pid ${img.nsPid} (parent ${img.nsPpid}, process group ${group(canon.nsPgid)}, session ${group(canon.nsSid)})`);
+  for (const z of (canon.zombies as J[] | undefined) ?? []) {
+    const st = Number(z.status ?? 0);
+    const how = st & 0x7f ? `killed by signal ${st & 0x7f}` : `exited with ${(st >> 8) & 0xff}`;
+    out.push(`  zombie child ${z.nsPid} (${z.comm}): ${how}, not waited for yet`);
+  }
   out.push(`  image      ${path.basename(file)}: ${formatBytes(bytes)} (${bytes} bytes; pages ${formatBytes(num(img.pagesBytes))}), written by cairn ${img.cairnVersion}, format ${img.formatVersion}`);
   const runs = img.vmas.reduce((n, v) => n + v.runs.length, 0) + [...sharedFiles, ...pipes].reduce((n: number, f: J) => n + (f.runs?.length ?? 0), 0);
   out.push(`  checksums  header ${x.checks.header}, metadata crc32c ${hex(metaCrc)} ${x.checks.metadata}, manifest ${x.checks.manifest}, pages (${runs} runs, crc32c each) ${x.checks.pages === 'not checked' ? 'not checked (--verify checks them)' : x.checks.pages}`);

@@ -5,6 +5,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import { projectRoot } from '../../common/paths.js';
 import { readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { uninterruptedOutput } from './reference.js';
@@ -42,4 +44,27 @@ const PIPELINE = 'for i in $(seq 1 1500); do echo $(( (i * 7919) % 61 )); if [ $
 test.serial('a bash pipeline checkpointed mid-stream finishes with the output of an uninterrupted run', async (t) => {
   let started = 0;
   await resumesLikeUninterrupted(t, ['/bin/bash', '-c', PIPELINE], () => (started ||= Date.now()) < Date.now() - 600);
+});
+
+// make -j2 of a small C project (test/programs/build), each compile followed by a pause:
+// checkpointed once the first object exists, with make, its jobserver pipe, shells and
+// compilers in flight. The job itself copies the sources in, and records the checksums of
+// every build product and the program's output.
+let srcDir = '';
+test.before(() => {
+  srcDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-build-src-'));
+  fs.chmodSync(srcDir, 0o755);
+  const from = path.join(projectRoot(), 'test', 'programs', 'build');
+  for (const f of fs.readdirSync(from)) {
+    fs.copyFileSync(path.join(from, f), path.join(srcDir, f));
+    fs.chmodSync(path.join(srcDir, f), 0o644);
+  }
+});
+test.after.always(() => {
+  if (srcDir) fs.rmSync(srcDir, { recursive: true, force: true });
+});
+
+test.serial('make -j2 checkpointed mid-build produces the same build products as an uninterrupted build', async (t) => {
+  const script = `cp ${srcDir}/* . && make -j2 -s && sha256sum *.o app > out.txt && ./app >> out.txt && echo done >> out.txt`;
+  await resumesLikeUninterrupted(t, ['/bin/bash', '-c', script], (work) => fs.existsSync(path.join(work, 'main.o')) || fs.existsSync(path.join(work, 'part1.o')));
 });

@@ -112,9 +112,19 @@ static void create_pipes(void)
 	for (u32 i = 0; i < H->npipes; i++) {
 		const struct plan_pipe *p = &PP[i];
 		int tmp[2];
-		long r = sc2(SYS_pipe2, tmp, O_CLOEXEC | (p->packet ? O_DIRECT : 0));
-		if (r < 0)
+		long r;
+		if (p->path) {
+			/* a FIFO: one read-write open holds it (opening either end alone would block
+			 * or fail without the other), both "ends" are that open */
+			r = sys_open(str(p->path), O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+			if (r < 0)
+				fail_s("cannot open FIFO", str(p->path), r);
+			tmp[0] = (int)r;
+			tmp[1] = (int)sys_fcntl(tmp[0], F_DUPFD_CLOEXEC, 0);
+			sys_fcntl(tmp[0], F_SETFL, 0);
+		} else if ((r = sc2(SYS_pipe2, tmp, O_CLOEXEC | (p->packet ? O_DIRECT : 0))) < 0) {
 			fail_x("pipe2 for pipe", i, r);
+		}
 		for (int e = 0; e < 2; e++) {
 			long hi = sys_fcntl(tmp[e], F_DUPFD_CLOEXEC, (long)H->fd_floor);
 			sys_close(tmp[e]);
@@ -251,7 +261,11 @@ static long open_fd_kind(const struct plan_fd *f)
 			fail_x("pipe index out of range for fd", (u64)f->fd, f->pipe);
 		const int *ends = pipe_fds[f->pipe - 1];
 		u32 acc = f->flags & O_ACCMODE;
-		if (acc == O_RDWR) {
+		const char *fifo = str(PP[f->pipe - 1].path);
+		if (fifo) {
+			/* its own open of the FIFO (the holder keeps it from blocking) */
+			fd = sys_open(fifo, (int)acc | O_NONBLOCK, 0);
+		} else if (acc == O_RDWR) {
 			/* opened read-write through /proc: a new open file description of the pipe */
 			char p[48];
 			ln_num_path(p, "/proc/self/fd/", ends[0]);

@@ -251,6 +251,8 @@ struct plan_pipe {
 	plan_u32 capacity;       /* F_SETPIPE_SZ (0: leave the default) */
 	plan_u32 packet;         /* pipe2 with O_DIRECT */
 	plan_u32 first_run, nruns;   /* plan_run[]: its bytes, in order (addr unused) */
+	plan_u32 path;           /* string: a FIFO, opened by path (each descriptor its own open) */
+	plan_u32 pad;
 };
 
 struct plan_shm {

@@ -125,7 +125,7 @@ bool dump_fd_kind(pid_t pid, FdImage &f, const std::string &target, const std::s
               [](const InotifyWatch &a, const InotifyWatch &b) { return a.wd < b.wd; });
     return true;
   }
-  if (S_ISFIFO(st.st_mode) && starts(target, "pipe:")) {
+  if (S_ISFIFO(st.st_mode) && (starts(target, "pipe:") || (starts(target, "/") && st.st_nlink > 0))) {
     // The Pipe itself (capacity, bytes in flight) is made by dump_pipes, from file.dev/ino.
     f.kind = FD_PIPE;
     f.file.dev = uint64_t(st.st_dev);
@@ -379,6 +379,7 @@ uint64_t dump_pipes(pid_t pid, int image_fd, uint64_t off, ProcessImage &img) {
     const std::string what = "fd " + std::to_string(f.fd) + " is " + f.path;
     PipeImage p;
     p.file = f.file;
+    if (!starts(f.path, "pipe:")) p.path = f.path;   // a FIFO, opened by path again
     p.packet = (f.flags & O_DIRECT) != 0;
     // Our own reader on the same pipe (like opening a FIFO: non-blocking, so no writer is
     // waited for). tee() copies the bytes in flight into a pipe of ours without taking them

@@ -147,6 +147,7 @@ struct PipeImage {
   bool packet = false;
   uint64_t bytes = 0;
   std::vector<PageRun> runs;   // addr = offset in the stream
+  std::string path;            // a FIFO's path ("" = anonymous pipe)
 };
 
 struct SigActionImage {

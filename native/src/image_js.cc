@@ -198,6 +198,7 @@ Napi::Array pipes_to_js(Napi::Env env, const std::vector<PipeImage> &v) {
     x.Set("packet", v[i].packet);
     x.Set("bytes", u64s(env, v[i].bytes));
     x.Set("runs", runs_to_js(env, v[i].runs));
+    x.Set("path", v[i].path);
     a.Set(uint32_t(i), x);
   }
   return a;
@@ -213,6 +214,7 @@ std::vector<PipeImage> pipes_from_js(const Napi::Array &a) {
     p.packet = boolean(x, "packet");
     p.bytes = u64(x, "bytes");
     p.runs = runs_from_js(x);
+    p.path = str(x, "path");
     out.push_back(std::move(p));
   }
   return out;

@@ -138,7 +138,18 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
     const std::string at = "pipe:[" + std::to_string(ino) + "]";
     if (!saved) throw std::runtime_error(who(*procs[*holders.begin()]) + ": cannot restore: " + at + " is not in its image");
     int p[2];
-    if (pipe2(p, O_CLOEXEC | (saved->packet ? O_DIRECT : 0)) < 0) throw std::runtime_error(at + ": pipe2: " + strerror(errno));
+    int holder = -1;   // a FIFO: one read-write open holds it while its ends are opened
+    if (!saved->path.empty()) {
+      holder = open(saved->path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+      if (holder < 0) throw std::runtime_error(who(*procs[saved_by]) + ": cannot open FIFO " + saved->path + ": " + strerror(errno));
+      p[0] = open(saved->path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      p[1] = open(saved->path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      close(holder);
+      if (p[0] < 0 || p[1] < 0) throw std::runtime_error(who(*procs[saved_by]) + ": cannot open FIFO " + saved->path + ": " + strerror(errno));
+      fcntl(p[1], F_SETFL, 0);
+    } else if (pipe2(p, O_CLOEXEC | (saved->packet ? O_DIRECT : 0)) < 0) {
+      throw std::runtime_error(at + ": pipe2: " + strerror(errno));
+    }
     out.fds.push_back(p[0]);
     out.fds.push_back(p[1]);
     const int rd = int(out.fds.size()) - 2, wr = rd + 1;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -107,14 +108,26 @@ struct FdTables {
   }
 
   // Pipes: their runs join the run table.
-  void add_pipes(const ProcessImage &img, std::vector<plan_run> &runs, const std::function<void(const std::string &)> &refuse) {
+  // A pipe whose every descriptor here is passed (shared with other processes) was made and
+  // refilled by the agent: it stays an empty placeholder, or its bytes would come twice.
+  void add_pipes(const ProcessImage &img, const std::map<int32_t, int> &passed, std::vector<plan_run> &runs,
+                 StringTable &strings, const std::function<void(const std::string &)> &refuse) {
+    std::set<uint32_t> local;
+    for (const FdImage &f : img.fds)
+      if (f.kind == FD_PIPE && !passed.count(f.fd)) local.insert(f.pipe);
     for (size_t i = 0; i < img.pipes.size(); i++) {
       const PipeImage &s = img.pipes[i];
       const std::string at = "pipe:[" + std::to_string(s.file.ino) + "]";
       plan_pipe p;
       memset(&p, 0, sizeof p);
+      if (!local.count(uint32_t(i + 1))) {
+        pipes.push_back(p);
+        continue;
+      }
       p.capacity = s.capacity;
       p.packet = s.packet ? 1 : 0;
+      if (!s.path.empty() && s.path[0] != '/') refuse(at + ": FIFO path " + s.path + " is not absolute");
+      p.path = s.path.empty() ? 0 : strings.add(s.path);
       p.first_run = uint32_t(runs.size());
       uint64_t total = 0;
       for (const PageRun &r : s.runs) {
@@ -266,7 +279,7 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
   std::vector<plan_fd> fds;
   FdTables fdt;   // descriptor kinds, shared files, locks
   fdt.add_shared_files(img, pass.by_shm, runs, strings, refuse);
-  fdt.add_pipes(img, runs, refuse);
+  fdt.add_pipes(img, pass.by_fd, runs, strings, refuse);
 
   std::map<int32_t, bool> seen_tid;
   for (const ThreadImage &t : img.threads) {

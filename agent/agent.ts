@@ -200,6 +200,7 @@ export class Agent {
       }
     });
     const images: ImageInfo[] = [];
+    const dumped: Array<{ imagePath: string; image: Record<string, unknown>; pagesEnd: number; info: ImageInfo }> = [];
     for (const pid of this.frozen) {
       const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
       const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
@@ -211,8 +212,13 @@ export class Agent {
       image.zombies = this.zombies.filter((z) => z.hostPpid === pid).map((z) => ({ nsPid: z.nsPid, status: z.status, nsPgid: z.nsPgid, nsSid: z.nsSid, comm: z.comm }));
       // An image that could never be restored is refused now, while the job still runs.
       this.o.engine.checkRestorable(res.image, 3);
-      const { bytes, metaCrc } = finishImage(imagePath, res.image, res.pagesEnd);
-      images.push({ file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm, bytes, metaCrc32c: metaCrc });
+      dumped.push({ imagePath, image: res.image, pagesEnd: res.pagesEnd, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
+    }
+    // ... and so is a job whose processes share something cairn cannot share again.
+    this.o.engine.checkJobRestorable(dumped.map((d) => d.image));
+    for (const d of dumped) {
+      const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd);
+      images.push({ ...d.info, bytes, metaCrc32c: metaCrc });
     }
     return images;
   }

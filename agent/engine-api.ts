@@ -106,6 +106,9 @@ export interface Engine {
   /** Every descriptor of these (frozen) processes, numbered by open file description across
    * all of them (kcmp): equal ofd = shared offset and flags. */
   openFileDescriptions(pids: number[]): Array<{ pid: number; fd: number; ofd: number }>;
+  /** Throws the one-line reason when these images of one job could not be restored
+   * together (objects shared between processes of a kind cairn cannot share yet). */
+  checkJobRestorable(images: ProcessImageObject[]): void;
   /** True when the two processes share one address space (a vfork child before exec). */
   sameMemory(pidA: number, pidB: number): boolean;
   clocks(): HostClocks;

@@ -19,6 +19,7 @@
 #include "crc32c.h"
 #include "engine_thread.h"
 #include "image_js.h"
+#include "job_objects.h"
 #include "namespaces.h"
 #include "process.h"
 #include "restore.h"
@@ -104,6 +105,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("checkRestorable", &Engine::CheckRestorable),
                         InstanceMethod("openFileDescriptions", &Engine::OpenFileDescriptions),
                         InstanceMethod("sameMemory", &Engine::SameMemory),
+                        InstanceMethod("checkJobRestorable", &Engine::CheckJobRestorable),
                         InstanceMethod("close", &Engine::Close)});
   }
 
@@ -521,6 +523,23 @@ class Engine : public Napi::ObjectWrap<Engine> {
       out.Set(uint32_t(i), o);
     }
     return out;
+  }
+
+  // What the restart of these images together would refuse (shared objects between processes).
+  Napi::Value CheckJobRestorable(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "checkJobRestorable(images)");
+    Napi::Array a = info[0].As<Napi::Array>();
+    std::vector<ProcessImage> imgs;
+    try {
+      for (uint32_t i = 0; i < a.Length(); i++) imgs.push_back(image_from_js(a.Get(i)));
+      std::vector<const ProcessImage *> ptrs;
+      for (const ProcessImage &img : imgs) ptrs.push_back(&img);
+      check_job_objects(ptrs);
+    } catch (const std::exception &e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return env.Undefined();
   }
 
   Napi::Value SameMemory(const Napi::CallbackInfo &info) {

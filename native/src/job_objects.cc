@@ -229,4 +229,25 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
   return out;
 }
 
+void check_job_objects(const std::vector<const ProcessImage *> &procs) {
+  std::map<uint32_t, std::set<size_t>> ofd_holders;
+  std::map<std::pair<uint64_t, uint64_t>, std::set<size_t>> shm_holders;
+  for (size_t i = 0; i < procs.size(); i++) {
+    for (const FdImage &f : procs[i]->fds)
+      if (f.kind != FD_INHERITED && f.ofd) ofd_holders[f.ofd].insert(i);
+    for (const SharedFile &s : procs[i]->shared_files) shm_holders[{s.file.dev, s.file.ino}].insert(i);
+  }
+  for (size_t i = 0; i < procs.size(); i++) {
+    for (const SharedFile &s : procs[i]->shared_files)
+      if (s.seals && shm_holders[{s.file.dev, s.file.ino}].size() > 1)
+        throw std::runtime_error(who(*procs[i]) + ": cannot restore: memfd:" + s.name +
+                                 ": a sealed memfd shared between processes is not supported yet");
+    for (const FdImage &f : procs[i]->fds) {
+      if (f.kind == FD_INHERITED || !f.ofd || ofd_holders[f.ofd].size() < 2) continue;
+      if (f.kind != FD_FILE && f.kind != FD_DIRECTORY && f.kind != FD_DEVNULL && f.kind != FD_PIPE && f.kind != FD_SHARED_FILE)
+        refuse(*procs[i], f, std::string(kind_name(f.kind)) + " shared with other processes is not supported yet");
+    }
+  }
+}
+
 }  // namespace cairn

@@ -36,4 +36,8 @@ struct JobObjects {
 // Throws a one-line error naming the process and descriptor for a kind that cannot be shared yet.
 JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, const std::vector<std::string> &image_paths);
 
+// What make_job_objects would refuse, found without making anything: called at checkpoint
+// time, so a job that could not come back is told so while it still runs.
+void check_job_objects(const std::vector<const ProcessImage *> &procs);
+
 }  // namespace cairn

@@ -1,0 +1,64 @@
+// What goes wrong with a job of several processes: a member killed in the middle of a
+// checkpoint, and something shared between processes that cairn cannot share again. Either
+// way the checkpoint fails in one line, the previous generation stays latest, no partial
+// directory is left, and the job runs on with its data intact.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readIf, waitFor } from '../helpers/cairn.js';
+import { oneLineError } from '../helpers/damage.js';
+import { TestJob } from '../helpers/job.js';
+import { program } from '../helpers/programs.js';
+
+const lines = (f: string) => readIf(f).split('\n').filter((l) => l.startsWith('step')).length;
+
+/** Host pids of the job's processes other than the main one (its children, from /proc). */
+function childrenOf(pid: number): number[] {
+  return readIf(`/proc/${pid}/task/${pid}/children`).split(/\s+/).filter(Boolean).map(Number);
+}
+
+test('a member process killed while images are written aborts the checkpoint; the others run on intact', async (t) => {
+  const job = new TestJob('treeabort');
+  t.teardown(() => job.cleanup());
+  const out = path.join(job.work, 'out.txt');
+  const runner = job.launch([program('family'), 'out.txt', '60', '100', '768']);
+  const s = await job.running();
+  const first = await job.command('--bcheckpoint');
+  t.is(first.code, 0, first.stderr);
+  const main = s.member[0]!.processes[0]!.hostPid;
+  const [child] = childrenOf(main);
+  t.truthy(child, 'the job has its child');
+  job.remember(child!);
+  const pending = job.command('--bcheckpoint');
+  await waitFor('images being written', () => {
+    const partial = fs.readdirSync(s.ckptDir).find((d) => d.includes('partial'));
+    return !!partial && fs.readdirSync(path.join(s.ckptDir, partial)).some((f) => f.endsWith('.cimg'));
+  }, 30_000, 5);
+  process.kill(child!, 'SIGKILL');
+  const r = await pending;
+  oneLineError(t, r, /checkpoint failed: .*(died|exited|No such process|killed)/);
+  t.is(job.latestGeneration(s.ckptDir), 1, 'the previous generation stays latest');
+  t.is(fs.readdirSync(s.ckptDir).filter((d) => d.includes('partial')).length, 0, 'no partial generation left');
+  const before = lines(out);
+  await waitFor('the main process to go on', () => lines(out) > before + 3, 10_000);
+  const end = await runner.exited;
+  t.is(end.code, 0, end.stderr);
+  const text = readIf(out);
+  t.is(lines(out), 60, 'every step written once');
+  t.regex(text, /child: signal 9\ndone\n$/, 'the parent saw its child killed');
+});
+
+test('an eventfd shared by parent and child is refused at checkpoint, naming it; the job runs on', async (t) => {
+  const job = new TestJob('treeshare');
+  t.teardown(() => job.cleanup());
+  const out = path.join(job.work, 'out.txt');
+  const runner = job.launch([program('family'), 'out.txt', '30', '100', '1', 'eventfd']);
+  const s = await job.running();
+  await waitFor('the first steps', () => lines(out) >= 2, 10_000);
+  const r = await job.command('--bcheckpoint');
+  oneLineError(t, r, /pid \d+ \(family\).*fd 3 .*eventfd.*shared with other processes is not supported/);
+  t.is(job.latestGeneration(s.ckptDir), 0, 'no generation written');
+  const end = await runner.exited;
+  t.is(end.code, 0, end.stderr);
+  t.is(lines(out), 30, 'the job finished every step');
+});

@@ -207,7 +207,17 @@ export class Agent {
       const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
       const imagePath = path.join(cmd.genDir, file);
       const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets });
-      const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[] };
+      const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[]; ttyStdio?: number; ttyTermios?: Buffer };
+      if (pid === this.o.job.pid) {
+        // A full-screen or line-editing program left the terminal in its own mode.
+        for (const k of [0, 1, 2]) {
+          const mode = this.o.engine.ttyGet(k);
+          if (!mode) continue;
+          image.ttyStdio = k + 1;
+          image.ttyTermios = mode;
+          break;
+        }
+      }
       for (const f of image.fds ?? []) f.ofd = this.ofds.get(`${pid}:${f.fd}`) ?? 0;
       image.zombies = this.zombies.filter((z) => z.hostPpid === pid).map((z) => ({ nsPid: z.nsPid, status: z.status, nsPgid: z.nsPgid, nsSid: z.nsSid, comm: z.comm }));
       // An image that could never be restored is refused now, while the job still runs.

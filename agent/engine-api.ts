@@ -109,6 +109,9 @@ export interface Engine {
   /** Throws the one-line reason when these images of one job could not be restored
    * together (objects shared between processes of a kind cairn cannot share yet). */
   checkJobRestorable(images: ProcessImageObject[]): void;
+  /** struct termios of a terminal on this descriptor of the agent (null: not a terminal). */
+  ttyGet(fd: number): Buffer | null;
+  ttySet(fd: number, termios: Buffer): void;
   /** True when the two processes share one address space (a vfork child before exec). */
   sameMemory(pidA: number, pidB: number): boolean;
   clocks(): HostClocks;

@@ -2,11 +2,12 @@
 # Installs the Debian 12 packages cairn's build and tests need (run as root; idempotent).
 #   build: gcc/g++/make (addon, static helpers), python3 (node-gyp), libc6-dev (static libc)
 #   tests: procps (ps), util-linux (runuser); the runtimes test/e2e/runtimes.test.ts resumes:
-#          python3-numpy, perl, openjdk-17-jdk-headless (java, javac), golang-go
+#          python3-numpy, perl, openjdk-17-jdk-headless (java, javac), golang-go;
+#          test/e2e/terminal.test.ts: tmux (the terminals), procps (top); the make -j2 test: make, gcc
 set -euo pipefail
 [[ $(id -u) -eq 0 ]] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
 pkgs=(build-essential g++ make python3 libc6-dev procps util-linux
-      python3-numpy perl openjdk-17-jdk-headless golang-go)
+      python3-numpy perl openjdk-17-jdk-headless golang-go tmux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

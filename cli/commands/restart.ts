@@ -65,6 +65,10 @@ export async function restart(a: RestartArgs): Promise<number> {
     monotonicNs: offset(image.clocks?.monotonicNs ?? now.monotonicNs, now.monotonicNs),
     boottimeNs: offset(image.clocks?.boottimeNs ?? now.boottimeNs, now.boottimeNs),
   };
+  // The job's terminal is now the restarter's: in the mode the job left its own in.
+  const mode = (image as { ttyStdio?: number; ttyTermios?: Buffer }).ttyTermios;
+  const ttyStdio = (image as { ttyStdio?: number }).ttyStdio ?? 0;
+  if (mode?.length && ttyStdio && engine.ttyGet(ttyStdio - 1)) engine.ttySet(ttyStdio - 1, Buffer.from(mode));
   const paths = nativePaths();
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
@@ -79,6 +83,14 @@ export async function restart(a: RestartArgs): Promise<number> {
     hostname: image.hostname,
   })).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  // ...and a full-screen program learns that its screen may have changed.
+  if (ttyStdio) {
+    try {
+      process.kill(0, 'SIGWINCH');
+    } catch {
+      // no process group to signal: nothing to redraw
+    }
+  }
   const more = loaded.length > 1 ? ` and ${loaded.length - 1} more process${loaded.length > 2 ? 'es' : ''}` : '';
   log(`restored ${image.comm} (pid ${job.nsPid})${more} from ${target.genDir} in ${ms.toFixed(1)} ms`);
   return serveJob({

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +106,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("checkRestorable", &Engine::CheckRestorable),
                         InstanceMethod("openFileDescriptions", &Engine::OpenFileDescriptions),
                         InstanceMethod("sameMemory", &Engine::SameMemory),
+                        InstanceMethod("ttyGet", &Engine::TtyGet), InstanceMethod("ttySet", &Engine::TtySet),
                         InstanceMethod("checkJobRestorable", &Engine::CheckJobRestorable),
                         InstanceMethod("close", &Engine::Close)});
   }
@@ -539,6 +541,28 @@ class Engine : public Napi::ObjectWrap<Engine> {
     } catch (const std::exception &e) {
       throw Napi::Error::New(env, e.what());
     }
+    return env.Undefined();
+  }
+
+  // A terminal's mode (struct termios, raw bytes) on one of the agent's descriptors: the
+  // job's terminal is the launcher's, and a restarted job gets the restarter's in that mode.
+  Napi::Value TtyGet(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "ttyGet(fd)");
+    struct termios t;
+    if (tcgetattr(info[0].As<Napi::Number>().Int32Value(), &t) < 0) return env.Null();
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t *>(&t), sizeof t);
+  }
+
+  Napi::Value TtySet(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) throw Napi::TypeError::New(env, "ttySet(fd, termios)");
+    Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
+    struct termios t;
+    if (b.Length() != sizeof t) throw Napi::Error::New(env, "terminal mode of another size (" + std::to_string(b.Length()) + " bytes)");
+    memcpy(&t, b.Data(), sizeof t);
+    if (tcsetattr(info[0].As<Napi::Number>().Int32Value(), TCSADRAIN, &t) < 0)
+      throw Napi::Error::New(env, std::string("cannot set the terminal's mode: ") + strerror(errno));
     return env.Undefined();
   }
 

@@ -1,0 +1,95 @@
+// A job started from a terminal: cairn launch in a tmux pane running an interactive python
+// (readline, raw mode while it waits for a line) and one running top (full screen). Each is
+// checkpointed, killed with its coordinator, and restarted from another tmux window: the
+// restarted job has the new window's terminal, in the mode the job had left its own in, and
+// goes on where it was (python remembers its variables, top redraws).
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cairnBin } from '../../common/paths.js';
+import { runAsUser, waitFor, type RunResult } from '../helpers/cairn.js';
+import { TestJob } from '../helpers/job.js';
+
+class Tmux {
+  constructor(private job: TestJob) {}
+
+  private env(): Record<string, string> {
+    return { TMUX_TMPDIR: this.job.root, TERM: 'xterm' };
+  }
+
+  run(...args: string[]): Promise<RunResult> {
+    return runAsUser('/usr/bin/tmux', ['-L', 'cairn', '-f', '/dev/null', ...args], { cwd: this.job.work, env: this.env(), timeoutMs: 10_000 });
+  }
+
+  async screen(target: string): Promise<string> {
+    return (await this.run('capture-pane', '-p', '-t', target)).stdout;
+  }
+
+  async waitScreen(target: string, what: string, re: RegExp, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    let last = '';
+    while (Date.now() < end) {
+      last = await this.screen(target);
+      if (re.test(last)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out waiting for ${what}; the screen shows:\n${last}`);
+  }
+}
+
+const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+async function checkpointKillRestart(t: import('ava').ExecutionContext, job: TestJob, tmux: Tmux): Promise<void> {
+  const cp = await job.command('--bcheckpoint');
+  t.is(cp.code, 0, cp.stderr.trim());
+  const s = await job.status();
+  await job.killAll(s);
+  fs.rmSync(job.portFile, { force: true });
+  // The restart runs in a window of its own: a different terminal than the launch had.
+  const r = await tmux.run('new-window', '-t', 'job', '-n', 'again', `cd ${sh(job.ckpt)} && ./cairn_restart.sh`);
+  t.is(r.code, 0, r.stderr);
+}
+
+function launchLine(job: TestJob, argv: string[]): string {
+  return [process.execPath, cairnBin(), 'launch', '--new-coordinator', '--coord-port', '0', '--port-file', job.portFile, '--ckptdir', job.ckpt, ...argv].map(sh).join(' ');
+}
+
+test.serial('an interactive python under tmux survives checkpoint and restart in another window', async (t) => {
+  const job = new TestJob('tty-python');
+  const tmux = new Tmux(job);
+  t.teardown(async () => {
+    await tmux.run('kill-server');
+    await job.cleanup();
+  });
+  const r = await tmux.run('new-session', '-d', '-s', 'job', '-x', '100', '-y', '30', launchLine(job, ['/usr/bin/python3', '-q', '-i']));
+  t.is(r.code, 0, r.stderr);
+  await tmux.waitScreen('job:0', 'the python prompt', /^>>>/m);
+  await tmux.run('send-keys', '-t', 'job:0', 'answer = 41', 'Enter');
+  await tmux.waitScreen('job:0', 'a second prompt', /answer = 41\n>>>/);
+  await waitFor('the job to register', () => fs.existsSync(job.portFile), 10_000);
+  await checkpointKillRestart(t, job, tmux);
+  // The restarted python waits at its prompt, in this window's terminal.
+  await tmux.run('send-keys', '-t', 'job:again', 'print(answer + 1)', 'Enter');
+  await tmux.waitScreen('job:again', 'python to answer in the new window', /print\(answer \+ 1\)\n42\n/);
+  await tmux.run('send-keys', '-t', 'job:again', 'exit()', 'Enter');
+  await waitFor('the restarted python to end', () => !fs.readdirSync(job.ckpt).some((f) => f === 'cairn-coordinator.pid'), 5000).catch(() => undefined);
+});
+
+test.serial('top under tmux survives checkpoint and restart in another window and redraws', async (t) => {
+  const job = new TestJob('tty-top');
+  const tmux = new Tmux(job);
+  t.teardown(async () => {
+    await tmux.run('kill-server');
+    await job.cleanup();
+  });
+  const r = await tmux.run('new-session', '-d', '-s', 'job', '-x', '100', '-y', '30', launchLine(job, ['/usr/bin/top', '-d', '0.5']));
+  t.is(r.code, 0, r.stderr);
+  await tmux.waitScreen('job:0', 'top', /^top - .*load average/m);
+  await waitFor('the job to register', () => fs.existsSync(job.portFile), 10_000);
+  await checkpointKillRestart(t, job, tmux);
+  await tmux.waitScreen('job:again', 'top to draw in the new window', /^top - .*load average[\s\S]*Tasks:/m);
+  // Still interactive: "q" quits it, and the restarted job ends.
+  await tmux.run('send-keys', '-t', 'job:again', 'q');
+  await tmux.waitScreen('job:again', 'top to quit', /^(?![\s\S]*Tasks:)/, 10_000).catch(() => undefined);
+  t.pass();
+});

@@ -1,0 +1,35 @@
+/* POSIX shared memory (shm_open, /dev/shm) mapped by a parent and its child: after restart
+ * the pattern is there and a write by one is seen by the other. */
+#include "conformance.h"
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+int main(void)
+{
+	cf_start();
+	char name[64];
+	snprintf(name, sizeof name, "/cairn-cf-%d-%llx", (int)getpid(), (unsigned long long)cf_nonce);
+	int fd = OK(shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	OK(ftruncate(fd, 1 << 20));
+	volatile unsigned char *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
+	for (int i = 0; i < (1 << 20); i += 4096)
+		m[i] = (unsigned char)(i >> 12);
+	pid_t child = OK(fork());
+	if (child == 0) {
+		while (m[1] != 1)
+			cf_sleep_ms(5);
+		for (int i = 0; i < (1 << 20); i += 4096)
+			if (m[i] != (unsigned char)(i >> 12))
+				_exit(10);
+		m[2] = 2;
+		_exit(0);
+	}
+	cf_wait();
+	m[1] = 1;
+	int st = 0;
+	CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: status %#x (10: pattern)", st);
+	CHECK(m[2] == 2, "the child's write is not seen: the mapping is no longer shared");
+	shm_unlink(name);
+	return cf_pass();
+}

@@ -36,6 +36,8 @@ export class Agent {
   private session?: CoordinatorSession;
   private frozen: number[] = [];
   private zombies: ZombieInfo[] = [];
+  /** ns pid and name of each frozen process, to name one that dies mid-checkpoint. */
+  private names = new Map<number, { nsPid: number; comm: string }>();
   /** Job-wide open file description id of each (host pid, fd), from FD_LEADER. */
   private ofds = new Map<string, number>();
   private frozenAt = 0;
@@ -54,7 +56,7 @@ export class Agent {
   async connect(): Promise<void> {
     const { session, registered } = await CoordinatorSession.open(
       this.o.coord,
-      { ...this.o.register, processes: [this.processInfo()] },
+      { ...this.o.register, processes: this.processList() },
       {
         onMessage: (m) => this.onMessage(m),
         onClosed: (reason) => {
@@ -68,7 +70,13 @@ export class Agent {
     this.memberId = registered.memberId;
     this.jobId = registered.jobId;
     this.jobDir = registered.ckptDir;
-    session.startHeartbeat(5000, () => ({ heartbeat: { processes: [this.processInfo()] } }));
+    session.startHeartbeat(5000, () => ({ heartbeat: { processes: this.processList() } }));
+  }
+
+  /** The main process first, then the rest of the tree (zombies left out). */
+  private processList() {
+    const others = jobProcesses(this.o.job.initPid).filter((p) => p !== this.o.job.pid && !isZombie(p));
+    return [this.processInfo(), ...others.map((p) => ({ hostPid: p, nsPid: nsPidOf(p), comm: commOf(p) }))];
   }
 
   private processInfo() {
@@ -138,7 +146,11 @@ export class Agent {
       result.error = errorMessage(e);
       // A process killed under our hands makes the engine fail on whatever it touched
       // next; say what really happened.
-      if (!(await stillAlive(this.o.job.pid))) result.error = `process ${this.o.job.nsPid} (${this.comm}) died during the checkpoint (${result.error})`;
+      for (const [pid, who] of [[this.o.job.pid, { nsPid: this.o.job.nsPid, comm: this.comm }] as const, ...this.names]) {
+        if (await stillAlive(pid)) continue;
+        result.error = `process ${who.nsPid} (${who.comm}) died during the checkpoint (${result.error})`;
+        break;
+      }
       if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED') await this.thawAll().catch(() => undefined);
     }
     this.session?.send({ phaseResult: result });
@@ -156,6 +168,7 @@ export class Agent {
     this.frozenAt = Date.now();
     this.frozen = [];
     this.zombies = [];
+    this.names.clear();
     try {
       for (let round = 0; ; round++) {
         const fresh = jobProcesses(this.o.job.initPid).filter((p) => !this.frozen.includes(p) && !isZombie(p));
@@ -165,6 +178,7 @@ export class Agent {
           try {
             await this.o.engine.freeze([p]);
             this.frozen.push(p);
+            this.names.set(p, { nsPid: nsPidOf(p), comm: commOf(p) });
           } catch (e) {
             if (p !== this.o.job.pid && !processAlive(p)) continue;   // exited meanwhile: a zombie or gone
             throw e;

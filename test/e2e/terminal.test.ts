@@ -54,15 +54,21 @@ function launchLine(job: TestJob, argv: string[]): string {
   return [process.execPath, cairnBin(), 'launch', '--new-coordinator', '--coord-port', '0', '--port-file', job.portFile, '--ckptdir', job.ckpt, ...argv].map(sh).join(' ');
 }
 
-test.serial('an interactive python under tmux survives checkpoint and restart in another window', async (t) => {
-  const job = new TestJob('tty-python');
+/** cairn launch ARGV in window 0 of a new tmux session "job" (100x30), torn down with the test. */
+async function launchInTmux(t: import('ava').ExecutionContext, name: string, argv: string[]): Promise<{ job: TestJob; tmux: Tmux }> {
+  const job = new TestJob(name);
   const tmux = new Tmux(job);
   t.teardown(async () => {
     await tmux.run('kill-server');
     await job.cleanup();
   });
-  const r = await tmux.run('new-session', '-d', '-s', 'job', '-x', '100', '-y', '30', launchLine(job, ['/usr/bin/python3', '-q', '-i']));
+  const r = await tmux.run('new-session', '-d', '-s', 'job', '-x', '100', '-y', '30', launchLine(job, argv));
   t.is(r.code, 0, r.stderr);
+  return { job, tmux };
+}
+
+test.serial('an interactive python under tmux survives checkpoint and restart in another window', async (t) => {
+  const { job, tmux } = await launchInTmux(t, 'tty-python', ['/usr/bin/python3', '-q', '-i']);
   await tmux.waitScreen('job:0', 'the python prompt', /^>>>/m);
   await tmux.run('send-keys', '-t', 'job:0', 'answer = 41', 'Enter');
   await tmux.waitScreen('job:0', 'a second prompt', /answer = 41\n>>>/);
@@ -72,24 +78,14 @@ test.serial('an interactive python under tmux survives checkpoint and restart in
   await tmux.run('send-keys', '-t', 'job:again', 'print(answer + 1)', 'Enter');
   await tmux.waitScreen('job:again', 'python to answer in the new window', /print\(answer \+ 1\)\n42\n/);
   await tmux.run('send-keys', '-t', 'job:again', 'exit()', 'Enter');
-  await waitFor('the restarted python to end', () => !fs.readdirSync(job.ckpt).some((f) => f === 'cairn-coordinator.pid'), 5000).catch(() => undefined);
 });
 
 test.serial('top under tmux survives checkpoint and restart in another window and redraws', async (t) => {
-  const job = new TestJob('tty-top');
-  const tmux = new Tmux(job);
-  t.teardown(async () => {
-    await tmux.run('kill-server');
-    await job.cleanup();
-  });
-  const r = await tmux.run('new-session', '-d', '-s', 'job', '-x', '100', '-y', '30', launchLine(job, ['/usr/bin/top', '-d', '0.5']));
-  t.is(r.code, 0, r.stderr);
+  const { job, tmux } = await launchInTmux(t, 'tty-top', ['/usr/bin/top', '-d', '0.5']);
   await tmux.waitScreen('job:0', 'top', /^top - .*load average/m);
   await waitFor('the job to register', () => fs.existsSync(job.portFile), 10_000);
   await checkpointKillRestart(t, job, tmux);
   await tmux.waitScreen('job:again', 'top to draw in the new window', /^top - .*load average[\s\S]*Tasks:/m);
-  // Still interactive: "q" quits it, and the restarted job ends.
   await tmux.run('send-keys', '-t', 'job:again', 'q');
-  await tmux.waitScreen('job:again', 'top to quit', /^(?![\s\S]*Tasks:)/, 10_000).catch(() => undefined);
   t.pass();
 });

@@ -104,7 +104,8 @@ export interface Engine {
    * descriptors (synchronous; nothing is started). */
   checkRestorable(image: ProcessImageObject, passedFds: number): void;
   /** Every descriptor of these (frozen) processes, numbered by open file description across
-   * all of them (kcmp): equal ofd = shared offset and flags. */
+   * all of them (kcmp): equal ofd = shared offset and flags. Throws when a connected UNIX
+   * socket of theirs has its peer outside these processes. */
   openFileDescriptions(pids: number[]): Array<{ pid: number; fd: number; ofd: number }>;
   /** Throws the one-line reason when these images of one job could not be restored
    * together (objects shared between processes of a kind cairn cannot share yet). */

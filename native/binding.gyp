@@ -18,6 +18,7 @@
         "src/procstate_js.cc",
         "src/restore.cc",
         "src/sharing.cc",
+        "src/sockets.cc",
         "src/threads.cc"
       ],
       "include_dirs": [

@@ -276,6 +276,7 @@ static void clear_address_space(void)
 		fail_x("mapping left outside the span", m.s, 0);
 }
 
+#include "restorer_sockets.c"
 #include "restorer_fds.c"
 
 /* ---- the target's memory ---- */
@@ -461,6 +462,7 @@ static void restore_fds(void)
 		case PFD_INOTIFY:
 		case PFD_SHARED_FILE:
 		case PFD_PIPE:
+		case PFD_SOCKET:
 			fd = open_fd_kind(f); /* restorer_fds.c; fails by itself */
 			break;
 		case PFD_PASSED:
@@ -619,6 +621,7 @@ static void stage2(void *unused)
 	place_special();
 	set_mm();
 	rs_personality();
+	create_sockets(); /* after chdir/umask: a relative UNIX path binds where it did */
 	restore_fds();
 	/* the passed descriptors it needed are dup'ed; the others are other processes' (before
 	 * the locks: closing another descriptor of a locked file would drop a POSIX lock) */

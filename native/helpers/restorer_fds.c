@@ -280,6 +280,16 @@ static long open_fd_kind(const struct plan_fd *f)
 			fail_x("F_SETFL on pipe end for fd", (u64)f->fd, r);
 		return fd;
 	}
+	case PFD_SOCKET: {
+		if (f->sock < 1 || f->sock > H->nsock || sock_fds[f->sock - 1] < 0)
+			fail_x("socket index out of range for fd", (u64)f->fd, f->sock);
+		fd = sys_fcntl(sock_fds[f->sock - 1], F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fail_x("dup of socket for fd", (u64)f->fd, fd);
+		if ((r = sys_fcntl((int)fd, F_SETFL, (long)(f->flags & O_NONBLOCK))) < 0)
+			fail_x("F_SETFL on socket for fd", (u64)f->fd, r);
+		return fd;
+	}
 	}
 	fail_x("unknown fd kind for fd", (u64)f->fd, f->kind);
 }
@@ -345,6 +355,9 @@ static void finish_fd_kinds(void)
 		sys_close(pipe_fds[i][0]);
 		sys_close(pipe_fds[i][1]);
 	}
+	for (u32 i = 0; i < H->nsock; i++)
+		if (sock_fds[i] >= 0)
+			sys_close(sock_fds[i]);
 	for (u32 i = 0; i < H->nfds; i++)
 		if (F[i].nlocks)
 			take_locks(&F[i]);

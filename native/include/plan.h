@@ -21,6 +21,7 @@
  *   struct plan_fd[nfds]           at fd_off
  *   plan_shm / plan_epoll / plan_watch / plan_lock tables at shm_off.. lock_off (version 3)
  *   struct plan_pipe[npipes]       at pipe_off  (version 4)
+ *   struct plan_socket[nsock]      at sock_off  (version 5)
  *   struct plan_sig[nsigs]         at sig_off   (pending signals, queue order)
  *   struct plan_timer[ntimers]     at timer_off
  *   string table                   at str_off   (NUL-terminated; a string field is an offset into it, 0 = none)
@@ -56,7 +57,7 @@ typedef int32_t plan_i32;
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
 #define PLAN_JOB_MAGIC 0x31424f4a4e524143ULL   /* "CARNJOB1" */
 #define PLAN_MAX_PROCS 4096
-#define PLAN_VERSION 4
+#define PLAN_VERSION 5
 
 /* The restorer's own text/data/bss/stack live here, where applications never map. */
 #define RESTORER_BASE 0x10000000000ULL
@@ -97,6 +98,14 @@ typedef int32_t plan_i32;
 #define PFD_SHARED_FILE 9 /* reopen of plan_shm[shm - 1] through /proc/self/fd with flags, then lseek(pos) */
 #define PFD_PIPE 10       /* dup of an end of plan_pipe[pipe - 1] (O_ACCMODE of flags), then F_SETFL */
 #define PFD_DUP 11        /* dup of the lower descriptor dup_of: one open file description */
+#define PFD_SOCKET 12     /* dup of plan_socket[sock - 1], then F_SETFL */
+
+/* plan_socket.state: same numbers as image.proto SocketState */
+#define PSOCK_UNBOUND 0   /* socket() */
+#define PSOCK_PAIR 1      /* socketpair() with its peer (or a temporary end, closed after the refill) */
+#define PSOCK_LISTEN 2    /* bind(name) + listen(backlog) */
+#define PSOCK_BOUND 3     /* bind(name), connect(peer_name) if set */
+#define PLAN_SOCK_OPTS 12
 
 /* plan_shm.kind: same numbers as image.proto SharedFileKind */
 #define PSHM_MEMFD 0      /* memfd_create(name) */
@@ -173,6 +182,10 @@ struct plan_hdr {
 	plan_u32 pass_floor;     /* passed k is at pass_floor + k (plan_job); fd_floor = pass_floor + npassed */
 	plan_u32 npassed;
 	plan_u32 pad4;
+	/* version 5 */
+	plan_u64 sock_off;       /* struct plan_socket[nsock] */
+	plan_u32 nsock;
+	plan_u32 pad5;
 };
 
 struct plan_thread {
@@ -242,7 +255,7 @@ struct plan_fd {
 	plan_u32 first_lock, nlocks;   /* plan_lock[]: taken once every descriptor exists */
 	plan_u32 pipe;           /* PFD_PIPE: index + 1 into plan_pipe */
 	plan_i32 dup_of;         /* PFD_DUP: an earlier (lower) fd of this plan */
-	plan_u32 pad5;
+	plan_u32 sock;           /* PFD_SOCKET: index + 1 into plan_socket (version 5) */
 };
 
 /* A pipe: created before the descriptors (pipe2, F_SETPIPE_SZ), refilled with its bytes in
@@ -253,6 +266,27 @@ struct plan_pipe {
 	plan_u32 first_run, nruns;   /* plan_run[]: its bytes, in order (addr unused) */
 	plan_u32 path;           /* string: a FIFO, opened by path (each descriptor its own open) */
 	plan_u32 pad;
+};
+
+/* A socket, created before the descriptors (restorer_sockets.c): options, then bind/listen,
+ * or socketpair with each end refilled from the other (its runs: one per message for
+ * datagram/seqpacket), then SO_PEEK_OFF and shutdown. Ends above fd_floor until
+ * finish_fd_kinds closes them. */
+struct plan_socket {
+	plan_i32 family, type, protocol;
+	plan_u32 state;          /* PSOCK_* */
+	plan_u32 peer;           /* PSOCK_PAIR: index + 1 of the other end here (0: it was closed) */
+	plan_u32 passed;         /* 1: made by the agent, every descriptor of it is PFD_PASSED: skipped */
+	plan_u32 backlog;
+	plan_u32 shutdown;       /* 1 receive side, 2 send side */
+	plan_i32 peek_off;       /* SO_PEEK_OFF (-1: leave) */
+	plan_u32 name_len, peer_len, nopts;
+	plan_u32 first_run, nruns;   /* plan_run[]: what is queued for reading on it (addr unused) */
+	plan_u32 mode;           /* UNIX path socket: chmod of its file after bind (0: leave) */
+	plan_u32 pad;
+	plan_i32 opts[PLAN_SOCK_OPTS][3];   /* setsockopt(level, name, int value), before bind */
+	unsigned char name[128];            /* raw sockaddr (LISTEN, BOUND) */
+	unsigned char peer_name[128];       /* BOUND: connect() to it */
 };
 
 struct plan_shm {

@@ -25,6 +25,7 @@
 #include "process.h"
 #include "restore.h"
 #include "sharing.h"
+#include "sockets.h"
 #include "threads.h"
 
 extern char **environ;
@@ -513,6 +514,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
     std::vector<OfdId> ids;
     try {
       ids = open_file_descriptions(pids);
+      // Connected UNIX sockets: the peer must be in the job. The launcher's stdio (the
+      // agent's own 0..2) is the restarter's at restart, whatever it is.
+      std::vector<std::pair<uint64_t, uint64_t>> stdio;
+      for (int k = 0; k < 3; k++) {
+        struct stat st;
+        if (fstat(k, &st) == 0) stdio.emplace_back(uint64_t(st.st_dev), uint64_t(st.st_ino));
+      }
+      check_job_sockets(pids, stdio);
     } catch (const std::exception &e) {
       throw Napi::Error::New(env, e.what());
     }

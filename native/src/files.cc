@@ -34,7 +34,6 @@ bool stateless_chardev(const struct stat &st) {
 }
 
 std::string unsupported_kind(const std::string &target, const struct stat &st) {
-  if (target.rfind("socket:", 0) == 0) return "sockets are not supported yet";
   if (target.rfind("pipe:", 0) == 0) return "pipes are not supported yet";
   if (target.rfind("anon_inode:", 0) == 0) {
     std::string k = target.substr(11);
@@ -49,7 +48,6 @@ std::string unsupported_kind(const std::string &target, const struct stat &st) {
   }
   if (S_ISBLK(st.st_mode)) return "block devices are not supported yet";
   if (S_ISFIFO(st.st_mode)) return "FIFOs are not supported yet";
-  if (S_ISSOCK(st.st_mode)) return "sockets are not supported yet";
   return "this kind of descriptor is not supported yet";
 }
 
@@ -113,6 +111,11 @@ std::vector<FdImage> dump_fds(pid_t pid, const std::vector<StdioIdentity> &stdio
     } else if (int k = stdio_index(); k >= 0) {
       f.kind = FD_INHERITED;
       f.inherited_index = uint32_t(k);
+    } else if (S_ISSOCK(st.st_mode)) {
+      // The Socket itself is made by dump_sockets (sockets.cc), from file.ino.
+      f.kind = FD_SOCKET;
+      f.file.dev = uint64_t(st.st_dev);
+      f.file.ino = uint64_t(st.st_ino);
     } else if (stateless_chardev(st)) {
       f.kind = FD_DEVNULL;
     } else {

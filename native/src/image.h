@@ -76,8 +76,8 @@ struct VmaImage {
 enum FdKind : uint32_t {
   FD_FILE = 0, FD_INHERITED = 1, FD_DEVNULL = 2, FD_DIRECTORY = 3,
   FD_EVENTFD = 4, FD_TIMERFD = 5, FD_SIGNALFD = 6, FD_EPOLL = 7, FD_INOTIFY = 8, FD_SHARED_FILE = 9,
-  FD_PIPE = 10,
-  FD_KIND_LAST = FD_PIPE
+  FD_PIPE = 10, FD_SOCKET = 11,
+  FD_KIND_LAST = FD_SOCKET
 };
 
 struct EpollTarget {
@@ -134,6 +134,7 @@ struct FdImage {
   std::vector<FileLock> locks;
   uint32_t pipe = 0;          // FD_PIPE: index + 1 into ProcessImage::pipes
   uint32_t ofd = 0;           // job-wide open file description id (0: unknown)
+  uint32_t socket = 0;        // FD_SOCKET: index + 1 into ProcessImage::sockets
 };
 
 struct ZombieImage {
@@ -148,6 +149,28 @@ struct PipeImage {
   uint64_t bytes = 0;
   std::vector<PageRun> runs;   // addr = offset in the stream
   std::string path;            // a FIFO's path ("" = anonymous pipe)
+};
+
+enum SocketState : uint32_t { SOCKET_UNBOUND = 0, SOCKET_PAIR = 1, SOCKET_LISTEN = 2, SOCKET_BOUND = 3 };
+
+struct SockOpt {
+  int32_t level = 0, name = 0, value = 0;
+};
+
+// One socket inode (image.proto Socket; dump in sockets.cc).
+struct SocketImage {
+  uint64_t ino = 0;
+  uint32_t family = 0, type = 0, protocol = 0;
+  SocketState state = SOCKET_UNBOUND;
+  uint64_t peer_ino = 0;
+  std::vector<uint8_t> name, peer_name;   // raw sockaddr
+  uint32_t backlog = 0, pending = 0, shutdown = 0;
+  int32_t peek_off = -1;
+  std::vector<SockOpt> opts;
+  uint64_t bytes = 0;
+  std::vector<PageRun> runs;   // stream: the bytes; datagram/seqpacket: one run per message
+  FileIdentity file;           // UNIX path socket: the socket file
+  uint32_t mode = 0;
 };
 
 struct SigActionImage {
@@ -197,6 +220,7 @@ struct ProcessImage {
   std::vector<SharedFile> shared_files;
   std::vector<PipeImage> pipes;
   std::vector<ZombieImage> zombies;
+  std::vector<SocketImage> sockets;
   int32_t ns_pgid = 0, ns_sid = 0;
   std::vector<PendingSignal> shared_pending;   // process-wide pending signals, queue order
   std::vector<Itimer> itimers;                 // armed ones only

@@ -154,6 +154,7 @@ void fd_kinds_to_js(Napi::Env env, const FdImage &f, Napi::Object &x) {
   x.Set("sharedFile", f.shared_file);
   x.Set("pipe", f.pipe);
   x.Set("ofd", f.ofd);
+  x.Set("socket", f.socket);
   Napi::Array lk = Napi::Array::New(env, f.locks.size());
   for (size_t k = 0; k < f.locks.size(); k++) {
     Napi::Object y = Napi::Object::New(env);
@@ -220,6 +221,73 @@ std::vector<PipeImage> pipes_from_js(const Napi::Array &a) {
   return out;
 }
 
+Napi::Array sockets_to_js(Napi::Env env, const std::vector<SocketImage> &v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) {
+    const SocketImage &s = v[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("ino", u64s(env, s.ino));
+    x.Set("family", s.family);
+    x.Set("type", s.type);
+    x.Set("protocol", s.protocol);
+    x.Set("state", uint32_t(s.state));
+    x.Set("peerIno", u64s(env, s.peer_ino));
+    x.Set("name", bytes(env, s.name));
+    x.Set("peerName", bytes(env, s.peer_name));
+    x.Set("backlog", s.backlog);
+    x.Set("pending", s.pending);
+    x.Set("shutdown", s.shutdown);
+    x.Set("peekOff", s.peek_off);
+    Napi::Array opts = Napi::Array::New(env, s.opts.size());
+    for (size_t k = 0; k < s.opts.size(); k++) {
+      Napi::Object y = Napi::Object::New(env);
+      y.Set("level", s.opts[k].level);
+      y.Set("name", s.opts[k].name);
+      y.Set("value", s.opts[k].value);
+      opts.Set(uint32_t(k), y);
+    }
+    x.Set("opts", opts);
+    x.Set("bytes", u64s(env, s.bytes));
+    x.Set("runs", runs_to_js(env, s.runs));
+    x.Set("file", file_js(env, s.file));
+    x.Set("mode", s.mode);
+    a.Set(uint32_t(i), x);
+  }
+  return a;
+}
+
+std::vector<SocketImage> sockets_from_js(const Napi::Array &a) {
+  std::vector<SocketImage> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object x = elem(a, i, "sockets");
+    SocketImage s;
+    s.ino = u64(x, "ino");
+    s.family = u32(x, "family");
+    s.type = u32(x, "type");
+    s.protocol = u32(x, "protocol");
+    s.state = SocketState(u32(x, "state"));
+    if (s.state > SOCKET_BOUND) throw std::runtime_error("image field sockets.state: unknown state " + std::to_string(s.state));
+    s.peer_ino = u64(x, "peerIno");
+    s.name = buf(x, "name");
+    s.peer_name = buf(x, "peerName");
+    s.backlog = u32(x, "backlog");
+    s.pending = u32(x, "pending");
+    s.shutdown = u32(x, "shutdown");
+    s.peek_off = i32(x, "peekOff");
+    Napi::Array opts = arr(x, "opts");
+    for (uint32_t k = 0; k < opts.Length(); k++) {
+      Napi::Object y = elem(opts, k, "opts");
+      s.opts.push_back(SockOpt{i32(y, "level"), i32(y, "name"), i32(y, "value")});
+    }
+    s.bytes = u64(x, "bytes");
+    s.runs = runs_from_js(x);
+    s.file = file_from(obj(x, "file"));
+    s.mode = u32(x, "mode");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 Napi::Array shared_files_to_js(Napi::Env env, const std::vector<SharedFile> &v) {
   Napi::Array a = Napi::Array::New(env, v.size());
   for (size_t i = 0; i < v.size(); i++) {
@@ -259,6 +327,7 @@ void fd_kinds_from_js(const Napi::Object &x, FdImage &f) {
   f.shared_file = u32(x, "sharedFile");
   f.pipe = u32(x, "pipe");
   f.ofd = u32(x, "ofd");
+  f.socket = u32(x, "socket");
   Napi::Array lk = arr(x, "locks");
   for (uint32_t k = 0; k < lk.Length(); k++) {
     Napi::Object y = elem(lk, k, "locks");
@@ -475,6 +544,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   o.Set("argv", argv);
   o.Set("sharedFiles", shared_files_to_js(env, img.shared_files));
   o.Set("pipes", pipes_to_js(env, img.pipes));
+  o.Set("sockets", sockets_to_js(env, img.sockets));
   o.Set("nsPgid", img.ns_pgid);
   o.Set("nsSid", img.ns_sid);
   Napi::Array zs = Napi::Array::New(env, img.zombies.size());
@@ -618,6 +688,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
   }
   img.shared_files = shared_files_from_js(arr(o, "sharedFiles"));
   img.pipes = pipes_from_js(arr(o, "pipes"));
+  img.sockets = sockets_from_js(arr(o, "sockets"));
   img.ns_pgid = i32(o, "nsPgid");
   img.ns_sid = i32(o, "nsSid");
   Napi::Array zs = arr(o, "zombies");

@@ -10,6 +10,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "sockets.h"
+
 namespace cairn {
 
 namespace {
@@ -191,6 +193,65 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         out.by_fd[i][f.fd] = known->second;
       }
   }
+  // Sockets: a socket several processes hold, or a pair whose ends are held by different
+  // processes, is made once here (socketpair refilled, or bound/listening) and passed.
+  {
+    std::map<uint64_t, std::pair<size_t, uint32_t>> saved;   // ino -> (process, sockets index) that saved it
+    std::map<uint64_t, std::set<size_t>> holders;
+    for (size_t i = 0; i < procs.size(); i++) {
+      for (uint32_t k = 0; k < procs[i]->sockets.size(); k++) {
+        const SocketImage &s = procs[i]->sockets[k];
+        saved.emplace(s.ino, std::make_pair(i, k));
+        clear_stale_unix_path(*procs[i], s, who(*procs[i]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]");
+      }
+      for (const FdImage &f : procs[i]->fds)
+        if (f.kind == FD_SOCKET) holders[f.file.ino].insert(i);
+    }
+    // group: the lower inode of a pair, or the socket itself
+    std::map<uint64_t, std::set<size_t>> groups;
+    auto group_of = [&](uint64_t ino) {
+      const auto &[i, k] = saved.at(ino);
+      const SocketImage &s = procs[i]->sockets[k];
+      return s.state == SOCKET_PAIR && s.peer_ino && saved.count(s.peer_ino) ? std::min(ino, s.peer_ino) : ino;
+    };
+    for (const auto &[ino, hs] : holders)
+      if (saved.count(ino)) groups[group_of(ino)].insert(hs.begin(), hs.end());
+    std::map<uint64_t, int> index_of_ino;
+    for (const auto &[g, hs] : groups) {
+      if (hs.size() < 2) continue;
+      const auto &[i0, k0] = saved.at(g);
+      const SocketImage &s = procs[i0]->sockets[k0];
+      const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
+      if (s.state == SOCKET_PAIR) {
+        const SocketImage *peer = nullptr;
+        size_t ip = 0;
+        if (s.peer_ino && saved.count(s.peer_ino)) {
+          ip = saved.at(s.peer_ino).first;
+          peer = &procs[ip]->sockets[saved.at(s.peer_ino).second];
+        }
+        int sv[2];
+        make_socket_pair(s, image_paths[i0], peer, peer ? image_paths[ip] : std::string(), sv, at);
+        out.fds.push_back(sv[0]);
+        index_of_ino[s.ino] = int(out.fds.size()) - 1;
+        if (peer) {
+          out.fds.push_back(sv[1]);
+          index_of_ino[peer->ino] = int(out.fds.size()) - 1;
+        }
+      } else {
+        out.fds.push_back(make_socket(*procs[i0], s, at));
+        index_of_ino[s.ino] = int(out.fds.size()) - 1;
+      }
+    }
+    for (size_t i = 0; i < procs.size(); i++)
+      for (const FdImage &f : procs[i]->fds) {
+        if (f.kind != FD_SOCKET) continue;
+        auto it = index_of_ino.find(f.file.ino);
+        if (it == index_of_ino.end()) continue;
+        out.by_fd[i][f.fd] = it->second;
+        if (f.ofd) index_of_ofd[f.ofd] = it->second;
+      }
+  }
+
   // Other open file descriptions held by several processes.
   for (const auto &[ofd, holders] : ofd_holders) {
     if (holders.size() < 2 || index_of_ofd.count(ofd)) continue;

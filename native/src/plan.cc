@@ -72,6 +72,7 @@ struct FdTables {
   std::vector<plan_watch> watches;
   std::vector<plan_lock> locks;
   std::vector<plan_pipe> pipes;
+  std::vector<plan_socket> socks;
 
   // Shared files first: mappings and descriptors refer to them. Their runs join the run table.
   void add_shared_files(const ProcessImage &img, const std::map<uint32_t, int> &passed, std::vector<plan_run> &runs,
@@ -139,6 +140,66 @@ struct FdTables {
       if (s.capacity && total > s.capacity) refuse(at + ": more bytes in flight than it can hold");
       p.nruns = uint32_t(runs.size() - p.first_run);
       pipes.push_back(p);
+    }
+  }
+
+  // Sockets: one entry per socket of the image, in image order (Fd.socket indexes both). One
+  // whose descriptors are all passed is made by the agent and skipped by the restorer.
+  void add_sockets(const ProcessImage &img, const PassMap &pass, std::vector<plan_run> &runs,
+                   const std::function<void(const std::string &)> &refuse) {
+    for (size_t i = 0; i < img.sockets.size(); i++) {
+      const SocketImage &s = img.sockets[i];
+      const std::string at = "socket:[" + std::to_string(s.ino) + "]";
+      plan_socket p;
+      memset(&p, 0, sizeof p);
+      p.family = int32_t(s.family);
+      p.type = int32_t(s.type);
+      p.protocol = int32_t(s.protocol);
+      p.state = s.state;
+      p.backlog = s.backlog;
+      p.shutdown = s.shutdown & 3;
+      p.peek_off = s.peek_off;
+      p.mode = s.mode & 07777;
+      bool any = false, all_passed = true;
+      for (const FdImage &f : img.fds)
+        if (f.kind == FD_SOCKET && f.socket == i + 1) {
+          any = true;
+          all_passed &= pass.by_fd.count(f.fd) != 0;
+        }
+      p.passed = any && all_passed ? 1 : 0;
+      if (s.state > SOCKET_BOUND) refuse(at + ": unknown state " + std::to_string(s.state));
+      if (s.family != 1 /* AF_UNIX */ && s.family != 2 /* AF_INET */ && s.family != 10 /* AF_INET6 */)
+        refuse(at + ": family " + std::to_string(s.family) + " is not supported");
+      if (s.state == SOCKET_PAIR && s.family != 1) refuse(at + ": a connected socket that is not a UNIX one");
+      if (s.name.size() > sizeof p.name || s.peer_name.size() > sizeof p.peer_name) refuse(at + ": address too long");
+      memcpy(p.name, s.name.data(), s.name.size());
+      memcpy(p.peer_name, s.peer_name.data(), s.peer_name.size());
+      p.name_len = uint32_t(s.name.size());
+      p.peer_len = uint32_t(s.peer_name.size());
+      if (s.opts.size() > PLAN_SOCK_OPTS) refuse(at + ": too many socket options");
+      for (size_t k = 0; k < s.opts.size(); k++) {
+        p.opts[k][0] = s.opts[k].level;
+        p.opts[k][1] = s.opts[k].name;
+        p.opts[k][2] = s.opts[k].value;
+      }
+      p.nopts = uint32_t(s.opts.size());
+      if (s.state == SOCKET_PAIR && s.peer_ino) {
+        for (size_t k = 0; k < img.sockets.size(); k++)
+          if (img.sockets[k].ino == s.peer_ino) p.peer = uint32_t(k + 1);
+        // A peer held by another process makes both ends job objects (job_objects.cc): passed
+        // at restart. Only checkRestorable, which sees one image, gets here without them.
+      }
+      p.first_run = uint32_t(runs.size());
+      uint64_t total = 0;
+      for (const PageRun &r : s.runs) {
+        if (r.offset < kPageDataOffset) refuse(at + ": queued data at image offset " + std::to_string(r.offset));
+        total += r.len;
+        runs.push_back(plan_run{r.addr, r.len, r.offset});
+      }
+      if (total != s.bytes) refuse(at + ": " + std::to_string(s.bytes) + " bytes queued, " + std::to_string(total) + " saved");
+      if (total && s.state != SOCKET_PAIR) refuse(at + ": queued data on a socket that is not connected");
+      p.nruns = uint32_t(runs.size() - p.first_run);
+      socks.push_back(p);
     }
   }
 
@@ -217,6 +278,12 @@ struct FdTables {
         p.kind = PFD_PIPE;
         p.pipe = f.pipe;
         break;
+      case FD_SOCKET:
+        if (f.socket < 1 || f.socket > socks.size()) refuse(at + ": its socket is not in the image");
+        if (socks[f.socket - 1].passed) refuse(at + ": its socket is made by the agent, but this descriptor is not passed");
+        p.kind = PFD_SOCKET;
+        p.sock = f.socket;
+        break;
       default: refuse(at + ": unknown descriptor kind " + std::to_string(f.kind));
     }
   }
@@ -234,12 +301,14 @@ struct FdTables {
     h.nwatch = uint32_t(watches.size());
     h.nlocks = uint32_t(locks.size());
     h.npipes = uint32_t(pipes.size());
+    h.nsock = uint32_t(socks.size());
     h.shm_off = off = align8(off);
     h.ep_off = off = align8(off + shms.size() * sizeof(plan_shm));
     h.watch_off = off = align8(off + eps.size() * sizeof(plan_epoll));
     h.lock_off = off = align8(off + watches.size() * sizeof(plan_watch));
     h.pipe_off = off = align8(off + locks.size() * sizeof(plan_lock));
-    return align8(off + pipes.size() * sizeof(plan_pipe));
+    h.sock_off = off = align8(off + pipes.size() * sizeof(plan_pipe));
+    return align8(off + socks.size() * sizeof(plan_socket));
   }
 
   void copy(const plan_hdr &h, std::vector<uint8_t> &out) const {
@@ -248,6 +317,7 @@ struct FdTables {
     if (!watches.empty()) memcpy(out.data() + h.watch_off, watches.data(), watches.size() * sizeof(plan_watch));
     if (!locks.empty()) memcpy(out.data() + h.lock_off, locks.data(), locks.size() * sizeof(plan_lock));
     if (!pipes.empty()) memcpy(out.data() + h.pipe_off, pipes.data(), pipes.size() * sizeof(plan_pipe));
+    if (!socks.empty()) memcpy(out.data() + h.sock_off, socks.data(), socks.size() * sizeof(plan_socket));
   }
 };
 
@@ -280,6 +350,7 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
   FdTables fdt;   // descriptor kinds, shared files, locks
   fdt.add_shared_files(img, pass.by_shm, runs, strings, refuse);
   fdt.add_pipes(img, pass.by_fd, runs, strings, refuse);
+  fdt.add_sockets(img, pass, runs, refuse);
 
   std::map<int32_t, bool> seen_tid;
   for (const ThreadImage &t : img.threads) {

@@ -21,6 +21,7 @@
 #include "fd_kinds.h"
 #include "memory.h"
 #include "procstate.h"
+#include "sockets.h"
 #include "threads.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -305,6 +306,7 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
   }
 
   img.fds = dump_fds(pid, opts.stdio);
+  dump_sockets(pid, img);   // before any page is written: refusals come early
 
   std::vector<MapEntry> maps = read_maps(pid);
   img.special = special_mappings(maps);
@@ -329,6 +331,7 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
     // memfd / deleted file / shared anonymous contents follow the pages (fd_kinds.cc)
     uint64_t end = dump_shared_files(pid, fd, res.pages_end, img);
     end = dump_pipes(pid, fd, end, img);   // bytes in flight in pipes, after those
+    end = dump_socket_queues(pid, fd, end, img);   // data queued in socketpairs, last
     img.pages_bytes += end - res.pages_end;
     res.pages_end = end;
     res.ms_pages_read = ms.read_ms;

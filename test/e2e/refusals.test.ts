@@ -4,6 +4,7 @@
 // traced by a debugger, an open device, an executable the user cannot read.
 import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Background, readIf, spawnAsUser, waitFor } from '../helpers/cairn.js';
 import { oneLineError } from '../helpers/damage.js';
@@ -65,6 +66,45 @@ test('an open device other than null/zero/random is refused, naming the descript
   const pid = s.member[0]!.processes[0]!.hostPid;
   t.regex(fs.readlinkSync(`/proc/${pid}/fd/3`), /^\/dev\/(ptmx|pts\/ptmx)$/, 'the job holds the device');
   await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): fd 3 is /dev/(pts/)?ptmx: character devices are not supported`));
+});
+
+/** A server outside the job (in the test process), closed at teardown. */
+async function serverOutside(t: ExecutionContext, where: string | { port: 0; host: string }): Promise<net.Server> {
+  const server = net.createServer((c) => c.on('error', () => undefined));
+  await new Promise<void>((resolve) => server.listen(where, resolve));
+  if (typeof where === 'string') fs.chmodSync(where, 0o777);
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  return server;
+}
+
+test('a TCP connection to a peer outside the job is refused, naming both addresses', async (t) => {
+  const job = new TestJob('refuse-tcp');
+  t.teardown(() => job.cleanup());
+  const server = await serverOutside(t, { port: 0, host: '127.0.0.1' });
+  const port = (server.address() as net.AddressInfo).port;
+  const s = await started(job, ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; exec ${program('counter')} out.txt ${STEPS} 100`]);
+  const pid = s.member[0]!.processes[0]!.hostPid;
+  await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): fd 3 is socket:\\[\\d+\\]: a TCP connection 127\\.0\\.0\\.1:\\d+ -> 127\\.0\\.0\\.1:${port}: not supported`));
+});
+
+test('a UNIX socket connected to a server outside the job is refused, naming the server', async (t) => {
+  const job = new TestJob('refuse-unix');
+  t.teardown(() => job.cleanup());
+  const sock = path.join(job.work, 'outside.sock');
+  await serverOutside(t, sock);
+  const py = `import socket, os, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); os.dup2(s.fileno(), 3) if s.fileno() != 3 else os.set_inheritable(3, True); os.execv(sys.argv[2], sys.argv[2:])`;
+  const s = await started(job, ['/usr/bin/python3', '-c', py, sock, program('counter'), 'out.txt', String(STEPS), '100']);
+  const pid = s.member[0]!.processes[0]!.hostPid;
+  await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): fd 3 is socket:\\[\\d+\\]: a UNIX stream socket connected to socket:\\[\\d+\\] \\(${esc(sock)}\\) outside the job: not supported`));
+});
+
+test('a netlink socket is refused, naming the descriptor', async (t) => {
+  const job = new TestJob('refuse-netlink');
+  t.teardown(() => job.cleanup());
+  const py = `import socket, os, sys; s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); os.dup2(s.fileno(), 3) if s.fileno() != 3 else os.set_inheritable(3, True); os.execv(sys.argv[1], sys.argv[1:])`;
+  const s = await started(job, ['/usr/bin/python3', '-c', py, program('counter'), 'out.txt', String(STEPS), '100']);
+  const pid = s.member[0]!.processes[0]!.hostPid;
+  await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): fd 3 is socket:\\[\\d+\\]: a netlink socket is not supported`));
 });
 
 // Only root can make a file the test user may run but not read (the user's own 0111 file is

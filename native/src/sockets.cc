@@ -1,0 +1,629 @@
+// Sockets of a job (see sockets.h). The agent reads a socket through its own handle on it
+// (pidfd_getfd: the job is frozen and traced by the agent) and learns what /proc does not
+// show (UNIX peer, queue lengths, shutdown, listen backlog) from sock_diag, which works
+// unprivileged in the host's network namespace the job shares.
+#include "sockets.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "crc32c.h"
+#include "process.h"
+
+namespace cairn {
+
+namespace {
+
+constexpr int kTcpEstablished = 1, kTcpListen = 10;   // sk_state values sock_diag reports
+
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+};
+
+std::string sock_what(int fd, uint64_t ino) { return "fd " + std::to_string(fd) + " is socket:[" + std::to_string(ino) + "]"; }
+
+const char *type_name(uint32_t t) {
+  return t == SOCK_STREAM ? "stream" : t == SOCK_DGRAM ? "datagram" : t == SOCK_SEQPACKET ? "seqpacket" : "raw";
+}
+
+// A sockaddr for people: "/path", "@abstract", "127.0.0.1:80", "[::1]:80".
+std::string addr_str(const std::vector<uint8_t> &a) {
+  if (a.size() < sizeof(sa_family_t)) return "(unnamed)";
+  sa_family_t fam;
+  memcpy(&fam, a.data(), sizeof fam);
+  if (fam == AF_UNIX) {
+    std::string p(reinterpret_cast<const char *>(a.data()) + sizeof fam, a.size() - sizeof fam);
+    if (p.empty()) return "(unnamed)";
+    if (p[0] == '\0') {
+      p[0] = '@';
+      for (char &c : p) if (c == '\0') c = '@';
+      return p;
+    }
+    return p.substr(0, p.find('\0'));
+  }
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (fam == AF_INET && a.size() >= sizeof(sockaddr_in)) {
+    sockaddr_in s;
+    memcpy(&s, a.data(), sizeof s);
+    inet_ntop(AF_INET, &s.sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(s.sin_port));
+  }
+  if (fam == AF_INET6 && a.size() >= sizeof(sockaddr_in6)) {
+    sockaddr_in6 s;
+    memcpy(&s, a.data(), sizeof s);
+    inet_ntop(AF_INET6, &s.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(s.sin6_port));
+  }
+  return "(family " + std::to_string(fam) + ")";
+}
+
+uint16_t port_of(const std::vector<uint8_t> &a) {
+  sa_family_t fam = 0;
+  if (a.size() >= sizeof fam) memcpy(&fam, a.data(), sizeof fam);
+  if (fam == AF_INET && a.size() >= sizeof(sockaddr_in)) return ntohs(reinterpret_cast<const sockaddr_in *>(a.data())->sin_port);
+  if (fam == AF_INET6 && a.size() >= sizeof(sockaddr_in6)) return ntohs(reinterpret_cast<const sockaddr_in6 *>(a.data())->sin6_port);
+  return 0;
+}
+
+// A UNIX path name (not abstract, not unnamed): its sun_path, else "".
+std::string unix_path(const std::vector<uint8_t> &a) {
+  if (a.size() <= sizeof(sa_family_t) || a[sizeof(sa_family_t)] == 0) return std::string();
+  std::string p(reinterpret_cast<const char *>(a.data()) + sizeof(sa_family_t), a.size() - sizeof(sa_family_t));
+  return p.substr(0, p.find('\0'));
+}
+
+// One sock_diag request; every answer goes to cb. Returns 0 or the errno the kernel gave.
+int diag(const void *req, size_t len, bool dump, const std::function<void(const nlmsghdr *)> &cb) {
+  Fd nl(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (nl.fd < 0) return errno;
+  if (send(nl.fd, req, len, 0) != ssize_t(len)) return errno;
+  std::vector<char> buf(64 << 10);
+  for (;;) {
+    ssize_t n = recv(nl.fd, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    int left = int(n);
+    for (const nlmsghdr *h = reinterpret_cast<const nlmsghdr *>(buf.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_type == NLMSG_DONE) return 0;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const nlmsgerr *e = static_cast<const nlmsgerr *>(NLMSG_DATA(h));
+        return e->error ? -e->error : 0;
+      }
+      cb(h);
+      if (!dump) return 0;
+    }
+  }
+}
+
+struct UnixDiag {
+  bool found = false;
+  uint32_t type = 0, state = 0, peer = 0, rqueue = 0, wqueue = 0, shutdown = 0, vfs_ino = 0;
+  std::vector<uint8_t> name;   // as a sockaddr_un (family + sun_path bytes)
+};
+
+UnixDiag unix_diag(uint64_t ino) {
+  struct {
+    nlmsghdr nlh;
+    unix_diag_req r;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nlh.nlmsg_len = sizeof req;
+  req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.nlh.nlmsg_flags = NLM_F_REQUEST;
+  req.r.sdiag_family = AF_UNIX;
+  req.r.udiag_states = ~0u;
+  req.r.udiag_ino = uint32_t(ino);
+  req.r.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;   // UNIX_DIAG_SHUTDOWN always comes
+  req.r.udiag_cookie[0] = req.r.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  UnixDiag d;
+  int e = diag(&req, sizeof req, false, [&](const nlmsghdr *h) {
+    const unix_diag_msg *m = static_cast<const unix_diag_msg *>(NLMSG_DATA(h));
+    if (m->udiag_ino != ino) return;
+    d.found = true;
+    d.type = m->udiag_type;
+    d.state = m->udiag_state;
+    int alen = int(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    for (const rtattr *a = reinterpret_cast<const rtattr *>(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+      const uint8_t *p = static_cast<const uint8_t *>(RTA_DATA(a));
+      size_t n = RTA_PAYLOAD(a);
+      switch (a->rta_type) {
+        case UNIX_DIAG_NAME: {
+          sa_family_t fam = AF_UNIX;
+          d.name.assign(reinterpret_cast<const uint8_t *>(&fam), reinterpret_cast<const uint8_t *>(&fam) + sizeof fam);
+          d.name.insert(d.name.end(), p, p + n);
+          break;
+        }
+        case UNIX_DIAG_VFS:
+          if (n >= sizeof(unix_diag_vfs)) d.vfs_ino = reinterpret_cast<const unix_diag_vfs *>(p)->udiag_vfs_ino;
+          break;
+        case UNIX_DIAG_PEER:
+          if (n >= 4) memcpy(&d.peer, p, 4);
+          break;
+        case UNIX_DIAG_RQLEN:
+          if (n >= sizeof(unix_diag_rqlen)) {
+            d.rqueue = reinterpret_cast<const unix_diag_rqlen *>(p)->udiag_rqueue;
+            d.wqueue = reinterpret_cast<const unix_diag_rqlen *>(p)->udiag_wqueue;
+          }
+          break;
+        case UNIX_DIAG_SHUTDOWN:
+          if (n >= 1) d.shutdown = p[0];
+          break;
+      }
+    }
+  });
+  if (e && e != ENOENT) throw std::runtime_error("sock_diag of socket:[" + std::to_string(ino) + "]: " + errno_str(e));
+  return d;
+}
+
+// A TCP listener's backlog and connections waiting in it (inet_diag, by inode).
+bool tcp_listen_diag(int family, uint64_t ino, uint32_t &backlog, uint32_t &pending) {
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 r;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nlh.nlmsg_len = sizeof req;
+  req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.r.sdiag_family = uint8_t(family);
+  req.r.sdiag_protocol = IPPROTO_TCP;
+  req.r.idiag_states = 1u << kTcpListen;
+  bool found = false;
+  int e = diag(&req, sizeof req, true, [&](const nlmsghdr *h) {
+    const inet_diag_msg *m = static_cast<const inet_diag_msg *>(NLMSG_DATA(h));
+    if (m->idiag_inode != ino) return;
+    found = true;
+    pending = m->idiag_rqueue;
+    backlog = m->idiag_wqueue;
+  });
+  return !e && found;
+}
+
+int int_opt(int fd, int level, int name, bool *ok = nullptr) {
+  int v = 0;
+  socklen_t l = sizeof v;
+  bool r = getsockopt(fd, level, name, &v, &l) == 0;
+  if (ok) *ok = r;
+  return r ? v : 0;
+}
+
+// Options kept when they differ from a fresh socket's. SO_RCVBUF/SO_SNDBUF read back
+// doubled: setsockopt wants the half.
+struct OptDef {
+  int level, name;
+  bool buf;
+};
+const OptDef kOpts[] = {
+    {SOL_SOCKET, SO_REUSEADDR, false}, {SOL_SOCKET, SO_REUSEPORT, false}, {SOL_SOCKET, SO_KEEPALIVE, false},
+    {SOL_SOCKET, SO_BROADCAST, false}, {SOL_SOCKET, SO_PASSCRED, false},  {SOL_SOCKET, SO_OOBINLINE, false},
+    {SOL_SOCKET, SO_RCVLOWAT, false},  {SOL_SOCKET, SO_SNDBUF, true},     {SOL_SOCKET, SO_RCVBUF, true},
+    {IPPROTO_IPV6, IPV6_V6ONLY, false}, {IPPROTO_TCP, TCP_NODELAY, false},
+};
+
+void read_opts(int h, SocketImage &s) {
+  Fd fresh(socket(int(s.family), int(s.type) | SOCK_CLOEXEC, int(s.protocol)));
+  for (const OptDef &o : kOpts) {
+    if (o.level == IPPROTO_IPV6 && s.family != AF_INET6) continue;
+    if (o.level == IPPROTO_TCP && s.protocol != IPPROTO_TCP) continue;
+    bool ok1, ok2 = false;
+    int v = int_opt(h, o.level, o.name, &ok1);
+    int d = fresh.fd >= 0 ? int_opt(fresh.fd, o.level, o.name, &ok2) : 0;
+    if (!ok1 || (ok2 && v == d)) continue;
+    s.opts.push_back(SockOpt{o.level, o.name, o.buf ? v / 2 : v});
+  }
+}
+
+std::vector<uint8_t> sockname(int h, bool peer) {
+  sockaddr_storage a;
+  socklen_t l = sizeof a;
+  if ((peer ? getpeername(h, reinterpret_cast<sockaddr *>(&a), &l) : getsockname(h, reinterpret_cast<sockaddr *>(&a), &l)) < 0)
+    return {};
+  const uint8_t *p = reinterpret_cast<const uint8_t *>(&a);
+  return std::vector<uint8_t>(p, p + std::min<size_t>(l, sizeof a));
+}
+
+void classify_unix(pid_t pid, const ProcessImage &img, const std::string &what, SocketImage &s) {
+  UnixDiag d = unix_diag(s.ino);
+  if (!d.found) fail_pid(pid, what + ": a UNIX socket sock_diag does not know (another network namespace?)");
+  if (s.type != SOCK_STREAM && s.type != SOCK_DGRAM && s.type != SOCK_SEQPACKET)
+    fail_pid(pid, what + ": UNIX sockets of type " + std::to_string(s.type) + " are not supported");
+  if (d.state == kTcpListen) {
+    s.state = SOCKET_LISTEN;
+    s.backlog = d.wqueue;
+    s.pending = d.rqueue;
+  } else if (d.peer || d.state == kTcpEstablished) {
+    // A peer gone (closed) shows as no peer; a stream end then has both directions shut
+    // down. One with no peer and no shutdown waits in a listener's backlog.
+    if (s.type != SOCK_DGRAM && !d.peer && d.shutdown != 3)
+      fail_pid(pid, what + ": a UNIX " + type_name(s.type) + " socket connected to " + addr_str(s.peer_name) +
+                        ", not accepted yet: not supported");
+    s.state = SOCKET_PAIR;
+    s.peer_ino = d.peer;
+    s.shutdown = d.shutdown;
+  } else {
+    s.state = s.name.size() > sizeof(sa_family_t) ? SOCKET_BOUND : SOCKET_UNBOUND;
+    s.shutdown = d.shutdown;
+  }
+  const std::string path = unix_path(s.name);
+  if ((s.state == SOCKET_LISTEN || s.state == SOCKET_BOUND) && !path.empty()) {
+    // The socket file, to tell at restart a stale file of this socket from someone else's.
+    const std::string full = path[0] == '/' ? path : img.cwd + "/" + path;
+    struct stat st;
+    if (stat(("/proc/" + std::to_string(pid) + "/root" + full).c_str(), &st) < 0 || !S_ISSOCK(st.st_mode) ||
+        uint64_t(st.st_ino) != d.vfs_ino)
+      fail_pid(pid, what + ": bound to " + path + ", whose socket file is gone or replaced" +
+                        (path[0] == '/' ? std::string() : " (or the process changed directory since)") + ": not supported");
+    s.file.dev = uint64_t(st.st_dev);
+    s.file.ino = uint64_t(st.st_ino);
+    s.mode = st.st_mode & 07777;
+  }
+}
+
+void classify_inet(pid_t pid, const std::string &what, SocketImage &s, int h) {
+  const std::string fam = s.family == AF_INET ? "IPv4" : "IPv6";
+  if (s.type == SOCK_STREAM && s.protocol == IPPROTO_TCP) {
+    if (int_opt(h, SOL_SOCKET, SO_ACCEPTCONN)) {
+      s.state = SOCKET_LISTEN;
+      if (!tcp_listen_diag(int(s.family), s.ino, s.backlog, s.pending))
+        fail_pid(pid, what + ": a TCP listener on " + addr_str(s.name) + " sock_diag does not know");
+    } else if (!s.peer_name.empty()) {
+      fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
+                        ": not supported (cannot be re-created without CAP_NET_ADMIN)");
+    } else {
+      s.state = port_of(s.name) ? SOCKET_BOUND : SOCKET_UNBOUND;
+    }
+  } else if (s.type == SOCK_DGRAM && s.protocol == IPPROTO_UDP) {
+    s.state = port_of(s.name) || !s.peer_name.empty() ? SOCKET_BOUND : SOCKET_UNBOUND;
+  } else {
+    fail_pid(pid, what + ": an " + fam + " " + type_name(s.type) + " socket of protocol " + std::to_string(s.protocol) +
+                      " is not supported");
+  }
+}
+
+// "" or what went wrong.
+std::string put_bytes(int image_fd, uint64_t off, const uint8_t *p, size_t n) {
+  for (size_t done = 0; done < n;) {
+    ssize_t w = pwrite(image_fd, p + done, n - done, off_t(off + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return "cannot write its queued data to the image: " + errno_str(w < 0 ? errno : EIO);
+    done += size_t(w);
+  }
+  return std::string();
+}
+
+// setsockopt of every saved option, in order.
+void apply_opts(int fd, const SocketImage &s, const std::string &at) {
+  for (const SockOpt &o : s.opts)
+    if (setsockopt(fd, o.level, o.name, &o.value, sizeof o.value) < 0)
+      throw std::runtime_error(at + ": setsockopt(" + std::to_string(o.level) + ", " + std::to_string(o.name) + "): " +
+                               errno_str(errno));
+}
+
+std::vector<uint8_t> read_runs(const std::string &image, const std::vector<PageRun> &runs, const std::string &at) {
+  std::vector<uint8_t> out;
+  if (runs.empty()) return out;
+  Fd fd(open(image.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) throw std::runtime_error(at + ": cannot open image " + image + ": " + errno_str(errno));
+  for (const PageRun &r : runs) {
+    size_t base = out.size();
+    out.resize(base + r.len);
+    for (uint64_t done = 0; done < r.len;) {
+      ssize_t n = pread(fd.fd, out.data() + base + done, r.len - done, off_t(r.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error(at + ": image " + image + " is cut short");
+      done += uint64_t(n);
+    }
+  }
+  return out;
+}
+
+// What was queued for `s` sent again through `from`: one send per message for datagram and
+// seqpacket sockets, the stream's bytes in as few sends as it takes.
+void refill(int from, const SocketImage &s, const std::string &image, const std::string &at) {
+  std::vector<uint8_t> bytes = read_runs(image, s.runs, at);
+  size_t pos = 0;
+  for (const PageRun &r : s.runs) {
+    for (size_t done = 0; done < r.len || (r.len == 0 && done == 0);) {
+      ssize_t n = send(from, bytes.data() + pos + done, r.len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(at + ": refilling its queued data: " + errno_str(errno));
+      if (s.type != SOCK_STREAM && size_t(n) != r.len) throw std::runtime_error(at + ": a queued message was cut");
+      done += size_t(n);
+      if (r.len == 0) break;
+    }
+    pos += r.len;
+  }
+}
+
+void finish_socket(int fd, const SocketImage &s, const std::string &at) {
+  if (s.peek_off >= 0 && setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &s.peek_off, sizeof s.peek_off) < 0)
+    throw std::runtime_error(at + ": SO_PEEK_OFF: " + errno_str(errno));
+  if (s.shutdown & 3) shutdown(fd, int(s.shutdown & 3) - 1);   // RCV 1 -> SHUT_RD 0, SEND 2 -> SHUT_WR 1, both -> SHUT_RDWR
+}
+
+}  // namespace
+
+void dump_sockets(pid_t pid, ProcessImage &img) {
+  std::map<uint64_t, uint32_t> index;   // ino -> index + 1
+  int pidfd = -1;
+  for (FdImage &f : img.fds) {
+    if (f.kind != FD_SOCKET) continue;
+    auto it = index.find(f.file.ino);
+    if (it != index.end()) {
+      f.socket = it->second;
+      continue;
+    }
+    const std::string what = sock_what(f.fd, f.file.ino);
+    if (pidfd < 0 && (pidfd = int(syscall(SYS_pidfd_open, pid, 0))) < 0) fail_pid(pid, "pidfd_open: " + errno_str(errno));
+    Fd h(int(syscall(SYS_pidfd_getfd, pidfd, f.fd, 0)));
+    if (h.fd < 0) {
+      int e = errno;
+      close(pidfd);
+      fail_pid(pid, what + ": cannot get a handle on it (pidfd_getfd): " + errno_str(e));
+    }
+    SocketImage s;
+    s.ino = f.file.ino;
+    s.family = uint32_t(int_opt(h.fd, SOL_SOCKET, SO_DOMAIN));
+    s.type = uint32_t(int_opt(h.fd, SOL_SOCKET, SO_TYPE));
+    s.protocol = uint32_t(int_opt(h.fd, SOL_SOCKET, SO_PROTOCOL));
+    s.name = sockname(h.fd, false);
+    s.peer_name = sockname(h.fd, true);
+    bool ok;
+    s.peek_off = int_opt(h.fd, SOL_SOCKET, SO_PEEK_OFF, &ok);
+    if (!ok) s.peek_off = -1;
+    try {
+      if (s.family == AF_UNIX) classify_unix(pid, img, what, s);
+      else if (s.family == AF_INET || s.family == AF_INET6) classify_inet(pid, what, s, h.fd);
+      else
+        fail_pid(pid, what + ": " +
+                          (s.family == AF_NETLINK  ? std::string("a netlink")
+                           : s.family == AF_PACKET ? std::string("a packet")
+                                                   : "a family " + std::to_string(s.family)) +
+                          " socket is not supported");
+      read_opts(h.fd, s);
+    } catch (...) {
+      close(pidfd);
+      throw;
+    }
+    img.sockets.push_back(std::move(s));
+    index[f.file.ino] = f.socket = uint32_t(img.sockets.size());
+  }
+  if (pidfd >= 0) close(pidfd);
+}
+
+uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage &img) {
+  int pidfd = -1;
+  std::vector<uint8_t> buf;
+  for (uint32_t k = 0; k < img.sockets.size(); k++) {
+    SocketImage &s = img.sockets[k];
+    if (s.state != SOCKET_PAIR) continue;   // UDP datagrams waiting are dropped (see ENGINE.md)
+    int fdnum = -1;
+    for (const FdImage &f : img.fds)
+      if (f.kind == FD_SOCKET && f.socket == k + 1) {
+        fdnum = f.fd;
+        break;
+      }
+    const std::string what = sock_what(fdnum, s.ino);
+    if (pidfd < 0 && (pidfd = int(syscall(SYS_pidfd_open, pid, 0))) < 0) fail_pid(pid, "pidfd_open: " + errno_str(errno));
+    Fd h(int(syscall(SYS_pidfd_getfd, pidfd, fdnum, 0)));
+    if (h.fd < 0) {
+      int e = errno;
+      close(pidfd);
+      fail_pid(pid, what + ": cannot get a handle on it (pidfd_getfd): " + errno_str(e));
+    }
+    // Peek from offset 0 on, then put the job's own peek offset back (it is the socket's,
+    // not the descriptor's): nothing is consumed, nothing changed.
+    const int zero = 0;
+    if (setsockopt(h.fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0) {
+      int e = errno;
+      close(pidfd);
+      fail_pid(pid, what + ": SO_PEEK_OFF: " + errno_str(e));
+    }
+    const bool stream = s.type == SOCK_STREAM;
+    int inq = 0;
+    ioctl(h.fd, SIOCINQ, &inq);   // stream and seqpacket: every byte queued
+    std::string refusal;
+    buf.resize(stream ? (256u << 10) : (4u << 20));
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(ucred))];
+    uint64_t total = 0;
+    for (uint32_t rounds = 0;; rounds++) {
+      iovec iov{buf.data(), buf.size()};
+      msghdr m;
+      memset(&m, 0, sizeof m);
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = cbuf;
+      m.msg_controllen = sizeof cbuf;
+      ssize_t n = recvmsg(h.fd, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (stream ? 0 : MSG_TRUNC));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n < 0) {
+        refusal = "reading its queued data: " + errno_str(errno);
+        break;
+      }
+      for (cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+          size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+          for (size_t i = 0; i < nfd; i++) {
+            int x;
+            memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof x);
+            close(x);
+          }
+          refusal = "a queued message carries descriptors (SCM_RIGHTS): not supported";
+        }
+      if (refusal.empty() && (m.msg_flags & MSG_CTRUNC)) refusal = "a queued message carries too much control data: not supported";
+      if (refusal.empty() && !stream && size_t(n) > buf.size()) refusal = "a queued message of " + std::to_string(n) + " bytes: too large";
+      if (refusal.empty() && rounds > (1u << 20)) refusal = "more than a million queued messages";
+      if (!refusal.empty()) break;
+      // Stream: 0 is the end (the peer is gone or shut down). Seqpacket: the end of a shut
+      // down socket reads as 0 too, told from an empty message by the byte count.
+      if (n == 0 && (stream || (s.type == SOCK_SEQPACKET && (s.shutdown & 1) && total == uint64_t(inq)))) break;
+      if (!(refusal = put_bytes(image_fd, off, buf.data(), size_t(n))).empty()) break;
+      const uint32_t crc = crc32c(0, buf.data(), size_t(n));
+      if (stream && !s.runs.empty() && s.runs.back().offset + s.runs.back().len == off) {
+        s.runs.back().len += uint64_t(n);
+        s.runs.back().crc32c = crc32c(s.runs.back().crc32c, buf.data(), size_t(n));
+      } else {
+        s.runs.push_back(PageRun{total, uint64_t(n), off, crc});
+      }
+      off += uint64_t(n);
+      total += uint64_t(n);
+    }
+    setsockopt(h.fd, SOL_SOCKET, SO_PEEK_OFF, &s.peek_off, sizeof s.peek_off);
+    if (refusal.empty() && s.type != SOCK_DGRAM && total != uint64_t(inq))
+      refusal = "read " + std::to_string(total) + " of its " + std::to_string(inq) + " queued bytes";
+    if (!refusal.empty()) {
+      close(pidfd);
+      fail_pid(pid, what + ": " + refusal);
+    }
+    s.bytes = total;
+  }
+  if (pidfd >= 0) close(pidfd);
+  return off;
+}
+
+void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pair<uint64_t, uint64_t>> &skip) {
+  std::map<uint64_t, std::pair<pid_t, int>> job;   // socket inode -> a (pid, fd) holding it
+  for (pid_t pid : pids) {
+    const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    DIR *d = opendir(dir.c_str());
+    if (!d) continue;
+    while (dirent *e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      struct stat st;
+      if (stat((dir + "/" + e->d_name).c_str(), &st) < 0 || !S_ISSOCK(st.st_mode)) continue;
+      if (std::find(skip.begin(), skip.end(), std::make_pair(uint64_t(st.st_dev), uint64_t(st.st_ino))) != skip.end()) continue;
+      job.emplace(uint64_t(st.st_ino), std::make_pair(pid, atoi(e->d_name)));
+    }
+    closedir(d);
+  }
+  for (const auto &[ino, where] : job) {
+    UnixDiag d = unix_diag(ino);
+    if (!d.found || !d.peer) continue;   // not UNIX, or not connected: dump_sockets decides
+    const std::string what = sock_what(where.second, ino) + ": a UNIX " + type_name(d.type) + " socket connected to socket:[" +
+                             std::to_string(d.peer) + "]";
+    UnixDiag p = unix_diag(d.peer);
+    const std::string peer_name = p.name.size() > sizeof(sa_family_t) ? " (" + addr_str(p.name) + ")" : "";
+    if (!job.count(d.peer)) fail_pid(where.first, what + peer_name + " outside the job: not supported");
+    if (p.peer != ino) fail_pid(where.first, what + peer_name + ", which is not connected back to it: not supported");
+  }
+}
+
+void clear_stale_unix_path(const ProcessImage &img, const SocketImage &s, const std::string &at) {
+  if (s.family != AF_UNIX || (s.state != SOCKET_LISTEN && s.state != SOCKET_BOUND)) return;
+  const std::string path = unix_path(s.name);
+  if (path.empty()) return;
+  const std::string full = path[0] == '/' ? path : img.cwd + "/" + path;
+  struct stat st;
+  if (lstat(full.c_str(), &st) < 0) {
+    if (errno == ENOENT) return;
+    throw std::runtime_error(at + ": cannot inspect its socket file " + full + ": " + errno_str(errno));
+  }
+  if (!S_ISSOCK(st.st_mode) || uint64_t(st.st_ino) != s.file.ino || uint64_t(st.st_dev) != s.file.dev)
+    throw std::runtime_error(at + ": cannot bind " + path + " again: the file there is not the socket file it had");
+  // A live socket bound to that name (the checkpointed job still running?) keeps it.
+  std::string table;
+  if (!read_text("/proc/net/unix", table)) throw std::runtime_error(at + ": cannot read /proc/net/unix: " + errno_str(errno));
+  for (size_t p = 0; p < table.size();) {
+    size_t e = table.find('\n', p);
+    if (e == std::string::npos) e = table.size();
+    const std::string line = table.substr(p, e - p);
+    p = e + 1;
+    size_t sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    const std::string name = line.substr(sp + 1);
+    if (name == path || name == full)
+      throw std::runtime_error(at + ": cannot bind " + path + " again: a live socket is bound to it");
+  }
+  if (unlink(full.c_str()) < 0 && errno != ENOENT)
+    throw std::runtime_error(at + ": cannot remove the stale socket file " + full + ": " + errno_str(errno));
+}
+
+int make_socket(const ProcessImage &img, const SocketImage &s, const std::string &at) {
+  int fd = socket(int(s.family), int(s.type) | SOCK_CLOEXEC, int(s.protocol));
+  if (fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
+  try {
+    apply_opts(fd, s, at);
+    if (s.state == SOCKET_LISTEN || (s.state == SOCKET_BOUND && s.name.size() > sizeof(sa_family_t))) {
+      std::vector<uint8_t> name = s.name;
+      const std::string path = unix_path(s.name);
+      std::string full = path;
+      if (!path.empty() && path[0] != '/') {
+        // The agent's cwd is not the job's: the absolute path (getsockname then shows it).
+        full = img.cwd + "/" + path;
+        sockaddr_un u;
+        if (full.size() >= sizeof u.sun_path) throw std::runtime_error(at + ": socket path " + full + " too long");
+        name.assign(sizeof(sa_family_t), 0);
+        name[0] = AF_UNIX;
+        name.insert(name.end(), full.begin(), full.end());
+        name.push_back(0);
+      }
+      if (bind(fd, reinterpret_cast<const sockaddr *>(name.data()), socklen_t(name.size())) < 0)
+        throw std::runtime_error(at + ": bind " + addr_str(s.name) + ": " + errno_str(errno));
+      if (!full.empty() && s.mode) chmod(full.c_str(), s.mode);
+    }
+    if (s.state == SOCKET_LISTEN && listen(fd, int(s.backlog)) < 0)
+      throw std::runtime_error(at + ": listen " + addr_str(s.name) + ": " + errno_str(errno));
+    if (s.state == SOCKET_BOUND && !s.peer_name.empty() &&
+        connect(fd, reinterpret_cast<const sockaddr *>(s.peer_name.data()), socklen_t(s.peer_name.size())) < 0)
+      throw std::runtime_error(at + ": connect " + addr_str(s.peer_name) + ": " + errno_str(errno));
+    finish_socket(fd, s, at);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  return fd;
+}
+
+void make_socket_pair(const SocketImage &a, const std::string &image_a, const SocketImage *b, const std::string &image_b,
+                      int out[2], const std::string &at) {
+  if (socketpair(AF_UNIX, int(a.type) | SOCK_CLOEXEC, 0, out) < 0) throw std::runtime_error(at + ": socketpair: " + errno_str(errno));
+  try {
+    apply_opts(out[0], a, at);
+    if (b) apply_opts(out[1], *b, at);
+    refill(out[1], a, image_a, at);
+    if (b) refill(out[0], *b, image_b, at);
+    if (!b) {
+      close(out[1]);
+      out[1] = -1;
+    }
+    finish_socket(out[0], a, at);
+    if (b) finish_socket(out[1], *b, at);
+  } catch (...) {
+    close(out[0]);
+    if (out[1] >= 0) close(out[1]);
+    throw;
+  }
+}
+
+}  // namespace cairn

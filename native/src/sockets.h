@@ -1,0 +1,42 @@
+// Sockets of a job on one host (the job shares the host's network namespace): UNIX
+// socketpairs and connected UNIX stream/seqpacket sockets whose peer is in the job, with the
+// data queued in them; listening and bound sockets (UNIX path or abstract, TCP/UDP over
+// IPv4/IPv6). Everything else is refused at checkpoint. Dump and agent-side restore here;
+// the restorer's part is native/helpers/restorer_sockets.c.
+#pragma once
+#include <sys/types.h>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "image.h"
+
+namespace cairn {
+
+// After dump_fds (which marks sockets FD_SOCKET with file.ino): one img.sockets entry per
+// socket inode, classified, its options and names read through the agent's own handle
+// (pidfd_getfd). Throws naming pid, fd and the peer or address for what cannot be restored.
+void dump_sockets(pid_t pid, ProcessImage &img);
+
+// The data queued for reading on every SOCKET_PAIR end, appended to the image from `off`:
+// peeked (MSG_PEEK with SO_PEEK_OFF, put back as it was), never consumed. Returns the end.
+uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
+
+// Job-wide, at FD_LEADER: a connected UNIX socket must have its peer among the job's
+// sockets (a datagram one connected back to it). `skip`: (dev, ino) of the launcher's stdio.
+void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pair<uint64_t, uint64_t>> &skip);
+
+// Before the restorers run: a UNIX path socket's file left by the dead job is removed, only
+// when it is the saved inode and no live socket is bound to that path. Throws otherwise.
+void clear_stale_unix_path(const ProcessImage &img, const SocketImage &s, const std::string &at);
+
+// Agent-made sockets (job objects): shared by several processes of the job.
+// make_socket: an unbound, bound or listening socket as saved. Returns the descriptor.
+int make_socket(const ProcessImage &img, const SocketImage &s, const std::string &at);
+// make_socket_pair: a socketpair, each end refilled with what was queued for it (read from
+// the image files), options, SO_PEEK_OFF and shutdown as saved. b may be null (the other end
+// was closed: out[1] is closed after the refill and set to -1).
+void make_socket_pair(const SocketImage &a, const std::string &image_a, const SocketImage *b, const std::string &image_b,
+                      int out[2], const std::string &at);
+
+}  // namespace cairn

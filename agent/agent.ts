@@ -1,8 +1,10 @@
 // The agent of one local job: it registers the job's processes with the coordinator, runs
 // each barrier phase on them through the native engine, and reports back. One phase at a
 // time, in the order the coordinator sends them.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { errorMessage } from '../common/errors.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
@@ -16,12 +18,25 @@ async function stillAlive(pid: number): Promise<boolean> {
   }
   return true;
 }
-import type { Engine, JobProcess, TimeOffsets } from './engine-api.js';
+import { nativePaths, type Engine, type JobProcess, type TimeOffsets } from './engine-api.js';
 import type { CoordinatorMessage__Output } from '../gen/cairn/v1/CoordinatorMessage.js';
 import type { PhaseCommand__Output } from '../gen/cairn/v1/PhaseCommand.js';
 import type { PhaseResult } from '../gen/cairn/v1/PhaseResult.js';
 import type { ImageInfo } from '../gen/cairn/v1/ImageInfo.js';
 import type { Register } from '../gen/cairn/v1/Register.js';
+
+const execFileP = promisify(execFile);
+const VMA_SYSV_SHM = 5;           // image.proto VmaKind
+const VMA_FLAG_SYSV_RMID = 16;    // image.proto Vma.flags
+const SHM_DEST = 0o1000;          // in a segment's mode: IPC_RMID'd while still attached
+
+interface DumpedImage {
+  pid: number;
+  imagePath: string;
+  image: Record<string, unknown>;
+  pagesEnd: number;
+  info: ImageInfo;
+}
 
 export interface AgentOptions {
   engine: Engine;
@@ -214,7 +229,7 @@ export class Agent {
       }
     });
     const images: ImageInfo[] = [];
-    const dumped: Array<{ imagePath: string; image: Record<string, unknown>; pagesEnd: number; info: ImageInfo }> = [];
+    const dumped: DumpedImage[] = [];
     for (const pid of this.frozen) {
       const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
       const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
@@ -236,8 +251,9 @@ export class Agent {
       image.zombies = this.zombies.filter((z) => z.hostPpid === pid).map((z) => ({ nsPid: z.nsPid, status: z.status, nsPgid: z.nsPgid, nsSid: z.nsSid, comm: z.comm }));
       // An image that could never be restored is refused now, while the job still runs.
       this.o.engine.checkRestorable(res.image, 3);
-      dumped.push({ imagePath, image: res.image, pagesEnd: res.pagesEnd, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
+      dumped.push({ pid, imagePath, image: res.image, pagesEnd: res.pagesEnd, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
     }
+    await this.dumpSysvIpc(dumped);
     // ... and so is a job whose processes share something cairn cannot share again.
     this.o.engine.checkJobRestorable(dumped.map((d) => d.image));
     for (const d of dumped) {
@@ -245,6 +261,47 @@ export class Agent {
       images.push({ ...d.info, bytes, metaCrc32c: metaCrc });
     }
     return images;
+  }
+
+  /** The job's SysV IPC objects (its IPC namespace dies with it): cairn-ipc joins the job's
+   * namespaces and writes them after the main process's page data, once for the job. Then
+   * every shmat mapping is checked against the segments found (a piece of a segment cannot be
+   * attached again) and a segment marked for deletion gets the flag that removes it again. */
+  private async dumpSysvIpc(dumped: DumpedImage[]): Promise<void> {
+    const nsOf = (pid: number) => fs.statSync(`/proc/${pid}/ns/ipc`).ino;
+    const jobNs = nsOf(this.o.job.initPid);
+    for (const d of dumped) {
+      if (nsOf(d.pid) !== jobNs) throw new Error(`pid ${d.info.nsPid} (${d.info.comm}) has an IPC namespace of its own (unshare or clone with CLONE_NEWIPC): cannot be checkpointed`);
+    }
+    const main = dumped.find((d) => d.pid === this.o.job.pid);
+    if (!main) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) was not dumped`);
+    let out: string;
+    try {
+      out = (await execFileP(nativePaths().ipc, ['dump', '--pid', String(this.o.job.initPid), '--out', main.imagePath, '--offset', String(main.pagesEnd)])).stdout;
+    } catch (e) {
+      const stderr = String((e as { stderr?: string }).stderr ?? '').trim();
+      throw new Error(stderr ? `${stderr} (the job's SysV IPC objects)` : `cairn-ipc: ${errorMessage(e)}`);
+    }
+    const r = JSON.parse(out) as { length: number; crc32c: number; objects: Array<{ kind: string; id: number; key: number; mode: number; size: number }> };
+    const shms = new Map(r.objects.filter((o) => o.kind === 'shm').map((o) => [o.id, o]));
+    const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+    for (const d of dumped) {
+      for (const v of (d.image.vmas ?? []) as Array<{ kind: number; start: string; end: string; pgoff: string; flags: number; sysvShmid: number }>) {
+        if (v.kind !== VMA_SYSV_SHM) continue;
+        const s = shms.get(v.sysvShmid);
+        const what = `pid ${d.info.nsPid} (${d.info.comm}): SysV shm ${s ? `key ${hex(s.key >>> 0)} ` : ''}id ${v.sysvShmid} at ${hex(BigInt(v.start))}`;
+        if (!s) throw new Error(`${what}: the segment is not in the job's IPC namespace`);
+        const len = BigInt(v.end) - BigInt(v.start);
+        if (BigInt(v.pgoff) !== 0n || len !== ((BigInt(s.size) + 4095n) & ~4095n)) {
+          throw new Error(`${what}: only part of the segment is mapped (munmap or mprotect of a piece): cannot be checkpointed`);
+        }
+        if (s.mode & SHM_DEST) v.flags |= VMA_FLAG_SYSV_RMID;
+      }
+    }
+    if (r.length === 0) return;
+    const count = (k: string) => r.objects.filter((o) => o.kind === k).length;
+    main.image.sysvIpc = { offset: String(main.pagesEnd), length: String(r.length), crc32c: r.crc32c, shm: count('shm'), sem: count('sem'), msg: count('msg') };
+    main.pagesEnd += r.length;
   }
 
   private async thawAll(): Promise<number> {

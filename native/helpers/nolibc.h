@@ -35,7 +35,7 @@ enum {
 	SYS_ioctl = 16, SYS_flock = 73, SYS_ftruncate = 77, SYS_fchmod = 91, SYS_epoll_ctl = 233,
 	SYS_inotify_add_watch = 254, SYS_inotify_rm_watch = 255, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
 	SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_inotify_init1 = 294, SYS_memfd_create = 319,
-	SYS_splice = 275, SYS_pipe2 = 293,
+	SYS_splice = 275, SYS_pipe2 = 293, SYS_shmat = 30, SYS_shmctl = 31,
 };
 #define O_DIRECT 040000
 #define F_SETPIPE_SZ 1031
@@ -84,6 +84,9 @@ enum {
 #define MADV_DONTDUMP 16
 #define MADV_WIPEONFORK 18
 #define MADV_POPULATE_WRITE 23
+#define SHM_RDONLY 010000
+#define SHM_EXEC 0100000
+#define IPC_RMID 0
 #define MREMAP_MAYMOVE 1
 #define MREMAP_FIXED 2
 

@@ -2,6 +2,7 @@
  *
  *   cairn-nsinit launch  --sock FD [--mono NS --boot NS] [--hostname H] -- PROG ARGS...
  *   cairn-nsinit restore --sock FD --pid NSPID --restorer PATH [--mono NS --boot NS] [--hostname H]
+ *                        [--ipc FD --ipc-off N --ipc-len N]
  *
  * Contract: docs/ENGINE.md. The agent (a multi-threaded Node process) cannot unshare a user
  * namespace itself, so this small single-threaded program does it. */
@@ -22,6 +23,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "ipc.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -113,7 +116,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cairn-nsinit launch --sock FD [--mono NS --boot NS] [--hostname H] -- PROG ARGS...\n"
-		"       cairn-nsinit restore --sock FD --pid NSPID --restorer PATH [--mono NS --boot NS] [--hostname H]\n");
+		"       cairn-nsinit restore --sock FD --pid NSPID --restorer PATH [--mono NS --boot NS] [--hostname H]\n"
+		"                            [--ipc FD --ipc-off N --ipc-len N]\n");
 	_exit(125);
 }
 
@@ -148,7 +152,7 @@ int main(int argc, char **argv)
 		usage();
 
 	int sock = -1;
-	long mono = 0, boot = 0, nspid = 0;
+	long mono = 0, boot = 0, nspid = 0, ipc_fd = -1, ipc_off = 0, ipc_len = 0;
 	const char *hostname = NULL, *restorer = NULL;
 	char **job_argv = NULL;
 	for (int i = 2; i < argc; i++) {
@@ -172,12 +176,20 @@ int main(int argc, char **argv)
 			nspid = parse_long(v, a);
 		else if (!strcmp(a, "--restorer"))
 			restorer = v;
+		else if (!strcmp(a, "--ipc"))
+			ipc_fd = parse_long(v, a);
+		else if (!strcmp(a, "--ipc-off"))
+			ipc_off = parse_long(v, a);
+		else if (!strcmp(a, "--ipc-len"))
+			ipc_len = parse_long(v, a);
 		else
 			usage();
 	}
 	if (sock < 3)
 		usage();
 	if (restore ? (nspid < 1 || !restorer) : (!job_argv || !job_argv[0]))
+		usage();
+	if (ipc_fd >= 0 && (!restore || ipc_fd < 3 || ipc_fd >= sock || ipc_off < 0 || ipc_len <= 0))
 		usage();
 
 	/* Every descriptor but the ones the contract names is closed (the agent's are
@@ -255,6 +267,17 @@ int main(int argc, char **argv)
 		die("sethostname");
 	if (send_tag(sock, 'I') < 0)
 		die("send I");
+	/* The job's SysV IPC objects, with their ids, before any of its processes exists (their
+	 * shmat mappings refer to them): init has every capability of the new namespaces. */
+	if (ipc_fd >= 0) {
+		char err[512];
+		if (cipc_restore((int)ipc_fd, (uint64_t)ipc_off, (uint64_t)ipc_len, err, sizeof err) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			dprintf(5, "[nsinit] FAIL: %s\n", err);   /* RFD_LOG: the engine reports the log's last line */
+			_exit(125);
+		}
+		close((int)ipc_fd);
+	}
 
 	pid_t child;
 	if (restore) {

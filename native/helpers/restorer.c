@@ -323,6 +323,15 @@ static void map_vma(const struct plan_vma *v)
 	case PVMA_SHARED_FILE: /* the same restored memfd / file for every mapping of it */
 		r = sys_mmap(v->start, len, prot, MAP_SHARED | MAP_FIXED, shm_fd_of(v->shm), v->pgoff);
 		break;
+	case PVMA_SYSV_SHM: /* nsinit recreated the segment with its id and contents: attach it here */
+		r = sc3(SYS_shmat, v->shmid, v->start, ((prot & PROT_WRITE) ? 0 : SHM_RDONLY) | ((prot & PROT_EXEC) ? SHM_EXEC : 0));
+		if (r == (long)v->start && !(prot & PROT_READ) && sys_mprotect(v->start, len, prot) < 0)
+			fail_x("mprotect SysV shm at", v->start, v->shmid);
+		/* Marked for deletion in the job: removed now, it lives on while attached (Linux lets
+		 * the other processes still attach it by id). */
+		if (r == (long)v->start && (v->flags & PVF_SYSV_RMID) && sc3(SYS_shmctl, v->shmid, IPC_RMID, 0) < 0)
+			fail_x("IPC_RMID of SysV shm id", (u64)v->shmid, 0);
+		break;
 	case PVMA_FILE_SHARED: /* the content lives in the file: map it with the access the prot needs */
 		r = sys_mmap(v->start, len, prot, MAP_SHARED | MAP_FIXED,
 			     open_mapped(v->path, (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY), v->pgoff);

@@ -78,12 +78,14 @@ typedef int32_t plan_i32;
 #define PVMA_FILE_SHARED 2
 #define PVMA_STACK 3
 #define PVMA_SHARED_FILE 4   /* MAP_SHARED of plan_shm[shm - 1] at pgoff */
+#define PVMA_SYSV_SHM 5      /* shmat(shmid) at start (version 5): the segment exists already (nsinit) */
 
 /* plan_vma.flags: same bits as image.proto Vma.flags */
 #define PVF_GROWSDOWN 1      /* mapped MAP_GROWSDOWN */
 #define PVF_DONTFORK 2       /* then madvise MADV_DONTFORK */
 #define PVF_DONTDUMP 4       /* MADV_DONTDUMP */
 #define PVF_WIPEONFORK 8     /* MADV_WIPEONFORK (private anonymous memory only) */
+#define PVF_SYSV_RMID 16     /* PVMA_SYSV_SHM marked for deletion (SHM_DEST): IPC_RMID once attached */
 
 /* plan_fd.kind */
 #define PFD_FILE 0        /* open(path, flags) then lseek(pos) */
@@ -230,7 +232,7 @@ struct plan_vma {
 	plan_u32 first_run, nruns;
 	plan_u32 flags;          /* PVF_* (version 4) */
 	plan_u32 shm;            /* PVMA_SHARED_FILE: index + 1 into plan_shm */
-	plan_u32 pad3;
+	plan_i32 shmid;          /* PVMA_SYSV_SHM (version 5) */
 };
 
 struct plan_run {

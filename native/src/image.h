@@ -45,10 +45,12 @@ struct ThreadImage {
   uint64_t timerslack_ns = 0;                       // 0: not saved (or a real-time thread's)
 };
 
-enum VmaKind : uint32_t { VMA_ANON = 0, VMA_FILE_PRIVATE = 1, VMA_FILE_SHARED = 2, VMA_STACK = 3, VMA_SHARED_FILE = 4 };
+enum VmaKind : uint32_t { VMA_ANON = 0, VMA_FILE_PRIVATE = 1, VMA_FILE_SHARED = 2, VMA_STACK = 3, VMA_SHARED_FILE = 4, VMA_SYSV_SHM = 5 };
 
 // VmaImage::flags (image.proto Vma.flags), from the VmFlags of /proc/PID/smaps.
-constexpr uint32_t kVmaGrowsdown = 1, kVmaDontfork = 2, kVmaDontdump = 4, kVmaWipeonfork = 8, kVmaFlagsAll = 15;
+// kVmaSysvRmid is cairn's: a SysV segment marked for deletion (set by the agent from cairn-ipc).
+constexpr uint32_t kVmaGrowsdown = 1, kVmaDontfork = 2, kVmaDontdump = 4, kVmaWipeonfork = 8, kVmaSysvRmid = 16,
+                   kVmaFlagsAll = 31;
 
 struct FileIdentity {
   uint64_t dev = 0, ino = 0, size = 0;
@@ -71,6 +73,7 @@ struct VmaImage {
   std::string name;
   uint32_t shared_file = 0;   // VMA_SHARED_FILE: index + 1 into ProcessImage::shared_files
   uint32_t flags = 0;         // kVma* bits
+  int32_t sysv_shmid = 0;     // VMA_SYSV_SHM
 };
 
 enum FdKind : uint32_t {
@@ -227,6 +230,8 @@ struct ProcessImage {
   std::vector<PosixTimer> posix_timers;
   uint32_t personality = 0;
   bool non_dumpable = false;
+  uint64_t sysv_ipc_offset = 0, sysv_ipc_length = 0;   // the job's SysV IPC blob in this image (ipc.h)
+  uint32_t sysv_ipc_crc32c = 0;
 };
 
 }  // namespace cairn

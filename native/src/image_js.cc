@@ -478,6 +478,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     x.Set("name", v.name);
     x.Set("sharedFile", v.shared_file);
     x.Set("flags", v.flags);
+    x.Set("sysvShmid", v.sysv_shmid);
     vmas.Set(uint32_t(i), x);
   }
   o.Set("vmas", vmas);
@@ -560,6 +561,13 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   }
   o.Set("zombies", zs);
   process_state_to_js(env, img, o);
+  if (img.sysv_ipc_length) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("offset", u64s(env, img.sysv_ipc_offset));
+    x.Set("length", u64s(env, img.sysv_ipc_length));
+    x.Set("crc32c", img.sysv_ipc_crc32c);
+    o.Set("sysvIpc", x);
+  }
   return o;
 }
 
@@ -621,7 +629,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     v.end = u64(x, "end");
     v.prot = u32(x, "prot");
     v.kind = VmaKind(u32(x, "kind"));
-    if (v.kind > VMA_SHARED_FILE) throw std::runtime_error("image field vmas.kind: unknown kind " + std::to_string(v.kind));
+    if (v.kind > VMA_SYSV_SHM) throw std::runtime_error("image field vmas.kind: unknown kind " + std::to_string(v.kind));
     v.path = str(x, "path");
     v.pgoff = u64(x, "pgoff");
     v.file = file_from(obj(x, "file"));
@@ -633,6 +641,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     v.name = str(x, "name");
     v.shared_file = u32(x, "sharedFile");
     v.flags = u32(x, "flags");
+    v.sysv_shmid = i32(x, "sysvShmid");
     img.vmas.push_back(std::move(v));
   }
   Napi::Array fds = arr(o, "fds");
@@ -697,6 +706,12 @@ ProcessImage image_from_js(const Napi::Value &val) {
     img.zombies.push_back(ZombieImage{i32(x, "nsPid"), i32(x, "status"), i32(x, "nsPgid"), i32(x, "nsSid"), str(x, "comm")});
   }
   process_state_from_js(o, img);
+  {
+    Napi::Object x = obj(o, "sysvIpc");
+    img.sysv_ipc_offset = u64(x, "offset");
+    img.sysv_ipc_length = u64(x, "length");
+    img.sysv_ipc_crc32c = u32(x, "crc32c");
+  }
   return img;
 }
 

@@ -323,7 +323,15 @@ uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd,
     const bool shmem_like = path.rfind("/memfd:", 0) == 0 || path.rfind("/dev/zero (deleted)", 0) == 0 ||
                             path.rfind("[anon_shmem", 0) == 0 ||
                             (is_file && ends_with(path, " (deleted)") && path.rfind("/SYSV", 0) != 0);
-    if (shared && shmem_like) {
+    if (shared && path.rfind("/SYSV", 0) == 0 && ends_with(path, " (deleted)") && m.inode <= 0x7fffffff) {
+      // shmat of a SysV segment: maps shows it as the file "/SYSV<key> (deleted)" whose inode
+      // number is the shmid. Its contents are saved once for the job (cairn-ipc), not here.
+      v.kind = VMA_SYSV_SHM;
+      v.path = path;
+      v.pgoff = m.offset;
+      v.sysv_shmid = int32_t(m.inode);
+      scan = Scan::None;
+    } else if (shared && shmem_like) {
       v.kind = VMA_SHARED_FILE;
       v.path = path;
       v.pgoff = m.offset;

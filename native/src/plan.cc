@@ -414,16 +414,24 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
         p.kind = PVMA_SHARED_FILE;
         p.shm = v.shared_file;
         break;
+      case VMA_SYSV_SHM:
+        // shmat maps a segment from its start: a part of one (munmap/mremap of a piece) is not.
+        if (v.pgoff) refuse(at + ": only part of the SysV shm segment id " + std::to_string(v.sysv_shmid) + " is mapped");
+        p.kind = PVMA_SYSV_SHM;
+        p.shmid = v.sysv_shmid;
+        p.path = strings.add(v.path);
+        break;
       default: refuse(at + ": unknown mapping kind " + std::to_string(v.kind));
     }
     if (v.flags & ~kVmaFlagsAll) refuse(at + ": unknown mapping flags " + hex(v.flags));
     if ((v.flags & kVmaWipeonfork) && v.kind != VMA_ANON && v.kind != VMA_STACK)
       refuse(at + ": MADV_WIPEONFORK on memory that is not private anonymous");
-    if ((v.flags & kVmaGrowsdown) && (v.kind == VMA_FILE_SHARED || v.kind == VMA_SHARED_FILE))
+    if ((v.flags & kVmaSysvRmid) && v.kind != VMA_SYSV_SHM) refuse(at + ": SHM_DEST flag on memory that is not SysV shm");
+    if ((v.flags & kVmaGrowsdown) && (v.kind == VMA_FILE_SHARED || v.kind == VMA_SHARED_FILE || v.kind == VMA_SYSV_SHM))
       refuse(at + ": a shared mapping that grows down");
     p.flags = v.flags;
     // A shared file mapping's content is the file itself: its pages are never written back.
-    if (v.kind != VMA_FILE_SHARED) {
+    if (v.kind != VMA_FILE_SHARED && v.kind != VMA_SYSV_SHM) {
       p.first_run = uint32_t(runs.size());
       uint64_t prev = v.start;
       for (const PageRun &r : v.runs) {

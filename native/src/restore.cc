@@ -420,6 +420,20 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   for (int f : jp.objects.fds) fds.push_back(f);                                                         // passed 3..
 
   std::vector<std::string> args = {"restore", "--pid", std::to_string(main_img->ns_pid), "--restorer", req.restorer_path};
+  // The job's SysV IPC objects (one image has them): nsinit's init recreates them from that
+  // image file, with their ids, before the first restorer runs. Its descriptor comes last.
+  Fd ipc_fd;
+  uint64_t ipc_len = 0;
+  for (const RestoreProc &rp : req.procs) {
+    if (!rp.image.sysv_ipc_length) continue;
+    if (ipc_fd.fd >= 0) throw std::runtime_error(who_of(rp.image) + ": two images hold the job's SysV IPC objects");
+    ipc_fd.fd = open(rp.image_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ipc_fd.fd < 0) throw std::runtime_error(who_of(rp.image) + ": cannot open image " + rp.image_path + ": " + err(errno));
+    ipc_len = rp.image.sysv_ipc_length;
+    args.insert(args.end(), {"--ipc", std::to_string(fds.size()), "--ipc-off", std::to_string(rp.image.sysv_ipc_offset),
+                             "--ipc-len", std::to_string(ipc_len)});
+    fds.push_back(ipc_fd.fd);
+  }
   if (req.mono_offset_ns || req.boot_offset_ns) {
     args.insert(args.end(), {"--mono", std::to_string(req.mono_offset_ns), "--boot", std::to_string(req.boot_offset_ns)});
   }
@@ -430,8 +444,11 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   Restoring rs;
   rs.ns = spawn_nsinit(req.nsinit_path, args, fds, req.env, "");
   try {
-    nsinit_handshake(rs.ns);
+    // init fills the SysV segments before it creates the main process: allow for the reading.
+    nsinit_handshake(rs.ns, 10000 + int(std::min<uint64_t>(ipc_len / (20u << 20), 3600)) * 1000);
   } catch (const std::exception &e) {
+    const std::string last = ipc_len ? last_log_line(req.log_path) : "";
+    if (last.rfind("[nsinit] FAIL: ", 0) == 0) throw std::runtime_error(who + ": restore failed: " + last.substr(15));
     throw std::runtime_error(who + ": restore failed: " + e.what());
   }
   const pid_t pid = rs.ns.child_pid;
@@ -490,6 +507,8 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
   for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
   for (const PipeImage &p : image.pipes) all.push_back(&p.runs);            // bytes in flight in pipes
+  const std::vector<PageRun> ipc = {PageRun{0, image.sysv_ipc_length, image.sysv_ipc_offset, image.sysv_ipc_crc32c}};
+  if (image.sysv_ipc_length) all.push_back(&ipc);                           // the job's SysV IPC objects
   for (const std::vector<PageRun> *runs : all) {
     for (const PageRun &r : *runs) {
       char at[160];

@@ -48,7 +48,8 @@ export async function startCoordinatorDaemon(w: Omit<CoordinatorWanted, 'host' |
   const logFd = fs.openSync(log, 'a', 0o600);
   const args = [cairnBin(), 'coordinator', '--coord-port', String(w.port), '--ckptdir', w.ckptDir, '--interval', String(w.intervalS), '--ready-fd', '3'];
   if (w.portFile) args.push('--port-file', path.resolve(w.portFile));
-  if (w.exitOnLast) args.push('--exit-on-last');
+  // A starter killed before its job joined would otherwise leave this coordinator waiting forever.
+  if (w.exitOnLast) args.push('--exit-on-last', '--starter-pid', String(process.pid));
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: process.env });
   fs.closeSync(logFd);
   const ready = child.stdio[3] as NodeJS.ReadableStream;

@@ -104,13 +104,14 @@ async function run(argv: string[]): Promise<number> {
           .option('port-file', { type: 'string', describe: 'write the port here once listening' })
           .option('daemon', { type: 'boolean', default: false, describe: 'run in the background' })
           .option('exit-on-last', { type: 'boolean', default: false, describe: 'exit when the job\'s last member leaves' })
+          .option('starter-pid', { type: 'number', hidden: true, describe: 'with --exit-on-last: exit if this process dies before any job joined' })
           .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds' })
           .option('ckptdir', { type: 'string', describe: 'checkpoint directory (default: current directory)' })
           .option('keep', { type: 'number', default: 2, describe: 'generations to keep' })
           .option('phase-timeout', { type: 'number', default: 60, describe: 'seconds a member may take for a barrier phase' })
           .option('ready-fd', { type: 'number', hidden: true }),
       (a) => {
-        result = coordinator({ coordPort: a['coord-port'], portFile: a['port-file'], daemon: a.daemon, exitOnLast: a['exit-on-last'], interval: a.interval, ckptdir: a.ckptdir, keep: a.keep, phaseTimeout: a['phase-timeout'], readyFd: a['ready-fd'] });
+        result = coordinator({ coordPort: a['coord-port'], portFile: a['port-file'], daemon: a.daemon, exitOnLast: a['exit-on-last'], interval: a.interval, ckptdir: a.ckptdir, keep: a.keep, phaseTimeout: a['phase-timeout'], readyFd: a['ready-fd'], starterPid: a['starter-pid'] });
       },
     )
     .command(

@@ -186,6 +186,10 @@ class Coordinator implements SessionHost, ControlHost {
 
   // ---- shutdown ----
 
+  get memberCount(): number {
+    return this.job.members.size;
+  }
+
   shutdown(reason: string): Promise<void> {
     this.shutdownStarted ??= (async () => {
       this.log(`shutting down: ${reason}`);
@@ -228,6 +232,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     port,
     secret,
     done: coordinator.done,
+    memberCount: () => coordinator.memberCount,
     close: () => coordinator.shutdown('closed'),
   };
 }

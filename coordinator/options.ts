@@ -29,6 +29,8 @@ export interface RunningCoordinator {
   secret: string;
   /** Resolves once the coordinator has shut down (Quit, exitOnLast, close()). */
   done: Promise<void>;
+  /** Members that ever joined (running or not). */
+  memberCount(): number;
   close(): Promise<void>;
 }
 

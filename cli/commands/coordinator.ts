@@ -17,6 +17,8 @@ export interface CoordinatorArgs {
   keep: number;
   phaseTimeout: number;
   readyFd?: number;
+  /** With exitOnLast: shut down if this process is gone and no member ever joined. */
+  starterPid?: number;
 }
 
 export async function coordinator(a: CoordinatorArgs): Promise<number> {
@@ -60,6 +62,20 @@ export async function coordinator(a: CoordinatorArgs): Promise<number> {
   const stop = () => void c.close();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  if (a.exitOnLast && a.starterPid) {
+    const starter = a.starterPid;
+    const watch = setInterval(() => {
+      if (c.memberCount() > 0) return clearInterval(watch);
+      try {
+        process.kill(starter, 0);
+      } catch {
+        log(`the cairn process that started this coordinator (pid ${starter}) is gone and no job joined`);
+        clearInterval(watch);
+        stop();
+      }
+    }, 1000);
+    watch.unref();
+  }
   await c.done;
   log('exiting');
   return 0;

@@ -25,6 +25,17 @@ class Tmux {
     return (await this.run('capture-pane', '-p', '-t', target)).stdout;
   }
 
+  /** Until the window's command has ended (tmux closes the window then). */
+  async waitClosed(window: string, ms = 15_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      const r = await this.run('list-windows', '-a', '-F', '#{window_name}');
+      if (r.code !== 0 || !r.stdout.split('\n').includes(window)) return;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new Error(`window ${window} is still open: its job did not end`);
+  }
+
   async waitScreen(target: string, what: string, re: RegExp, ms = 20_000): Promise<void> {
     const end = Date.now() + ms;
     let last = '';
@@ -78,6 +89,7 @@ test.serial('an interactive python under tmux survives checkpoint and restart in
   await tmux.run('send-keys', '-t', 'job:again', 'print(answer + 1)', 'Enter');
   await tmux.waitScreen('job:again', 'python to answer in the new window', /print\(answer \+ 1\)\n42\n/);
   await tmux.run('send-keys', '-t', 'job:again', 'exit()', 'Enter');
+  await tmux.waitClosed('again');
 });
 
 test.serial('top under tmux survives checkpoint and restart in another window and redraws', async (t) => {
@@ -86,6 +98,8 @@ test.serial('top under tmux survives checkpoint and restart in another window an
   await waitFor('the job to register', () => fs.existsSync(job.portFile), 10_000);
   await checkpointKillRestart(t, job, tmux);
   await tmux.waitScreen('job:again', 'top to draw in the new window', /^top - .*load average[\s\S]*Tasks:/m);
+  // Still interactive: "q" quits it, and the restarted job ends.
   await tmux.run('send-keys', '-t', 'job:again', 'q');
+  await tmux.waitClosed('again');
   t.pass();
 });

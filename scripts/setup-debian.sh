@@ -3,11 +3,12 @@
 #   build: gcc/g++/make (addon, static helpers), python3 (node-gyp), libc6-dev (static libc)
 #   tests: procps (ps), util-linux (runuser); the runtimes test/e2e/runtimes.test.ts resumes:
 #          python3-numpy, perl, openjdk-17-jdk-headless (java, javac), golang-go;
-#          test/e2e/terminal.test.ts: tmux (the terminals), procps (top); the make -j2 test: make, gcc
+#          test/e2e/terminal.test.ts: tmux (the terminals), procps (top); the make -j2 test: make, gcc;
+#          test/e2e/redis.test.ts: redis-server
 set -euo pipefail
 [[ $(id -u) -eq 0 ]] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
 pkgs=(build-essential g++ make python3 libc6-dev procps util-linux
-      python3-numpy perl openjdk-17-jdk-headless golang-go tmux)
+      python3-numpy perl openjdk-17-jdk-headless golang-go tmux redis-server)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -7,6 +7,7 @@ import { serveJob } from '../../agent/agent.js';
 import { loadEngine, nativePaths } from '../../agent/engine-api.js';
 import { prepareFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
+import { jobProcesses } from '../../agent/job-processes.js';
 import { resolveRestartTarget } from '../../agent/restart-target.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError, errorMessage } from '../../common/errors.js';
@@ -85,10 +86,12 @@ export async function restart(a: RestartArgs): Promise<number> {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   // ...and a full-screen program learns that its screen may have changed.
   if (ttyStdio) {
-    try {
-      process.kill(0, 'SIGWINCH');
-    } catch {
-      // no process group to signal: nothing to redraw
+    for (const pid of jobProcesses(job.initPid)) {
+      try {
+        process.kill(pid, 'SIGWINCH');
+      } catch {
+        // gone meanwhile: nothing to redraw
+      }
     }
   }
   const more = loaded.length > 1 ? ` and ${loaded.length - 1} more process${loaded.length > 2 ? 'es' : ''}` : '';

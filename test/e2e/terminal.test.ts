@@ -97,7 +97,10 @@ test.serial('top under tmux survives checkpoint and restart in another window an
   await tmux.waitScreen('job:0', 'top', /^top - .*load average/m);
   await waitFor('the job to register', () => fs.existsSync(job.portFile), 10_000);
   await checkpointKillRestart(t, job, tmux);
-  await tmux.waitScreen('job:again', 'top to draw in the new window', /^top - .*load average[\s\S]*Tasks:/m);
+  await tmux.waitScreen('job:again', 'top to draw in the new window', /^top - .*load average/m);
+  // It still follows its terminal: a real resize makes it draw the whole screen anew.
+  await tmux.run('resize-window', '-t', 'job:again', '-x', '90', '-y', '28');
+  await tmux.waitScreen('job:again', 'top to redraw the whole screen', /^top - .*load average[\s\S]*Tasks:[\s\S]*PID/m);
   // Still interactive: "q" quits it, and the restarted job ends.
   await tmux.run('send-keys', '-t', 'job:again', 'q');
   await tmux.waitClosed('again');

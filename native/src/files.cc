@@ -96,8 +96,14 @@ std::vector<FdImage> dump_fds(pid_t pid, const std::vector<StdioIdentity> &stdio
         if (stdio[k].valid && stdio[k].dev == uint64_t(st.st_dev) && stdio[k].ino == uint64_t(st.st_ino)) return int(k);
       return -1;
     };
-    if (dump_fd_kind(pid, f, target, info, st)) {
-      // eventfd, timerfd, signalfd, epoll, inotify, memfd or deleted file: fd_kinds.cc
+    int inherited = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? -1 : stdio_index();
+    if (inherited >= 0) {
+      // The launcher's pipe, socket or terminal: the restarter's takes its place. Checked
+      // before the kinds below, which would save it as a pipe or socket of the job's own.
+      f.kind = FD_INHERITED;
+      f.inherited_index = uint32_t(inherited);
+    } else if (dump_fd_kind(pid, f, target, info, st)) {
+      // eventfd, timerfd, signalfd, epoll, inotify, memfd, deleted file or pipe: fd_kinds.cc
     } else if (S_ISREG(st.st_mode)) {
       if (target.empty() || target[0] != '/') fail_pid(pid, what + ": a file without a path is not supported yet");
       f.kind = FD_FILE;
@@ -108,9 +114,6 @@ std::vector<FdImage> dump_fds(pid_t pid, const std::vector<StdioIdentity> &stdio
       f.file.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     } else if (S_ISDIR(st.st_mode)) {
       f.kind = FD_DIRECTORY;
-    } else if (int k = stdio_index(); k >= 0) {
-      f.kind = FD_INHERITED;
-      f.inherited_index = uint32_t(k);
     } else if (S_ISSOCK(st.st_mode)) {
       // The Socket itself is made by dump_sockets (sockets.cc), from file.ino.
       f.kind = FD_SOCKET;

@@ -464,17 +464,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     x.Set("path", v.path);
     x.Set("pgoff", u64s(env, v.pgoff));
     x.Set("file", file_js(env, v.file));
-    Napi::Array runs = Napi::Array::New(env, v.runs.size());
-    for (size_t k = 0; k < v.runs.size(); k++) {
-      const PageRun &r = v.runs[k];
-      Napi::Object y = Napi::Object::New(env);
-      y.Set("addr", u64s(env, r.addr));
-      y.Set("len", u64s(env, r.len));
-      y.Set("offset", u64s(env, r.offset));
-      y.Set("crc32c", r.crc32c);
-      runs.Set(uint32_t(k), y);
-    }
-    x.Set("runs", runs);
+    x.Set("runs", runs_to_js(env, v.runs));
     x.Set("name", v.name);
     x.Set("sharedFile", v.shared_file);
     x.Set("flags", v.flags);
@@ -633,11 +623,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     v.path = str(x, "path");
     v.pgoff = u64(x, "pgoff");
     v.file = file_from(obj(x, "file"));
-    Napi::Array runs = arr(x, "runs");
-    for (uint32_t k = 0; k < runs.Length(); k++) {
-      Napi::Object y = elem(runs, k, "runs");
-      v.runs.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
-    }
+    v.runs = runs_from_js(x);
     v.name = str(x, "name");
     v.shared_file = u32(x, "sharedFile");
     v.flags = u32(x, "flags");

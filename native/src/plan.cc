@@ -65,6 +65,20 @@ bool ends_with(const std::string &s, const char *suffix) {
   throw std::runtime_error(who + ": cannot restore: " + what);
 }
 
+// A stream's bytes (a pipe's in flight, a socket's queued data) into the run table; refuses
+// runs before the page data, and a total other than the one the image states.
+uint64_t add_stream_runs(const std::vector<PageRun> &src, uint64_t stated, const std::string &at, const char *what,
+                         std::vector<plan_run> &runs, const std::function<void(const std::string &)> &refuse) {
+  uint64_t total = 0;
+  for (const PageRun &r : src) {
+    if (r.offset < kPageDataOffset) refuse(at + ": " + what + " at image offset " + std::to_string(r.offset));
+    total += r.len;
+    runs.push_back(plan_run{r.addr, r.len, r.offset});
+  }
+  if (total != stated) refuse(at + ": " + std::to_string(stated) + " " + what + ", " + std::to_string(total) + " saved");
+  return total;
+}
+
 // Descriptor kinds beyond files, shared files and locks: the tables after plan_fd[].
 struct FdTables {
   std::vector<plan_shm> shms;
@@ -130,13 +144,7 @@ struct FdTables {
       if (!s.path.empty() && s.path[0] != '/') refuse(at + ": FIFO path " + s.path + " is not absolute");
       p.path = s.path.empty() ? 0 : strings.add(s.path);
       p.first_run = uint32_t(runs.size());
-      uint64_t total = 0;
-      for (const PageRun &r : s.runs) {
-        if (r.offset < kPageDataOffset) refuse(at + ": bytes in flight at image offset " + std::to_string(r.offset));
-        total += r.len;
-        runs.push_back(plan_run{r.addr, r.len, r.offset});
-      }
-      if (total != s.bytes) refuse(at + ": " + std::to_string(s.bytes) + " bytes in flight, " + std::to_string(total) + " saved");
+      const uint64_t total = add_stream_runs(s.runs, s.bytes, at, "bytes in flight", runs, refuse);
       if (s.capacity && total > s.capacity) refuse(at + ": more bytes in flight than it can hold");
       p.nruns = uint32_t(runs.size() - p.first_run);
       pipes.push_back(p);
@@ -193,13 +201,7 @@ struct FdTables {
         // at restart. Only checkRestorable, which sees one image, gets here without them.
       }
       p.first_run = uint32_t(runs.size());
-      uint64_t total = 0;
-      for (const PageRun &r : s.runs) {
-        if (r.offset < kPageDataOffset) refuse(at + ": queued data at image offset " + std::to_string(r.offset));
-        total += r.len;
-        runs.push_back(plan_run{r.addr, r.len, r.offset});
-      }
-      if (total != s.bytes) refuse(at + ": " + std::to_string(s.bytes) + " bytes queued, " + std::to_string(total) + " saved");
+      const uint64_t total = add_stream_runs(s.runs, s.bytes, at, "bytes queued", runs, refuse);
       if (total && s.state != SOCKET_PAIR) refuse(at + ": queued data on a socket that is not connected");
       p.nruns = uint32_t(runs.size() - p.first_run);
       socks.push_back(p);

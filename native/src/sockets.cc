@@ -18,7 +18,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,7 +28,6 @@
 #include <algorithm>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 
@@ -41,17 +39,6 @@ namespace cairn {
 namespace {
 
 constexpr int kTcpEstablished = 1, kTcpListen = 10;   // sk_state values sock_diag reports
-
-// TCP connections with both ends in the job, drained and refilled by check_job_sockets (JS
-// thread, job frozen) before the per-process dumps (engine thread) save them: inode -> the
-// peer's inode and the bytes in flight towards this end (its receive queue + the peer's
-// send queue), oldest first.
-struct TcpDrained {
-  uint64_t peer_ino = 0;
-  std::vector<uint8_t> bytes;
-};
-std::mutex g_tcp_mu;
-std::map<uint64_t, TcpDrained> g_tcp;
 
 struct Fd {
   int fd;
@@ -310,14 +297,8 @@ void classify_inet(pid_t pid, const std::string &what, SocketImage &s, int h) {
       if (!tcp_listen_diag(int(s.family), s.ino, s.backlog, s.pending))
         fail_pid(pid, what + ": a TCP listener on " + addr_str(s.name) + " sock_diag does not know");
     } else if (!s.peer_name.empty()) {
-      // Only a connection whose other end is in the job (drained at FD_LEADER) is kept.
-      std::lock_guard<std::mutex> g(g_tcp_mu);
-      auto it = g_tcp.find(s.ino);
-      if (it == g_tcp.end())
-        fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
-                          ": not supported (its peer is outside the job; cannot be re-created without CAP_NET_ADMIN)");
-      s.state = SOCKET_PAIR;
-      s.peer_ino = it->second.peer_ino;
+      fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
+                        ": not supported (cannot be re-created without CAP_NET_ADMIN)");
     } else {
       s.state = port_of(s.name) ? SOCKET_BOUND : SOCKET_UNBOUND;
     }
@@ -390,79 +371,6 @@ void finish_socket(int fd, const SocketImage &s, const std::string &at) {
   if (s.shutdown & 3) shutdown(fd, int(s.shutdown & 3) - 1);   // RCV 1 -> SHUT_RD 0, SEND 2 -> SHUT_WR 1, both -> SHUT_RDWR
 }
 
-uint64_t now_ms() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return uint64_t(t.tv_sec) * 1000 + uint64_t(t.tv_nsec) / 1000000;
-}
-
-// The agent's own handle on a job process's descriptor, or -1 (errno set).
-int handle_on(pid_t pid, int fd) {
-  int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return -1;
-  int h = int(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-  int e = errno;
-  close(pidfd);
-  errno = e;
-  return h;
-}
-
-int tcp_state(int h) {
-  tcp_info ti;
-  memset(&ti, 0, sizeof ti);
-  socklen_t l = sizeof ti;
-  return getsockopt(h, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ? -1 : int(ti.tcpi_state);
-}
-
-// Everything on its way from `snd` to `rcv`, consumed through rcv: on loopback the sender's
-// queue only moves into the receiver's as the receiver reads, so read until rcv's receive
-// queue and snd's send queue (unsent and unacknowledged) are both empty. "" or what failed.
-std::string tcp_drain(int rcv, int snd, std::vector<uint8_t> &out) {
-  std::vector<uint8_t> buf(256u << 10);
-  uint64_t t0 = now_ms();
-  for (;;) {
-    ssize_t n = recv(rcv, buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n > 0) {
-      out.insert(out.end(), buf.data(), buf.data() + n);
-      t0 = now_ms();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN) return "draining its data: " + errno_str(errno);
-    int inq = -1, outq = -1, unsent = -1;
-    ioctl(rcv, SIOCINQ, &inq);
-    ioctl(snd, SIOCOUTQ, &outq);
-    ioctl(snd, SIOCOUTQNSD, &unsent);
-    if (inq == 0 && outq == 0 && unsent == 0) return std::string();
-    // A delayed ACK (up to 200 ms) can keep the sender's count up a while.
-    if (now_ms() - t0 > 3000)
-      return "its queues did not empty within 3 s (receive " + std::to_string(inq) + ", send " + std::to_string(outq) + ")";
-    pollfd p{rcv, POLLIN, 0};
-    poll(&p, 1, 2);
-  }
-}
-
-// The drained bytes sent again through `snd`, in order (they are the oldest in flight; the
-// frozen writers add nothing meanwhile). "" or what failed.
-std::string tcp_refill(int snd, const std::vector<uint8_t> &b) {
-  uint64_t t0 = now_ms();
-  for (size_t done = 0; done < b.size();) {
-    ssize_t n = send(snd, b.data() + done, b.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      done += size_t(n);
-      t0 = now_ms();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN) return "sending its data back: " + errno_str(errno);
-    if (now_ms() - t0 > 3000)
-      return "sending its data back: " + std::to_string(b.size() - done) + " of " + std::to_string(b.size()) + " bytes did not fit";
-    pollfd p{snd, POLLOUT, 0};
-    poll(&p, 1, 10);
-  }
-  return std::string();
-}
-
 }  // namespace
 
 void dump_sockets(pid_t pid, ProcessImage &img) {
@@ -526,29 +434,6 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
         break;
       }
     const std::string what = sock_what(fdnum, s.ino);
-    if (s.family != AF_UNIX) {
-      // A TCP connection in the job: its bytes were drained (and put back) at FD_LEADER.
-      std::vector<uint8_t> bytes;
-      {
-        std::lock_guard<std::mutex> g(g_tcp_mu);
-        auto it = g_tcp.find(s.ino);
-        if (it == g_tcp.end()) {
-          if (pidfd >= 0) close(pidfd);
-          fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) + " whose data was not drained");
-        }
-        bytes = std::move(it->second.bytes);
-        g_tcp.erase(it);
-      }
-      std::string err = put_bytes(image_fd, off, bytes.data(), bytes.size());
-      if (!err.empty()) {
-        if (pidfd >= 0) close(pidfd);
-        fail_pid(pid, what + ": " + err);
-      }
-      if (!bytes.empty()) s.runs.push_back(PageRun{0, uint64_t(bytes.size()), off, crc32c(0, bytes.data(), bytes.size())});
-      off += bytes.size();
-      s.bytes = bytes.size();
-      continue;
-    }
     if (pidfd < 0 && (pidfd = int(syscall(SYS_pidfd_open, pid, 0))) < 0) fail_pid(pid, "pidfd_open: " + errno_str(errno));
     Fd h(int(syscall(SYS_pidfd_getfd, pidfd, fdnum, 0)));
     if (h.fd < 0) {
@@ -642,71 +527,6 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
     }
     closedir(d);
   }
-  // TCP connections with both ends in the job (the 4-tuple reversed): the bytes in flight
-  // either way drained through the agent's handles and sent straight back (the job is frozen,
-  // so it finds them as they were), kept for dump_socket_queues. Others: dump_sockets refuses.
-  struct Conn {
-    uint64_t ino;
-    pid_t pid;
-    int fd, h;
-    std::vector<uint8_t> name, peer;
-  };
-  std::vector<Conn> conns;
-  auto close_all = [&] {
-    for (Conn &c : conns) close(c.h);
-  };
-  for (const auto &[ino, where] : job) {
-    if (unix_diag(ino).found) continue;
-    int h = handle_on(where.first, where.second);
-    if (h < 0) continue;   // dump_sockets says why
-    if (int_opt(h, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP || int_opt(h, SOL_SOCKET, SO_ACCEPTCONN)) {
-      close(h);
-      continue;
-    }
-    std::vector<uint8_t> peer = sockname(h, true);
-    if (peer.empty()) {
-      close(h);
-      continue;
-    }
-    conns.push_back(Conn{ino, where.first, where.second, h, sockname(h, false), std::move(peer)});
-  }
-  std::map<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>, size_t> by_tuple;
-  for (size_t i = 0; i < conns.size(); i++) by_tuple[{conns[i].name, conns[i].peer}] = i;
-  {
-    std::lock_guard<std::mutex> g(g_tcp_mu);
-    for (const Conn &c : conns) g_tcp.erase(c.ino);
-  }
-  for (size_t i = 0; i < conns.size(); i++) {
-    auto it = by_tuple.find({conns[i].peer, conns[i].name});
-    if (it == by_tuple.end() || it->second < i) continue;   // peer outside the job, or done
-    const Conn &a = conns[i], &b = conns[it->second];
-    const std::string what = sock_what(a.fd, a.ino) + ": a TCP connection " + addr_str(a.name) + " -> " + addr_str(a.peer) +
-                             " (pid " + std::to_string(b.pid) + " fd " + std::to_string(b.fd) + ")";
-    const int sa = tcp_state(a.h), sb = tcp_state(b.h);
-    if (sa != kTcpEstablished || sb != kTcpEstablished) {
-      close_all();
-      fail_pid(a.pid, what + " in TCP states " + std::to_string(sa) + "/" + std::to_string(sb) + " (half closed): not supported");
-    }
-    TcpDrained ta, tb;   // towards a, towards b
-    ta.peer_ino = b.ino;
-    tb.peer_ino = a.ino;
-    std::string err = tcp_drain(a.h, b.h, ta.bytes);
-    if (err.empty()) err = tcp_drain(b.h, a.h, tb.bytes);
-    std::string err2 = tcp_refill(b.h, ta.bytes);
-    if (err2.empty()) err2 = tcp_refill(a.h, tb.bytes);
-    if (!err2.empty()) {
-      close_all();
-      fail_pid(a.pid, what + ": " + err2 + " (the job has lost data in flight)");
-    }
-    if (!err.empty()) {
-      close_all();
-      fail_pid(a.pid, what + ": " + err);
-    }
-    std::lock_guard<std::mutex> g(g_tcp_mu);
-    g_tcp[a.ino] = std::move(ta);
-    g_tcp[b.ino] = std::move(tb);
-  }
-  close_all();
   for (const auto &[ino, where] : job) {
     UnixDiag d = unix_diag(ino);
     if (!d.found || !d.peer) continue;   // not UNIX, or not connected: dump_sockets decides
@@ -754,15 +574,6 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
   if (fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
   try {
     apply_opts(fd, s, at);
-    // A restored TCP connection (made first) may hold this listener's port: SO_REUSEADDR
-    // lets them share it; the saved value is put back after listen.
-    int reuse = 0;
-    const bool tcp_listen = s.state == SOCKET_LISTEN && s.family != AF_UNIX;
-    if (tcp_listen) {
-      reuse = int_opt(fd, SOL_SOCKET, SO_REUSEADDR);
-      const int one = 1;
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    }
     if (s.state == SOCKET_LISTEN || (s.state == SOCKET_BOUND && s.name.size() > sizeof(sa_family_t))) {
       std::vector<uint8_t> name = s.name;
       const std::string path = unix_path(s.name);
@@ -783,7 +594,6 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
     }
     if (s.state == SOCKET_LISTEN && listen(fd, int(s.backlog)) < 0)
       throw std::runtime_error(at + ": listen " + addr_str(s.name) + ": " + errno_str(errno));
-    if (tcp_listen) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     if (s.state == SOCKET_BOUND && !s.peer_name.empty() &&
         connect(fd, reinterpret_cast<const sockaddr *>(s.peer_name.data()), socklen_t(s.peer_name.size())) < 0)
       throw std::runtime_error(at + ": connect " + addr_str(s.peer_name) + ": " + errno_str(errno));
@@ -812,51 +622,6 @@ void make_socket_pair(const SocketImage &a, const std::string &image_a, const So
   } catch (...) {
     close(out[0]);
     if (out[1] >= 0) close(out[1]);
-    throw;
-  }
-}
-
-void make_tcp_pair(const SocketImage &a, const std::string &image_a, const SocketImage &b, const std::string &image_b, int out[2],
-                   const std::string &at) {
-  const std::string conn = "a TCP connection " + addr_str(a.name) + " -> " + addr_str(b.name);
-  // Without TCP_REPAIR: a listener on a's address and a client bound to b's, both with
-  // SO_REUSEADDR (the old connection may linger in TIME_WAIT; the job's listener may share
-  // a's port later), connect, accept; the listener is closed at once.
-  Fd l(socket(int(a.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
-  Fd c(socket(int(b.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
-  if (l.fd < 0 || c.fd < 0) throw std::runtime_error(at + ": " + conn + ": socket: " + errno_str(errno));
-  const int one = 1;
-  setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(c.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(l.fd, reinterpret_cast<const sockaddr *>(a.name.data()), socklen_t(a.name.size())) < 0 || listen(l.fd, 1) < 0)
-    throw std::runtime_error(at + ": " + conn + ": bind/listen " + addr_str(a.name) + ": " + errno_str(errno));
-  if (bind(c.fd, reinterpret_cast<const sockaddr *>(b.name.data()), socklen_t(b.name.size())) < 0)
-    throw std::runtime_error(at + ": " + conn + ": bind " + addr_str(b.name) + ": " + errno_str(errno));
-  // The same 4-tuple in TIME_WAIT refuses connect (EADDRNOTAVAIL) for up to a second.
-  for (uint64_t t0 = now_ms();;) {
-    if (connect(c.fd, reinterpret_cast<const sockaddr *>(a.name.data()), socklen_t(a.name.size())) == 0) break;
-    if (errno == EINTR) continue;
-    if ((errno != EADDRNOTAVAIL && errno != EADDRINUSE) || now_ms() - t0 > 5000)
-      throw std::runtime_error(at + ": " + conn + ": connect: " + errno_str(errno));
-    usleep(20000);
-  }
-  int s = accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
-  if (s < 0) throw std::runtime_error(at + ": " + conn + ": accept: " + errno_str(errno));
-  out[0] = s;
-  out[1] = c.fd;
-  c.fd = -1;
-  try {
-    apply_opts(out[0], a, at);
-    apply_opts(out[1], b, at);
-    // a's SO_REUSEADDR stays set whatever was saved: a job listener on its port binds later.
-    setsockopt(out[0], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // Each end's bytes sent by the other end (a stream: waiting for room, as the writer did).
-    std::string err = tcp_refill(out[1], read_runs(image_a, a.runs, at));
-    if (err.empty()) err = tcp_refill(out[0], read_runs(image_b, b.runs, at));
-    if (!err.empty()) throw std::runtime_error(at + ": " + conn + ": " + err);
-  } catch (...) {
-    close(out[0]);
-    close(out[1]);
     throw;
   }
 }

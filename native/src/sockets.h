@@ -1,7 +1,6 @@
 // Sockets of a job on one host (the job shares the host's network namespace): UNIX
-// socketpairs and connected UNIX stream/seqpacket sockets whose peer is in the job, TCP
-// connections between sockets of the job (drained and refilled), with the data queued in
-// them; listening and bound sockets (UNIX path or abstract, TCP/UDP over
+// socketpairs and connected UNIX stream/seqpacket sockets whose peer is in the job, with the
+// data queued in them; listening and bound sockets (UNIX path or abstract, TCP/UDP over
 // IPv4/IPv6). Everything else is refused at checkpoint. Dump and agent-side restore here;
 // the restorer's part is native/helpers/restorer_sockets.c.
 #pragma once
@@ -24,9 +23,7 @@ void dump_sockets(pid_t pid, ProcessImage &img);
 uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
 
 // Job-wide, at FD_LEADER: a connected UNIX socket must have its peer among the job's
-// sockets (a datagram one connected back to it). A TCP connection whose peer is in the job
-// has its bytes in flight drained, sent back at once and kept for dump_sockets and
-// dump_socket_queues (others are refused there). `skip`: (dev, ino) of the launcher's stdio.
+// sockets (a datagram one connected back to it). `skip`: (dev, ino) of the launcher's stdio.
 void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pair<uint64_t, uint64_t>> &skip);
 
 // Before the restorers run: a UNIX path socket's file left by the dead job is removed, only
@@ -41,9 +38,5 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
 // was closed: out[1] is closed after the refill and set to -1).
 void make_socket_pair(const SocketImage &a, const std::string &image_a, const SocketImage *b, const std::string &image_b,
                       int out[2], const std::string &at);
-// make_tcp_pair: a TCP connection between a's and b's addresses again (loopback, no
-// TCP_REPAIR), each end refilled with what was drained for it, options as saved.
-void make_tcp_pair(const SocketImage &a, const std::string &image_a, const SocketImage &b, const std::string &image_b, int out[2],
-                   const std::string &at);
 
 }  // namespace cairn

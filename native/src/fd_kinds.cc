@@ -230,8 +230,6 @@ void finish_fds(pid_t pid, ProcessImage &img, const std::vector<MapEntry> &maps)
             uint64_t(st.st_dev) != id.dev)
           fail_pid(pid, what + ": its registration of fd " + std::to_string(t.tfd) +
                             " is for a file no longer open under that number (not supported)");
-        if (it->second->kind == FD_EPOLL)
-          fail_pid(pid, what + ": watches epoll fd " + std::to_string(t.tfd) + ": nested epoll is not supported");
       }
       f.inotify_watches.clear();
     } else if (f.kind == FD_INOTIFY) {

@@ -15,7 +15,7 @@ namespace cairn {
 
 // Fills f for an anon_inode descriptor, a memfd or a deleted file (kind and kind fields).
 // Returns false when target is none of those. Throws naming pid and fd when it is one
-// cairn cannot save (nested epoll, ...).
+// cairn cannot save (an epoll registration of a descriptor closed since, ...).
 bool dump_fd_kind(pid_t pid, FdImage &f, const std::string &target, const std::string &fdinfo,
                   const struct stat &st);
 

@@ -250,7 +250,7 @@ struct FdTables {
         p.first_sub = uint32_t(eps.size());
         for (const EpollTarget &t : f.epoll_targets) {
           bool known = false;
-          for (const FdImage &g : img.fds) known |= g.fd == t.tfd && g.kind != FD_EPOLL;
+          for (const FdImage &g : img.fds) known |= g.fd == t.tfd && g.fd != f.fd;
           if (!known) refuse(at + ": watches fd " + std::to_string(t.tfd) + ", which is not a restorable descriptor of the image");
           eps.push_back(plan_epoll{t.tfd, t.events, t.data});
         }

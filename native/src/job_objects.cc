@@ -305,7 +305,8 @@ void check_job_objects(const std::vector<const ProcessImage *> &procs) {
                                  ": a sealed memfd shared between processes is not supported yet");
     for (const FdImage &f : procs[i]->fds) {
       if (f.kind == FD_INHERITED || !f.ofd || ofd_holders[f.ofd].size() < 2) continue;
-      if (f.kind != FD_FILE && f.kind != FD_DIRECTORY && f.kind != FD_DEVNULL && f.kind != FD_PIPE && f.kind != FD_SHARED_FILE)
+      if (f.kind != FD_FILE && f.kind != FD_DIRECTORY && f.kind != FD_DEVNULL && f.kind != FD_PIPE && f.kind != FD_SHARED_FILE &&
+          f.kind != FD_SOCKET)
         refuse(*procs[i], f, std::string(kind_name(f.kind)) + " shared with other processes is not supported yet");
     }
   }

@@ -576,7 +576,7 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
     apply_opts(fd, s, at);
     if (s.state == SOCKET_LISTEN || (s.state == SOCKET_BOUND && s.name.size() > sizeof(sa_family_t))) {
       std::vector<uint8_t> name = s.name;
-      const std::string path = unix_path(s.name);
+      const std::string path = s.family == AF_UNIX ? unix_path(s.name) : std::string();
       std::string full = path;
       if (!path.empty() && path[0] != '/') {
         // The agent's cwd is not the job's: the absolute path (getsockname then shows it).

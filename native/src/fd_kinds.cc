@@ -303,7 +303,9 @@ uint64_t dump_shared_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &
       // The file itself: its size, seals, mode and the data regions (holes stay holes).
       struct stat st;
       if (fstat(src, &st) == 0) s.size = uint64_t(st.st_size), s.mode = st.st_mode & 07777;
-      long seals = fcntl(src, F_GET_SEALS);
+      // Only a memfd's seals are the program's: any other tmpfs file (a deleted /dev/shm
+      // file, as UCX keeps) reports F_SEAL_SEAL from birth, and none can be added to it.
+      long seals = s.kind == SHARED_MEMFD ? fcntl(src, F_GET_SEALS) : 0;
       s.seals = seals > 0 ? uint32_t(seals) : 0;
       for (off_t pos = 0; uint64_t(pos) < s.size;) {
         off_t d = lseek(src, pos, SEEK_DATA);

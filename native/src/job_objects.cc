@@ -264,7 +264,8 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
           if (shm != job_shm.end()) {
             // its own open file description of the shared file made above
             const std::string via = "/proc/self/fd/" + std::to_string(out.fds[size_t(shm->second)]);
-            int nf = open(via.c_str(), int(f.flags & ~uint32_t(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | O_CLOEXEC);
+            // through /proc/self/fd, a magic link: O_NOFOLLOW (shm_open's) would refuse it
+            int nf = open(via.c_str(), int(f.flags & ~uint32_t(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOFOLLOW)) | O_CLOEXEC);
             if (nf < 0) refuse(*procs[i], f, std::string("cannot reopen it: ") + strerror(errno));
             out.fds.push_back(nf);
             idx = int(out.fds.size()) - 1;

@@ -16,6 +16,7 @@
         "src/process.cc",
         "src/procstate.cc",
         "src/procstate_js.cc",
+        "src/ptys.cc",
         "src/restore.cc",
         "src/sharing.cc",
         "src/sockets.cc",

@@ -230,9 +230,9 @@ function extras(obj: Record<string, unknown>, known: Set<string>): Array<[string
 }
 
 // Fields laid out below; anything else that holds something is shown as it is (newer schemas).
-const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'argv', 'nsPgid', 'nsSid', 'sharedFiles', 'pipes', 'zombies', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
+const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'argv', 'nsPgid', 'nsSid', 'sharedFiles', 'pipes', 'ptys', 'zombies', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
 const KNOWN_THREAD = new Set(['tid', 'regs', 'xstate', 'sigmask', 'clearChildTid', 'robustList', 'robustListLen', 'rseqPtr', 'rseqLen', 'rseqSig', 'altstackSp', 'altstackSize', 'altstackFlags', 'pending', 'cpuAffinity', 'nice', 'comm', 'noNewPrivs', 'schedPolicy', 'schedPriority', 'schedResetOnFork', 'timerslackNs']);
-const KNOWN_FD = new Set(['fd', 'kind', 'path', 'flags', 'cloexec', 'pos', 'size', 'file', 'inheritedIndex', 'eventfdCount', 'eventfdSemaphore', 'timerfdClockid', 'timerfdTicks', 'timerfdSettimeFlags', 'timerfdValueNs', 'timerfdIntervalNs', 'signalfdMask', 'epollTargets', 'inotifyWatches', 'sharedFile', 'pipe', 'ofd', 'locks']);
+const KNOWN_FD = new Set(['fd', 'kind', 'path', 'flags', 'cloexec', 'pos', 'size', 'file', 'inheritedIndex', 'eventfdCount', 'eventfdSemaphore', 'timerfdClockid', 'timerfdTicks', 'timerfdSettimeFlags', 'timerfdValueNs', 'timerfdIntervalNs', 'signalfdMask', 'epollTargets', 'inotifyWatches', 'sharedFile', 'pipe', 'ofd', 'locks', 'ptyIndex', 'ptyMaster']);
 const KNOWN_VMA = new Set(['start', 'end', 'prot', 'kind', 'path', 'pgoff', 'file', 'runs', 'name', 'sharedFile', 'flags']);
 
 // The canonical (protobuf JSON) form: enums by name, 64-bit and bytes as strings.
@@ -294,6 +294,9 @@ function fdDetail(f: J, sharedFiles: J[], pipes: J[]): string {
       parts.push(`${(Number(f.flags) & 3) === 1 ? 'write' : 'read'} end of pipe #${f.pipe}${p ? ` (${p.bytes ?? 0} bytes in flight)` : ''}`);
       break;
     }
+    case 'FD_PTY':
+      parts.push(`${f.ptyMaster ? 'master' : 'slave'} of pseudo-terminal ${f.ptyIndex ?? 0}`);
+      break;
   }
   for (const l of (f.locks as J[] | undefined) ?? []) parts.push(`${shortEnum(l.kind)} ${l.write ? 'write' : 'read'} lock ${l.start}+${l.len === '0' ? 'eof' : l.len}`);
   return parts.length ? ` ${parts.join(', ')}` : '';
@@ -312,7 +315,7 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
     out.push(`  zombie child ${z.nsPid} (${z.comm}): ${how}, not waited for yet`);
   }
   out.push(`  image      ${path.basename(file)}: ${formatBytes(bytes)} (${bytes} bytes; pages ${formatBytes(num(img.pagesBytes))}), written by cairn ${img.cairnVersion}, format ${img.formatVersion}`);
-  const runs = img.vmas.reduce((n, v) => n + v.runs.length, 0) + [...sharedFiles, ...pipes].reduce((n: number, f: J) => n + (f.runs?.length ?? 0), 0);
+  const runs = img.vmas.reduce((n, v) => n + v.runs.length, 0) + [...sharedFiles, ...pipes, ...((canon.ptys as J[] | undefined) ?? [])].reduce((n: number, f: J) => n + (f.runs?.length ?? 0), 0);
   out.push(`  checksums  header ${x.checks.header}, metadata crc32c ${hex(metaCrc)} ${x.checks.metadata}, manifest ${x.checks.manifest}, pages (${runs} runs, crc32c each) ${x.checks.pages === 'not checked' ? 'not checked (--verify checks them)' : x.checks.pages}`);
   out.push(`  exe        ${img.exe}`);
   out.push(`  cwd        ${img.cwd}`);
@@ -379,6 +382,13 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
     pipes.forEach((p: J, i: number) => {
       out.push(`    #${i + 1} pipe:[${p.file?.ino ?? '?'}]: ${p.bytes ?? 0} bytes in flight, capacity ${formatBytes(Number(p.capacity ?? 0))}${p.packet ? ', packet mode' : ''}`);
     });
+    out.push('');
+  }
+
+  const ptys: J[] = canon.ptys ?? [];
+  if (ptys.length) {
+    out.push(`  Pseudo-terminals (${ptys.length})`);
+    for (const t of ptys) out.push(`    ${t.index ?? 0}: ${t.bytes ?? 0} bytes of output not read by the master${t.locked ? ', locked' : ''}${t.packet ? ', packet mode' : ''}`);
     out.push('');
   }
 

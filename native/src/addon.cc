@@ -496,6 +496,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     ProcessImage img = image_from_js(info[0]);
     PassMap pm;
     for (uint32_t k = 0; k < info[1].As<Napi::Number>().Uint32Value(); k++) pm.inherited.push_back(int(k));
+    // Pseudo-terminal ends are always made by the agent (ptys.cc), so always passed.
+    pm.npassed = uint32_t(pm.inherited.size());
+    for (const FdImage &f : img.fds)
+      if (f.kind == FD_PTY) pm.by_fd[f.fd] = int(pm.npassed++);
     try {
       build_plan(img, pm);
     } catch (const std::exception &e) {

@@ -14,6 +14,7 @@
 
 #include "fd_kinds.h"
 #include "process.h"
+#include "ptys.h"
 
 namespace cairn {
 
@@ -121,6 +122,8 @@ std::vector<FdImage> dump_fds(pid_t pid, const std::vector<StdioIdentity> &stdio
       f.file.ino = uint64_t(st.st_ino);
     } else if (stateless_chardev(st)) {
       f.kind = FD_DEVNULL;
+    } else if (dump_pty_fd(f, info, st)) {
+      // a pseudo-terminal made in the job: its pair is saved by dump_ptys (ptys.cc)
     } else {
       fail_pid(pid, what + ": " + unsupported_kind(target, st));
     }

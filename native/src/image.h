@@ -79,8 +79,8 @@ struct VmaImage {
 enum FdKind : uint32_t {
   FD_FILE = 0, FD_INHERITED = 1, FD_DEVNULL = 2, FD_DIRECTORY = 3,
   FD_EVENTFD = 4, FD_TIMERFD = 5, FD_SIGNALFD = 6, FD_EPOLL = 7, FD_INOTIFY = 8, FD_SHARED_FILE = 9,
-  FD_PIPE = 10, FD_SOCKET = 11,
-  FD_KIND_LAST = FD_SOCKET
+  FD_PIPE = 10, FD_SOCKET = 11, FD_PTY = 12,
+  FD_KIND_LAST = FD_PTY
 };
 
 struct EpollTarget {
@@ -138,11 +138,22 @@ struct FdImage {
   uint32_t pipe = 0;          // FD_PIPE: index + 1 into ProcessImage::pipes
   uint32_t ofd = 0;           // job-wide open file description id (0: unknown)
   uint32_t socket = 0;        // FD_SOCKET: index + 1 into ProcessImage::sockets
+  uint32_t pty_index = 0;     // FD_PTY: N of /dev/pts/N at checkpoint
+  bool pty_master = false;    // FD_PTY: the master end
 };
 
 struct ZombieImage {
   int32_t ns_pid = 0, status = 0, ns_pgid = 0, ns_sid = 0;
   std::string comm;
+};
+
+struct PtyImage {
+  uint32_t index = 0;          // N of /dev/pts/N at checkpoint
+  bool locked = false;
+  bool packet = false;
+  std::vector<uint8_t> termios, winsize;
+  uint64_t bytes = 0;          // the slave's output not yet read by the master
+  std::vector<PageRun> runs;   // addr = offset in the stream
 };
 
 struct PipeImage {
@@ -224,6 +235,7 @@ struct ProcessImage {
   std::vector<PipeImage> pipes;
   std::vector<ZombieImage> zombies;
   std::vector<SocketImage> sockets;
+  std::vector<PtyImage> ptys;
   int32_t ns_pgid = 0, ns_sid = 0;
   std::vector<PendingSignal> shared_pending;   // process-wide pending signals, queue order
   std::vector<Itimer> itimers;                 // armed ones only

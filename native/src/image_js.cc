@@ -155,6 +155,8 @@ void fd_kinds_to_js(Napi::Env env, const FdImage &f, Napi::Object &x) {
   x.Set("pipe", f.pipe);
   x.Set("ofd", f.ofd);
   x.Set("socket", f.socket);
+  x.Set("ptyIndex", f.pty_index);
+  x.Set("ptyMaster", f.pty_master);
   Napi::Array lk = Napi::Array::New(env, f.locks.size());
   for (size_t k = 0; k < f.locks.size(); k++) {
     Napi::Object y = Napi::Object::New(env);
@@ -216,6 +218,39 @@ std::vector<PipeImage> pipes_from_js(const Napi::Array &a) {
     p.bytes = u64(x, "bytes");
     p.runs = runs_from_js(x);
     p.path = str(x, "path");
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Napi::Array ptys_to_js(Napi::Env env, const std::vector<PtyImage> &v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("index", v[i].index);
+    x.Set("locked", v[i].locked);
+    x.Set("termios", bytes(env, v[i].termios));
+    x.Set("winsize", bytes(env, v[i].winsize));
+    x.Set("packet", v[i].packet);
+    x.Set("bytes", u64s(env, v[i].bytes));
+    x.Set("runs", runs_to_js(env, v[i].runs));
+    a.Set(uint32_t(i), x);
+  }
+  return a;
+}
+
+std::vector<PtyImage> ptys_from_js(const Napi::Array &a) {
+  std::vector<PtyImage> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object x = elem(a, i, "ptys");
+    PtyImage p;
+    p.index = u32(x, "index");
+    p.locked = boolean(x, "locked");
+    p.termios = buf(x, "termios");
+    p.winsize = buf(x, "winsize");
+    p.packet = boolean(x, "packet");
+    p.bytes = u64(x, "bytes");
+    p.runs = runs_from_js(x);
     out.push_back(std::move(p));
   }
   return out;
@@ -328,6 +363,8 @@ void fd_kinds_from_js(const Napi::Object &x, FdImage &f) {
   f.pipe = u32(x, "pipe");
   f.ofd = u32(x, "ofd");
   f.socket = u32(x, "socket");
+  f.pty_index = u32(x, "ptyIndex");
+  f.pty_master = boolean(x, "ptyMaster");
   Napi::Array lk = arr(x, "locks");
   for (uint32_t k = 0; k < lk.Length(); k++) {
     Napi::Object y = elem(lk, k, "locks");
@@ -535,6 +572,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   o.Set("argv", argv);
   o.Set("sharedFiles", shared_files_to_js(env, img.shared_files));
   o.Set("pipes", pipes_to_js(env, img.pipes));
+  o.Set("ptys", ptys_to_js(env, img.ptys));
   o.Set("sockets", sockets_to_js(env, img.sockets));
   o.Set("nsPgid", img.ns_pgid);
   o.Set("nsSid", img.ns_sid);
@@ -683,6 +721,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
   }
   img.shared_files = shared_files_from_js(arr(o, "sharedFiles"));
   img.pipes = pipes_from_js(arr(o, "pipes"));
+  img.ptys = ptys_from_js(arr(o, "ptys"));
   img.sockets = sockets_from_js(arr(o, "sockets"));
   img.ns_pgid = i32(o, "nsPgid");
   img.ns_sid = i32(o, "nsSid");

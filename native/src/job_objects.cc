@@ -10,6 +10,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "ptys.h"
 #include "sockets.h"
 
 namespace cairn {
@@ -252,13 +253,15 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
       }
   }
 
+  make_ptys(procs, image_paths, out);
+
   // Other open file descriptions held by several processes.
   for (const auto &[ofd, holders] : ofd_holders) {
     if (holders.size() < 2 || index_of_ofd.count(ofd)) continue;
     int idx = -1;
     for (size_t i : holders)
       for (const FdImage &f : procs[i]->fds) {
-        if (f.ofd != ofd || f.kind == FD_INHERITED) continue;
+        if (f.ofd != ofd || f.kind == FD_INHERITED || f.kind == FD_PTY) continue;   // ptys: make_ptys
         if (idx < 0) {
           auto shm = f.kind == FD_SHARED_FILE ? job_shm.find({i, f.shared_file - 1}) : job_shm.end();
           if (shm != job_shm.end()) {
@@ -292,6 +295,7 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
 }
 
 void check_job_objects(const std::vector<const ProcessImage *> &procs) {
+  check_ptys(procs);
   std::map<uint32_t, std::set<size_t>> ofd_holders;
   std::map<std::pair<uint64_t, uint64_t>, std::set<size_t>> shm_holders;
   for (size_t i = 0; i < procs.size(); i++) {
@@ -307,7 +311,7 @@ void check_job_objects(const std::vector<const ProcessImage *> &procs) {
     for (const FdImage &f : procs[i]->fds) {
       if (f.kind == FD_INHERITED || !f.ofd || ofd_holders[f.ofd].size() < 2) continue;
       if (f.kind != FD_FILE && f.kind != FD_DIRECTORY && f.kind != FD_DEVNULL && f.kind != FD_PIPE && f.kind != FD_SHARED_FILE &&
-          f.kind != FD_SOCKET)
+          f.kind != FD_SOCKET && f.kind != FD_PTY)
         refuse(*procs[i], f, std::string(kind_name(f.kind)) + " shared with other processes is not supported yet");
     }
   }

@@ -286,6 +286,9 @@ struct FdTables {
         p.kind = PFD_SOCKET;
         p.sock = f.socket;
         break;
+      case FD_PTY:
+        refuse(at + ": a pseudo-terminal is made by the agent, but this descriptor is not passed");
+        break;
       default: refuse(at + ": unknown descriptor kind " + std::to_string(f.kind));
     }
   }

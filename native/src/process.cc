@@ -20,6 +20,7 @@
 
 #include "fd_kinds.h"
 #include "memory.h"
+#include "ptys.h"
 #include "procstate.h"
 #include "sockets.h"
 #include "threads.h"
@@ -330,7 +331,8 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
     res.pages_end = dump_memory(pid, maps, fd, img, &ms);
     // memfd / deleted file / shared anonymous contents follow the pages (fd_kinds.cc)
     uint64_t end = dump_shared_files(pid, fd, res.pages_end, img);
-    end = dump_pipes(pid, fd, end, img);   // bytes in flight in pipes, after those
+    end = dump_pipes(pid, fd, end, img);
+    end = dump_ptys(pid, fd, end, img);   // output in flight in the job's pseudo-terminals   // bytes in flight in pipes, after those
     end = dump_socket_queues(pid, fd, end, img);   // data queued in socketpairs, last
     img.pages_bytes += end - res.pages_end;
     res.pages_end = end;

@@ -5,7 +5,7 @@
 
 enum {
 	SK_NR_socket = 41, SK_NR_connect = 42, SK_NR_sendto = 44, SK_NR_shutdown = 48, SK_NR_bind = 49,
-	SK_NR_listen = 50, SK_NR_socketpair = 53, SK_NR_setsockopt = 54, SK_NR_fchmodat = 268,
+	SK_NR_listen = 50, SK_NR_socketpair = 53, SK_NR_setsockopt = 54, SK_NR_getsockopt = 55, SK_NR_fchmodat = 268,
 };
 #define SK_AF_UNIX 1
 #define SK_SOCK_CLOEXEC 02000000
@@ -13,6 +13,7 @@ enum {
 #define SK_MSG_NOSIGNAL 0x4000
 #define SK_SOL_SOCKET 1
 #define SK_SO_PEEK_OFF 42
+#define SK_SO_REUSEADDR 2
 #define SK_AT_FDCWD (-100)
 
 static void check_table(u64 off, u64 n, u64 size, const char *what);
@@ -107,6 +108,8 @@ static void create_sockets(void)
 			continue;
 		if (s->name_len > sizeof s->name || s->peer_len > sizeof s->peer_name || s->peer > H->nsock)
 			fail_x("bad socket entry", i, 0);
+		if (s->state == PSOCK_PAIR && s->family != SK_AF_UNIX)
+			fail_x("a TCP connection not made by the agent, socket", i, 0);
 		if (s->state == PSOCK_PAIR) {
 			const struct plan_socket *o = s->peer ? &SK[s->peer - 1] : 0;
 			if (o && (o->peer != i + 1 || o->passed || s->peer == i + 1))
@@ -135,6 +138,15 @@ static void create_sockets(void)
 		int fd = sock_hi(sc3(SK_NR_socket, s->family, s->type | SK_SOCK_CLOEXEC, s->protocol), i);
 		sock_fds[i] = fd;
 		sock_opts(fd, s, i);
+		/* A restored TCP connection (made by the agent, before) may hold this listener's
+		 * port: SO_REUSEADDR while binding lets them share it; the saved value after listen. */
+		int reuse = 0, one = 1;
+		int tcp_listen = s->state == PSOCK_LISTEN && s->family != SK_AF_UNIX;
+		if (tcp_listen) {
+			int len = sizeof reuse;
+			sc5(SK_NR_getsockopt, fd, SK_SOL_SOCKET, SK_SO_REUSEADDR, (long)&reuse, (long)&len);
+			sc5(SK_NR_setsockopt, fd, SK_SOL_SOCKET, SK_SO_REUSEADDR, (long)&one, sizeof one);
+		}
 		if (s->state == PSOCK_LISTEN || (s->state == PSOCK_BOUND && s->name_len > 2)) {
 			if ((r = sc3(SK_NR_bind, fd, s->name, s->name_len)) < 0)
 				fail_x("bind of socket (address in use?)", i, r);
@@ -144,6 +156,8 @@ static void create_sockets(void)
 		}
 		if (s->state == PSOCK_LISTEN && (r = sc2(SK_NR_listen, fd, s->backlog)) < 0)
 			fail_x("listen on socket", i, r);
+		if (tcp_listen)
+			sc5(SK_NR_setsockopt, fd, SK_SOL_SOCKET, SK_SO_REUSEADDR, (long)&reuse, sizeof reuse);
 		if (s->state == PSOCK_BOUND && s->peer_len && (r = sc3(SK_NR_connect, fd, s->peer_name, s->peer_len)) < 0)
 			fail_x("connect of datagram socket", i, r);
 		sock_finish(fd, s, i);

@@ -322,12 +322,30 @@ class Engine : public Napi::ObjectWrap<Engine> {
     if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "thaw: expected an array of pids");
     auto pids = arg_ints(info[0], "pids");
     return Submit(info.Env(), [=, this](Call *) {
+      // A process holding the sending end of a TCP connection whose drained bytes did not
+      // all fit back stays frozen until they are sent: the others run (and read) first.
+      std::vector<pid_t> held;
       for (pid_t pid : pids) {
         auto it = thread_->traced.find(pid);
         if (it == thread_->traced.end()) continue;   // not frozen (or already thawed): nothing to do
+        if (has_pending_refills(pid)) {
+          held.push_back(pid);
+          continue;
+        }
         detach_threads(it->second.tids);
         thread_->traced.erase(it);
       }
+      std::vector<Refill> rs;
+      for (pid_t pid : held)
+        for (Refill &r : take_pending_refills(pid)) rs.push_back(std::move(r));
+      const std::string e = rs.empty() ? std::string() : pump_refills(rs, 60000);
+      for (pid_t pid : held) {
+        auto it = thread_->traced.find(pid);
+        if (it == thread_->traced.end()) continue;
+        detach_threads(it->second.tids);
+        thread_->traced.erase(it);
+      }
+      if (!e.empty()) throw std::runtime_error(e);
       return true;
     });
   }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -218,8 +219,34 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
     for (const auto &[ino, hs] : holders)
       if (saved.count(ino)) groups[group_of(ino)].insert(hs.begin(), hs.end());
     std::map<uint64_t, int> index_of_ino;
+    // A TCP connection is always made here (the restorer has no TCP connect/accept), and
+    // first: a job listener on the same port binds after it (SO_REUSEADDR), not before.
+    auto tcp_pair = [&](uint64_t g) {
+      const auto &[i, k] = saved.at(g);
+      return procs[i]->sockets[k].state == SOCKET_PAIR && procs[i]->sockets[k].family != AF_UNIX;
+    };
     for (const auto &[g, hs] : groups) {
-      if (hs.size() < 2) continue;
+      if (!tcp_pair(g)) continue;
+      const auto &[i0, k0] = saved.at(g);
+      const SocketImage &s = procs[i0]->sockets[k0];
+      const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
+      if (!saved.count(s.peer_ino)) throw std::runtime_error(at + ": a TCP connection whose other end is not in the images");
+      const size_t ip = saved.at(s.peer_ino).first;
+      const SocketImage &peer = procs[ip]->sockets[saved.at(s.peer_ino).second];
+      int sv[2];
+      std::vector<std::pair<int, Refill>> pending;
+      make_tcp_pair(s, image_paths[i0], peer, image_paths[ip], sv, pending, at);
+      out.fds.push_back(sv[0]);
+      index_of_ino[s.ino] = int(out.fds.size()) - 1;
+      out.fds.push_back(sv[1]);
+      index_of_ino[peer.ino] = int(out.fds.size()) - 1;
+      for (auto &[end, r] : pending) {
+        const std::set<size_t> &hs_end = holders[end == 0 ? s.ino : peer.ino];
+        out.refills.push_back(HeldRefill{std::vector<size_t>(hs_end.begin(), hs_end.end()), std::move(r)});
+      }
+    }
+    for (const auto &[g, hs] : groups) {
+      if (hs.size() < 2 || tcp_pair(g)) continue;
       const auto &[i0, k0] = saved.at(g);
       const SocketImage &s = procs[i0]->sockets[k0];
       const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";

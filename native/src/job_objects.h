@@ -9,21 +9,32 @@
 #include <vector>
 
 #include "image.h"
+#include "sockets.h"
 
 namespace cairn {
 
+// Bytes to send through a job object before the processes holding it (indexes into the
+// job's images) may run: a TCP connection's bytes in flight that did not fit at once.
+struct HeldRefill {
+  std::vector<size_t> procs;
+  Refill r;                                      // r.fd is one of JobObjects::fds (not owned)
+};
+
 struct JobObjects {
   std::vector<int> fds;                          // agent descriptors, close-on-exec
+  std::vector<HeldRefill> refills;
   std::vector<std::map<int32_t, int>> by_fd;     // per process: fd -> index into fds
   std::vector<std::map<uint32_t, int>> by_shm;   // per process: shared_files index -> index into fds
   JobObjects() = default;
   JobObjects(const JobObjects &) = delete;
   JobObjects &operator=(const JobObjects &) = delete;
-  JobObjects(JobObjects &&o) noexcept : fds(std::move(o.fds)), by_fd(std::move(o.by_fd)), by_shm(std::move(o.by_shm)) {
+  JobObjects(JobObjects &&o) noexcept
+      : fds(std::move(o.fds)), refills(std::move(o.refills)), by_fd(std::move(o.by_fd)), by_shm(std::move(o.by_shm)) {
     o.fds.clear();
   }
   JobObjects &operator=(JobObjects &&o) noexcept {
     std::swap(fds, o.fds);
+    std::swap(refills, o.refills);
     std::swap(by_fd, o.by_fd);
     std::swap(by_shm, o.by_shm);
     return *this;

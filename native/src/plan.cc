@@ -178,7 +178,10 @@ struct FdTables {
       if (s.state > SOCKET_BOUND) refuse(at + ": unknown state " + std::to_string(s.state));
       if (s.family != 1 /* AF_UNIX */ && s.family != 2 /* AF_INET */ && s.family != 10 /* AF_INET6 */)
         refuse(at + ": family " + std::to_string(s.family) + " is not supported");
-      if (s.state == SOCKET_PAIR && s.family != 1) refuse(at + ": a connected socket that is not a UNIX one");
+      // A TCP connection is made by the agent (job_objects.cc); only checkRestorable, which
+      // sees one image, gets here with it not passed.
+      if (s.state == SOCKET_PAIR && s.family != 1 && s.protocol != 6 /* IPPROTO_TCP */)
+        refuse(at + ": a connected socket that is neither UNIX nor TCP");
       if (s.name.size() > sizeof p.name || s.peer_name.size() > sizeof p.peer_name) refuse(at + ": address too long");
       memcpy(p.name, s.name.data(), s.name.size());
       memcpy(p.peer_name, s.peer_name.data(), s.peer_name.size());

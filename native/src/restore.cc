@@ -480,11 +480,28 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
       throw std::runtime_error(who_of(*p.img) + ": restore failed: " + e.what());
     }
   }
+  // A process holding the sending end of a TCP connection whose bytes in flight did not fit
+  // in the fresh buffers stays held until the agent has sent them (the others run and read).
+  std::set<const ProcessImage *> held;
+  for (const HeldRefill &h : jp.objects.refills)
+    for (size_t i : h.procs) held.insert(imgs[i]);
   // Children before parents: a parent let go first could wait() for a child still held.
-  for (size_t i = procs.size(); i-- > 0;)
-    for (pid_t t : procs[i].tids)
-      if (ptrace(PTRACE_DETACH, t, 0, 0) < 0)
-        throw std::runtime_error(who_of(*procs[i].img) + ": restore failed: detach thread " + std::to_string(t) + ": " + err(errno));
+  auto detach = [&](bool holding) {
+    for (size_t i = procs.size(); i-- > 0;) {
+      if (held.count(procs[i].img) != holding) continue;
+      for (pid_t t : procs[i].tids)
+        if (ptrace(PTRACE_DETACH, t, 0, 0) < 0)
+          throw std::runtime_error(who_of(*procs[i].img) + ": restore failed: detach thread " + std::to_string(t) + ": " + err(errno));
+    }
+  };
+  detach(false);
+  if (!held.empty()) {
+    std::vector<Refill> rs_left;
+    for (HeldRefill &h : jp.objects.refills) rs_left.push_back(std::move(h.r));
+    const std::string e = pump_refills(rs_left, 60000);
+    if (!e.empty()) throw std::runtime_error(who + ": restore failed: " + e);
+    detach(true);
+  }
   rs.done = true;
   JobProcessInfo info;
   info.pid = pid;

@@ -16,8 +16,10 @@
 #include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +30,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 
@@ -39,6 +42,21 @@ namespace cairn {
 namespace {
 
 constexpr int kTcpEstablished = 1, kTcpListen = 10;   // sk_state values sock_diag reports
+
+// TCP connections with both ends in the job, drained and refilled by check_job_sockets (JS
+// thread, job frozen) before the per-process dumps (engine thread) save them: inode -> the
+// peer's inode and the bytes in flight towards this end (its receive queue + the peer's
+// send queue), oldest first.
+struct TcpDrained {
+  uint64_t peer_ino = 0;
+  std::vector<uint8_t> bytes;
+};
+std::mutex g_tcp_mu;
+std::map<uint64_t, TcpDrained> g_tcp;
+// Drained bytes that did not all fit back at once, by the host pid holding the sending end:
+// that process stays frozen until the agent has sent them (pump_refills), so nothing it
+// writes can overtake them.
+std::map<pid_t, std::vector<Refill>> g_refills;
 
 struct Fd {
   int fd;
@@ -297,8 +315,14 @@ void classify_inet(pid_t pid, const std::string &what, SocketImage &s, int h) {
       if (!tcp_listen_diag(int(s.family), s.ino, s.backlog, s.pending))
         fail_pid(pid, what + ": a TCP listener on " + addr_str(s.name) + " sock_diag does not know");
     } else if (!s.peer_name.empty()) {
-      fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
-                        ": not supported (cannot be re-created without CAP_NET_ADMIN)");
+      // Only a connection whose other end is in the job (drained at FD_LEADER) is kept.
+      std::lock_guard<std::mutex> g(g_tcp_mu);
+      auto it = g_tcp.find(s.ino);
+      if (it == g_tcp.end())
+        fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
+                          ": not supported (its peer is outside the job; cannot be re-created without CAP_NET_ADMIN)");
+      s.state = SOCKET_PAIR;
+      s.peer_ino = it->second.peer_ino;
     } else {
       s.state = port_of(s.name) ? SOCKET_BOUND : SOCKET_UNBOUND;
     }
@@ -371,6 +395,104 @@ void finish_socket(int fd, const SocketImage &s, const std::string &at) {
   if (s.shutdown & 3) shutdown(fd, int(s.shutdown & 3) - 1);   // RCV 1 -> SHUT_RD 0, SEND 2 -> SHUT_WR 1, both -> SHUT_RDWR
 }
 
+uint64_t now_ms() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return uint64_t(t.tv_sec) * 1000 + uint64_t(t.tv_nsec) / 1000000;
+}
+
+// The agent's own handle on a job process's descriptor, or -1 (errno set).
+int handle_on(pid_t pid, int fd) {
+  int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return -1;
+  int h = int(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+  int e = errno;
+  close(pidfd);
+  errno = e;
+  return h;
+}
+
+int tcp_state(int h) {
+  tcp_info ti;
+  memset(&ti, 0, sizeof ti);
+  socklen_t l = sizeof ti;
+  return getsockopt(h, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ? -1 : int(ti.tcpi_state);
+}
+
+struct TcpCounts {
+  int inq = -1, outq = -1, unsent = -1;
+  bool landed = false;   // every byte snd sent is acknowledged: in rcv's queue or read from it
+};
+
+TcpCounts tcp_counts(int rcv, int snd) {
+  TcpCounts c;
+  ioctl(rcv, SIOCINQ, &c.inq);
+  ioctl(snd, SIOCOUTQ, &c.outq);
+  ioctl(snd, SIOCOUTQNSD, &c.unsent);
+  // Everything sent is acknowledged, so it is in rcv's queue (or was read from it). The
+  // receiver's kernel acknowledges while the job is frozen, within a delayed-ACK time.
+  c.landed = c.outq >= 0 && c.outq == c.unsent;
+  return c;
+}
+
+// Everything on its way from `snd` to `rcv`, oldest first. When snd has sent all it holds
+// and it has arrived, rcv's queue is all of it: peeked, nothing taken (drained = false).
+// Otherwise (a writer blocked on a full buffer: bytes not sent yet, waiting for room) it is
+// read out through rcv until both queues are empty (drained = true): the caller must put it
+// back. "" or what failed.
+std::string tcp_save_direction(int rcv, int snd, std::vector<uint8_t> &out, bool &drained) {
+  drained = false;
+  uint64_t t0 = now_ms();
+  TcpCounts c;
+  for (;;) {
+    c = tcp_counts(rcv, snd);
+    if (c.unsent > 0) break;
+    if (c.unsent == 0 && c.landed) {
+      if (c.inq <= 0) return std::string();
+      // MSG_PEEK starts at SO_PEEK_OFF when the program enabled it, and moves it: from 0,
+      // then the program's offset back.
+      int po = -1;
+      socklen_t pl = sizeof po;
+      getsockopt(rcv, SOL_SOCKET, SO_PEEK_OFF, &po, &pl);
+      const int zero = 0;
+      if (po >= 0) setsockopt(rcv, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero);
+      out.resize(size_t(c.inq));
+      ssize_t n = recv(rcv, out.data(), out.size(), MSG_PEEK | MSG_DONTWAIT);
+      const int e = errno;
+      if (po >= 0) setsockopt(rcv, SOL_SOCKET, SO_PEEK_OFF, &po, sizeof po);
+      if (n != c.inq) {
+        out.clear();
+        return "peeking its " + std::to_string(c.inq) + " queued bytes: " + (n < 0 ? errno_str(e) : "got " + std::to_string(n));
+      }
+      return std::string();
+    }
+    if (now_ms() - t0 > 3000)
+      return "its bytes in flight did not arrive within 3 s (receive " + std::to_string(c.inq) + ", send " +
+             std::to_string(c.outq) + ")";
+    pollfd p{rcv, POLLIN, 0};
+    poll(&p, 1, 2);
+  }
+  drained = true;
+  std::vector<uint8_t> buf(256u << 10);
+  t0 = now_ms();
+  for (;;) {
+    ssize_t n = recv(rcv, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      out.insert(out.end(), buf.data(), buf.data() + n);
+      t0 = now_ms();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) return "draining its data: " + errno_str(errno);
+    c = tcp_counts(rcv, snd);
+    if (c.inq == 0 && c.unsent == 0 && c.landed) return std::string();
+    if (now_ms() - t0 > 3000)
+      return "its queues did not empty within 3 s (receive " + std::to_string(c.inq) + ", send " + std::to_string(c.outq) + ")";
+    pollfd p{rcv, POLLIN, 0};
+    poll(&p, 1, 2);
+  }
+}
+
 }  // namespace
 
 void dump_sockets(pid_t pid, ProcessImage &img) {
@@ -434,6 +556,29 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
         break;
       }
     const std::string what = sock_what(fdnum, s.ino);
+    if (s.family != AF_UNIX) {
+      // A TCP connection in the job: its bytes were drained (and put back) at FD_LEADER.
+      std::vector<uint8_t> bytes;
+      {
+        std::lock_guard<std::mutex> g(g_tcp_mu);
+        auto it = g_tcp.find(s.ino);
+        if (it == g_tcp.end()) {
+          if (pidfd >= 0) close(pidfd);
+          fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) + " whose data was not drained");
+        }
+        bytes = std::move(it->second.bytes);
+        g_tcp.erase(it);
+      }
+      std::string err = put_bytes(image_fd, off, bytes.data(), bytes.size());
+      if (!err.empty()) {
+        if (pidfd >= 0) close(pidfd);
+        fail_pid(pid, what + ": " + err);
+      }
+      if (!bytes.empty()) s.runs.push_back(PageRun{0, uint64_t(bytes.size()), off, crc32c(0, bytes.data(), bytes.size())});
+      off += bytes.size();
+      s.bytes = bytes.size();
+      continue;
+    }
     if (pidfd < 0 && (pidfd = int(syscall(SYS_pidfd_open, pid, 0))) < 0) fail_pid(pid, "pidfd_open: " + errno_str(errno));
     Fd h(int(syscall(SYS_pidfd_getfd, pidfd, fdnum, 0)));
     if (h.fd < 0) {
@@ -527,6 +672,84 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
     }
     closedir(d);
   }
+  // TCP connections with both ends in the job (the 4-tuple reversed): the bytes in flight
+  // either way drained through the agent's handles and sent straight back (the job is frozen,
+  // so it finds them as they were), kept for dump_socket_queues. Others: dump_sockets refuses.
+  struct Conn {
+    uint64_t ino;
+    pid_t pid;
+    int fd, h;
+    std::vector<uint8_t> name, peer;
+  };
+  std::vector<Conn> conns;
+  auto close_all = [&] {
+    for (Conn &c : conns) close(c.h);
+  };
+  for (const auto &[ino, where] : job) {
+    if (unix_diag(ino).found) continue;
+    int h = handle_on(where.first, where.second);
+    if (h < 0) continue;   // dump_sockets says why
+    if (int_opt(h, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP || int_opt(h, SOL_SOCKET, SO_ACCEPTCONN)) {
+      close(h);
+      continue;
+    }
+    std::vector<uint8_t> peer = sockname(h, true);
+    if (peer.empty()) {
+      close(h);
+      continue;
+    }
+    conns.push_back(Conn{ino, where.first, where.second, h, sockname(h, false), std::move(peer)});
+  }
+  std::map<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>, size_t> by_tuple;
+  for (size_t i = 0; i < conns.size(); i++) by_tuple[{conns[i].name, conns[i].peer}] = i;
+  {
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    for (const Conn &c : conns) g_tcp.erase(c.ino);
+  }
+  for (size_t i = 0; i < conns.size(); i++) {
+    auto it = by_tuple.find({conns[i].peer, conns[i].name});
+    if (it == by_tuple.end() || it->second < i) continue;   // peer outside the job, or done
+    const Conn &a = conns[i], &b = conns[it->second];
+    const std::string what = sock_what(a.fd, a.ino) + ": a TCP connection " + addr_str(a.name) + " -> " + addr_str(a.peer) +
+                             " (pid " + std::to_string(b.pid) + " fd " + std::to_string(b.fd) + ")";
+    const int sa = tcp_state(a.h), sb = tcp_state(b.h);
+    if (sa != kTcpEstablished || sb != kTcpEstablished) {
+      close_all();
+      fail_pid(a.pid, what + " in TCP states " + std::to_string(sa) + "/" + std::to_string(sb) + " (half closed): not supported");
+    }
+    TcpDrained ta, tb;   // towards a, towards b
+    ta.peer_ino = b.ino;
+    tb.peer_ino = a.ino;
+    bool da = false, db = false;
+    std::string err = tcp_save_direction(a.h, b.h, ta.bytes, da);
+    if (err.empty()) err = tcp_save_direction(b.h, a.h, tb.bytes, db);
+    // Drained bytes go back at once, through the sending end, as far as they fit; the rest
+    // is sent by pump_refills while the sending process is held frozen.
+    auto put_back = [&](const Conn &sender, std::vector<uint8_t> &bytes) {
+      if (bytes.empty()) return;
+      Refill r;
+      r.fd = dup(sender.h);
+      r.bytes = bytes;
+      r.what = sock_what(sender.fd, sender.ino);
+      if (r.fd < 0 || refill_some(r, 20)) {
+        if (r.fd >= 0) close(r.fd);
+        if (r.fd < 0 && err.empty()) err = "dup: " + errno_str(errno);
+        return;
+      }
+      std::lock_guard<std::mutex> g(g_tcp_mu);
+      g_refills[sender.pid].push_back(std::move(r));
+    };
+    if (da) put_back(b, ta.bytes);
+    if (db) put_back(a, tb.bytes);
+    if (!err.empty()) {
+      close_all();
+      fail_pid(a.pid, what + ": " + err);
+    }
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    g_tcp[a.ino] = std::move(ta);
+    g_tcp[b.ino] = std::move(tb);
+  }
+  close_all();
   for (const auto &[ino, where] : job) {
     UnixDiag d = unix_diag(ino);
     if (!d.found || !d.peer) continue;   // not UNIX, or not connected: dump_sockets decides
@@ -574,6 +797,15 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
   if (fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
   try {
     apply_opts(fd, s, at);
+    // A restored TCP connection (made first) may hold this listener's port: SO_REUSEADDR
+    // lets them share it; the saved value is put back after listen.
+    int reuse = 0;
+    const bool tcp_listen = s.state == SOCKET_LISTEN && s.family != AF_UNIX;
+    if (tcp_listen) {
+      reuse = int_opt(fd, SOL_SOCKET, SO_REUSEADDR);
+      const int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
     if (s.state == SOCKET_LISTEN || (s.state == SOCKET_BOUND && s.name.size() > sizeof(sa_family_t))) {
       std::vector<uint8_t> name = s.name;
       const std::string path = s.family == AF_UNIX ? unix_path(s.name) : std::string();
@@ -594,6 +826,7 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
     }
     if (s.state == SOCKET_LISTEN && listen(fd, int(s.backlog)) < 0)
       throw std::runtime_error(at + ": listen " + addr_str(s.name) + ": " + errno_str(errno));
+    if (tcp_listen) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     if (s.state == SOCKET_BOUND && !s.peer_name.empty() &&
         connect(fd, reinterpret_cast<const sockaddr *>(s.peer_name.data()), socklen_t(s.peer_name.size())) < 0)
       throw std::runtime_error(at + ": connect " + addr_str(s.peer_name) + ": " + errno_str(errno));
@@ -624,6 +857,133 @@ void make_socket_pair(const SocketImage &a, const std::string &image_a, const So
     if (out[1] >= 0) close(out[1]);
     throw;
   }
+}
+
+void make_tcp_pair(const SocketImage &a, const std::string &image_a, const SocketImage &b, const std::string &image_b, int out[2],
+                   std::vector<std::pair<int, Refill>> &pending, const std::string &at) {
+  const std::string conn = "a TCP connection " + addr_str(a.name) + " -> " + addr_str(b.name);
+  // Without TCP_REPAIR: a listener on a's address and a client bound to b's, both with
+  // SO_REUSEADDR (the old connection may linger in TIME_WAIT; the job's listener may share
+  // a's port later), connect, accept; the listener is closed at once.
+  Fd l(socket(int(a.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  Fd c(socket(int(b.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (l.fd < 0 || c.fd < 0) throw std::runtime_error(at + ": " + conn + ": socket: " + errno_str(errno));
+  const int one = 1;
+  setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(c.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(l.fd, reinterpret_cast<const sockaddr *>(a.name.data()), socklen_t(a.name.size())) < 0 || listen(l.fd, 1) < 0)
+    throw std::runtime_error(at + ": " + conn + ": bind/listen " + addr_str(a.name) + ": " + errno_str(errno));
+  if (bind(c.fd, reinterpret_cast<const sockaddr *>(b.name.data()), socklen_t(b.name.size())) < 0)
+    throw std::runtime_error(at + ": " + conn + ": bind " + addr_str(b.name) + ": " + errno_str(errno));
+  // The same 4-tuple in TIME_WAIT refuses connect (EADDRNOTAVAIL) for up to a second.
+  for (uint64_t t0 = now_ms();;) {
+    if (connect(c.fd, reinterpret_cast<const sockaddr *>(a.name.data()), socklen_t(a.name.size())) == 0) break;
+    if (errno == EINTR) continue;
+    if ((errno != EADDRNOTAVAIL && errno != EADDRINUSE) || now_ms() - t0 > 5000)
+      throw std::runtime_error(at + ": " + conn + ": connect: " + errno_str(errno));
+    usleep(20000);
+  }
+  int s = accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (s < 0) throw std::runtime_error(at + ": " + conn + ": accept: " + errno_str(errno));
+  out[0] = s;
+  out[1] = c.fd;
+  c.fd = -1;
+  try {
+    apply_opts(out[0], a, at);
+    apply_opts(out[1], b, at);
+    // a's SO_REUSEADDR stays set whatever was saved: a job listener on its port binds later.
+    setsockopt(out[0], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // Each end's bytes, sent by the other end as far as fresh buffers take them now; the
+    // rest is left to the caller (sent while the sending process is held).
+    for (int k = 0; k < 2; k++) {
+      Refill r;
+      r.fd = out[1 - k];
+      r.own_fd = false;
+      r.bytes = read_runs(k == 0 ? image_a : image_b, k == 0 ? a.runs : b.runs, at);
+      r.what = at + ": " + conn;
+      if (!refill_some(r, 20)) {
+        if (!r.err.empty()) throw std::runtime_error(r.what + ": " + r.err);
+        pending.emplace_back(1 - k, std::move(r));
+      }
+    }
+  } catch (...) {
+    close(out[0]);
+    close(out[1]);
+    throw;
+  }
+}
+
+bool refill_some(Refill &r, int wait_ms) {
+  uint64_t t0 = now_ms();
+  // Test knob: at most this many bytes at once (the rest is pumped while the writer is held),
+  // so tests reach the pump without needing buffers that happen not to fit.
+  static const long at_once = getenv("CAIRN_TEST_REFILL_AT_ONCE") ? atol(getenv("CAIRN_TEST_REFILL_AT_ONCE")) : -1;
+  const size_t limit = at_once >= 0 && wait_ms > 0 ? std::min(r.bytes.size(), r.done + size_t(at_once)) : r.bytes.size();
+  while (r.done < limit) {
+    ssize_t n = send(r.fd, r.bytes.data() + r.done, limit - r.done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      r.done += size_t(n);
+      t0 = now_ms();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
+      r.err = "sending its bytes in flight back: " + errno_str(errno);
+      return false;
+    }
+    if (now_ms() - t0 >= uint64_t(wait_ms)) return false;
+    pollfd p{r.fd, POLLOUT, 0};
+    poll(&p, 1, 5);
+  }
+  return r.done == r.bytes.size();
+}
+
+std::string pump_refills(std::vector<Refill> &rs, int stall_ms) {
+  std::string err;
+  if (getenv("CAIRN_DEBUG")) {
+    size_t left = 0;
+    for (const Refill &r : rs) left += r.bytes.size() - r.done;
+    fprintf(stderr, "cairn: sending %zu bytes in flight while their writer is held\n", left);
+  }
+  uint64_t last = now_ms();
+  for (;;) {
+    std::vector<pollfd> ps;
+    for (Refill &r : rs) {
+      if (r.done >= r.bytes.size() || !r.err.empty()) continue;
+      const size_t before = r.done;
+      refill_some(r, 0);
+      if (r.done != before) last = now_ms();
+      if (!r.err.empty() && err.empty()) err = r.what + ": " + r.err + " (" + std::to_string(r.bytes.size() - r.done) + " bytes lost)";
+      if (r.done < r.bytes.size() && r.err.empty()) ps.push_back(pollfd{r.fd, POLLOUT, 0});
+    }
+    if (ps.empty()) break;
+    if (now_ms() - last > uint64_t(stall_ms)) {
+      size_t left = 0;
+      for (const Refill &r : rs) left += r.bytes.size() - r.done;
+      if (err.empty())
+        err = rs[0].what + ": the reader took none of its " + std::to_string(left) + " bytes in flight for " +
+              std::to_string(stall_ms / 1000) + " s (they are lost)";
+      break;
+    }
+    poll(ps.data(), ps.size(), 50);
+  }
+  for (Refill &r : rs)
+    if (r.own_fd && r.fd >= 0) close(r.fd), r.fd = -1;
+  return err;
+}
+
+bool has_pending_refills(pid_t pid) {
+  std::lock_guard<std::mutex> g(g_tcp_mu);
+  return g_refills.count(pid) != 0;
+}
+
+std::vector<Refill> take_pending_refills(pid_t pid) {
+  std::lock_guard<std::mutex> g(g_tcp_mu);
+  auto it = g_refills.find(pid);
+  if (it == g_refills.end()) return {};
+  std::vector<Refill> out = std::move(it->second);
+  g_refills.erase(it);
+  return out;
 }
 
 }  // namespace cairn

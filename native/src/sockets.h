@@ -1,6 +1,7 @@
 // Sockets of a job on one host (the job shares the host's network namespace): UNIX
-// socketpairs and connected UNIX stream/seqpacket sockets whose peer is in the job, with the
-// data queued in them; listening and bound sockets (UNIX path or abstract, TCP/UDP over
+// socketpairs and connected UNIX stream/seqpacket sockets whose peer is in the job, TCP
+// connections between sockets of the job (drained and refilled), with the data queued in
+// them; listening and bound sockets (UNIX path or abstract, TCP/UDP over
 // IPv4/IPv6). Everything else is refused at checkpoint. Dump and agent-side restore here;
 // the restorer's part is native/helpers/restorer_sockets.c.
 #pragma once
@@ -13,6 +14,24 @@
 
 namespace cairn {
 
+// Bytes of a TCP connection the agent must send (again) through one end, in order, before
+// the process holding that end may run: a drained queue that did not fit back at once.
+struct Refill {
+  int fd = -1;                // the agent's handle on the sending end
+  bool own_fd = true;         // closed by pump_refills
+  std::vector<uint8_t> bytes;
+  size_t done = 0;
+  std::string what, err;      // for messages; err: a send that failed (not "no room")
+};
+// Sends what fits now, waiting up to wait_ms for room. True when every byte is in.
+bool refill_some(Refill &r, int wait_ms);
+// Sends the rest of every refill as the readers (running) make room. "" or what failed
+// (a send error, or no room made for stall_ms: the bytes left are lost, said so).
+std::string pump_refills(std::vector<Refill> &rs, int stall_ms);
+// Live job: the refills check_job_sockets left for the process with this host pid.
+bool has_pending_refills(pid_t pid);
+std::vector<Refill> take_pending_refills(pid_t pid);
+
 // After dump_fds (which marks sockets FD_SOCKET with file.ino): one img.sockets entry per
 // socket inode, classified, its options and names read through the agent's own handle
 // (pidfd_getfd). Throws naming pid, fd and the peer or address for what cannot be restored.
@@ -23,7 +42,9 @@ void dump_sockets(pid_t pid, ProcessImage &img);
 uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
 
 // Job-wide, at FD_LEADER: a connected UNIX socket must have its peer among the job's
-// sockets (a datagram one connected back to it). `skip`: (dev, ino) of the launcher's stdio.
+// sockets (a datagram one connected back to it). A TCP connection whose peer is in the job
+// has its bytes in flight drained, sent back at once and kept for dump_sockets and
+// dump_socket_queues (others are refused there). `skip`: (dev, ino) of the launcher's stdio.
 void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pair<uint64_t, uint64_t>> &skip);
 
 // Before the restorers run: a UNIX path socket's file left by the dead job is removed, only
@@ -38,5 +59,11 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
 // was closed: out[1] is closed after the refill and set to -1).
 void make_socket_pair(const SocketImage &a, const std::string &image_a, const SocketImage *b, const std::string &image_b,
                       int out[2], const std::string &at);
+// make_tcp_pair: a TCP connection between a's and b's addresses again (loopback, no
+// TCP_REPAIR), each end refilled with what was drained for it, options as saved.
+// What did not fit in the fresh buffers is appended to `pending` as (0: sent through
+// out[0], a's end; 1: through out[1]) and must be pumped while that end's holders are held.
+void make_tcp_pair(const SocketImage &a, const std::string &image_a, const SocketImage &b, const std::string &image_b, int out[2],
+                   std::vector<std::pair<int, Refill>> &pending, const std::string &at);
 
 }  // namespace cairn

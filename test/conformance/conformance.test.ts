@@ -35,11 +35,15 @@ for (const name of expected.keys()) {
 
 // Directives in the first lines of a program: `/* flags: -static -lrt */`, and
 // `/* outage-ms: N */` (the job stays dead N ms before each restart, for clock checks).
-function directives(file: string): { flags: string[]; outageMs: number } {
+function directives(file: string): { flags: string[]; outageMs: number; env: Record<string, string> } {
   const head = fs.readFileSync(path.join(srcDir, file), 'utf8').split('\n').slice(0, 5).join('\n');
   const flags = /\/\*\s*flags:\s*(.*?)\s*\*\//.exec(head)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
   const outageMs = Number(/\/\*\s*outage-ms:\s*(\d+)\s*\*\//.exec(head)?.[1] ?? 0);
-  return { flags, outageMs };
+  // cairn's environment for launch and restart (test knobs), as NAME=VALUE words
+  const env = Object.fromEntries(
+    (/\/\*\s*env:\s*(.*?)\s*\*\//.exec(head)?.[1]?.split(/\s+/).filter(Boolean) ?? []).map((w) => [w.split('=')[0]!, w.slice(w.indexOf('=') + 1)]),
+  );
+  return { flags, outageMs, env };
 }
 
 /** At most n of fn at once: ava starts every test of a file together; 2 cores cannot. */
@@ -136,11 +140,11 @@ function go(job: TestJob): void {
 async function checkpointKillRestartTwice(t: ExecutionContext, file: string): Promise<void> {
   const name = file.replace(/\.c$/, '');
   const bin = await compile(file);
-  const { outageMs } = directives(file);
+  const { outageMs, env } = directives(file);
   await jobSlot(async () => {
     const job = new TestJob(`cf-${name}`);
     t.teardown(() => job.cleanup());
-    let runner = job.launch([bin]);
+    let runner = job.launch([bin], { env });
     await untilReady(job, runner);
     for (let cycle = 1; cycle <= 2; cycle++) {
       const s = await registered(job, runner, cycle === 1 ? 'launch' : 'restart 1');
@@ -150,7 +154,7 @@ async function checkpointKillRestartTwice(t: ExecutionContext, file: string): Pr
       await within('the killed launcher to exit', runner.exited, 10_000);
       fs.rmSync(job.portFile, { force: true });
       if (outageMs) await sleep(outageMs);
-      runner = job.restartScript();
+      runner = job.restartScript([], undefined, env);
     }
     go(job);
     const r = await within(`${name} to finish after restart 2`, runner.exited, 30_000);

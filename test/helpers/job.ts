@@ -34,10 +34,10 @@ export class TestJob {
     this.portFile = path.join(this.root, 'work', 'port.txt');
   }
 
-  launch(argv: string[], opts: { interval?: number; input?: string; extra?: string[] } = {}): Background {
+  launch(argv: string[], opts: { interval?: number; input?: string; extra?: string[]; env?: Record<string, string> } = {}): Background {
     const args = ['launch', '--new-coordinator', '--coord-port', '0', '--port-file', this.portFile, '--ckptdir', this.ckpt];
     if (opts.interval) args.push('-i', String(opts.interval));
-    this.launcher = cairnBackground([...args, ...(opts.extra ?? []), ...argv], { cwd: this.work, input: opts.input });
+    this.launcher = cairnBackground([...args, ...(opts.extra ?? []), ...argv], { cwd: this.work, input: opts.input, env: opts.env });
     this.started.push(this.launcher);
     return this.launcher;
   }
@@ -89,8 +89,8 @@ export class TestJob {
   }
 
   /** The restart script as a user runs it: `cd D && ./cairn_restart.sh`. */
-  restartScript(args: string[] = [], input?: string): Background {
-    const b = new Background(spawnAsUser('./cairn_restart.sh', args, { cwd: this.ckpt }));
+  restartScript(args: string[] = [], input?: string, env?: Record<string, string>): Background {
+    const b = new Background(spawnAsUser('./cairn_restart.sh', args, { cwd: this.ckpt, env }));
     if (input !== undefined) b.write(input);
     this.launcher = b;
     this.started.push(b);

@@ -871,13 +871,31 @@ void make_tcp_pair(const SocketImage &a, const std::string &image_a, const Socke
   const int one = 1;
   setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(c.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(l.fd, reinterpret_cast<const sockaddr *>(a.name.data()), socklen_t(a.name.size())) < 0 || listen(l.fd, 1) < 0)
-    throw std::runtime_error(at + ": " + conn + ": bind/listen " + addr_str(a.name) + ": " + errno_str(errno));
-  if (bind(c.fd, reinterpret_cast<const sockaddr *>(b.name.data()), socklen_t(b.name.size())) < 0)
-    throw std::runtime_error(at + ": " + conn + ": bind " + addr_str(b.name) + ": " + errno_str(errno));
+  // The old ports when they are free; one still held (a TIME_WAIT left by the killed job
+  // whose socket had no SO_REUSEADDR lasts a minute) gives way to a port the kernel picks:
+  // the connection is the same, only getsockname/getpeername show the new port.
+  auto bind_old_or_any = [&](int fd, const std::vector<uint8_t> &name, bool then_listen) {
+    if (bind(fd, reinterpret_cast<const sockaddr *>(name.data()), socklen_t(name.size())) == 0 &&
+        (!then_listen || listen(fd, 1) == 0))
+      return;
+    if (errno != EADDRINUSE) throw std::runtime_error(at + ": " + conn + ": bind " + addr_str(name) + ": " + errno_str(errno));
+    Fd fresh(socket(int(a.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+    std::vector<uint8_t> any = name;
+    any[2] = any[3] = 0;   // sin_port / sin6_port: the same offset in both
+    if (fresh.fd < 0 || dup3(fresh.fd, fd, O_CLOEXEC) < 0 ||
+        bind(fd, reinterpret_cast<const sockaddr *>(any.data()), socklen_t(any.size())) < 0 || (then_listen && listen(fd, 1) < 0))
+      throw std::runtime_error(at + ": " + conn + ": bind " + addr_str(any) + ": " + errno_str(errno));
+  };
+  bind_old_or_any(l.fd, a.name, true);
+  bind_old_or_any(c.fd, b.name, false);
+  std::vector<uint8_t> to(sizeof(sockaddr_storage));
+  socklen_t tolen = socklen_t(to.size());
+  if (getsockname(l.fd, reinterpret_cast<sockaddr *>(to.data()), &tolen) < 0)
+    throw std::runtime_error(at + ": " + conn + ": getsockname: " + errno_str(errno));
+  to.resize(tolen);
   // The same 4-tuple in TIME_WAIT refuses connect (EADDRNOTAVAIL) for up to a second.
   for (uint64_t t0 = now_ms();;) {
-    if (connect(c.fd, reinterpret_cast<const sockaddr *>(a.name.data()), socklen_t(a.name.size())) == 0) break;
+    if (connect(c.fd, reinterpret_cast<const sockaddr *>(to.data()), socklen_t(to.size())) == 0) break;
     if (errno == EINTR) continue;
     if ((errno != EADDRNOTAVAIL && errno != EADDRINUSE) || now_ms() - t0 > 5000)
       throw std::runtime_error(at + ": " + conn + ": connect: " + errno_str(errno));
@@ -891,8 +909,10 @@ void make_tcp_pair(const SocketImage &a, const std::string &image_a, const Socke
   try {
     apply_opts(out[0], a, at);
     apply_opts(out[1], b, at);
-    // a's SO_REUSEADDR stays set whatever was saved: a job listener on its port binds later.
+    // SO_REUSEADDR stays set on both ends whatever was saved: later connections of the same
+    // port (one listener's accepted ones) and the job's listener bind it again.
     setsockopt(out[0], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(out[1], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     // Each end's bytes, sent by the other end as far as fresh buffers take them now; the
     // rest is left to the caller (sent while the sending process is held).
     for (int k = 0; k < 2; k++) {

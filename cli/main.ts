@@ -69,9 +69,14 @@ async function run(argv: string[]): Promise<number> {
           .option('new-coordinator', { type: 'boolean', default: false })
           .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false })
-          .positional('targets', { type: 'string', array: true }),
+          .positional('targets', { type: 'string', array: true })
+          .option('hosts', { type: 'string', describe: 'restart each host of the checkpoint on these hosts, in the manifest order (a,b,c)' })
+          .option('hostfile', { type: 'string', describe: 'as --hosts, one host per line' })
+          .option('host-map', { type: 'string', describe: 'OLD=NEW,...: where each old host\'s processes come back' })
+          .option('only-host', { type: 'string', hidden: true, describe: 'restore only the processes of this host of the checkpoint' })
+          .option('secret-stdin', { type: 'boolean', hidden: true }),
       (a) => {
-        result = restart({ targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, quiet: a.quiet });
+        result = restart({ hosts: a.hosts, hostfile: a.hostfile, hostMap: a['host-map'], onlyHost: a['only-host'], secretStdin: a['secret-stdin'], targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, quiet: a.quiet });
       },
     )
     .command(

@@ -19,7 +19,13 @@ function exitStatusOf(state: string): number | undefined {
 
 export async function launchOnHosts(coord: CoordinatorFound, hosts: string[], command: string[], cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
   const args = ['launch', ...(quiet ? ['-q'] : []), '--', ...command];
-  const rep = await call<SpawnAgentsRequest, SpawnAgentsReply__Output>(coord, (c) => c.SpawnAgents, { agents: hosts.map((host) => ({ host, args })), cwd, ckptDir }, 120_000);
+  return runOnHosts(coord, hosts.map((host) => ({ host, args })), cwd, ckptDir, quiet);
+}
+
+/** Starts one agent per entry through the coordinator and waits for all of them. */
+export async function runOnHosts(coord: CoordinatorFound, agents: Array<{ host: string; args: string[] }>, cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
+  const hosts = agents.map((a) => a.host);
+  const rep = await call<SpawnAgentsRequest, SpawnAgentsReply__Output>(coord, (c) => c.SpawnAgents, { agents, cwd, ckptDir }, 120_000);
   const stopAll = async () => {
     await call(coord, (c) => c.Kill, {}, 5000).catch(() => undefined);
     if (coord.started) await call(coord, (c) => c.Quit, {}, 5000).catch(() => undefined);

@@ -203,8 +203,9 @@ class Coordinator implements SessionHost, ControlHost {
         const [sub, ...rest] = spec.args;
         if (!sub) throw new Error('no cairn command to run');
         const argv = [process.execPath, this.opts.cairnBin, sub, '--coord-host', addr, '--coord-port', String(this.port), '--ckptdir', ckptDir, '--secret-stdin', ...rest];
-        await r.start(req.cwd || '/', argv, this.secret);
-        this.log(`started an agent on ${spec.host} (pid ${r.remotePid} there)`);
+        const logFile = path.join(ckptDir, `cairn-agent-${spec.host.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
+        await r.start(req.cwd || '/', argv, this.secret, logFile);
+        this.log(`started an agent on ${spec.host} (pid ${r.remotePid} there, log ${logFile})`);
         return '';
       } catch (e) {
         void r.stop();

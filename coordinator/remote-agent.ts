@@ -100,10 +100,13 @@ export class RemoteAgent {
 
   /** Runs argv remotely in cwd with `stdinLine` as its first line of input; resolves once
    * the remote shell reported its PID. */
-  start(cwd: string, argv: string[], stdinLine: string): Promise<void> {
+  start(cwd: string, argv: string[], stdinLine: string, logFile: string): Promise<void> {
     // The shell prints its PID, then becomes the agent (exec keeps the PID), so that
-    // stop() can kill it by PID even if ssh's signal request is not honoured.
-    const wrapped = `echo CAIRN-AGENT-PID $$; cd ${shQuote(cwd)} && exec ${argv.map(shQuote).join(' ')}`;
+    // stop() can kill it by PID even if ssh's signal request is not honoured. The agent's
+    // and the job's output go to a log file on the shared filesystem, not down the ssh
+    // channel: the job must outlive this connection (a lost coordinator), and writing to a
+    // closed channel would kill it with EPIPE/SIGPIPE.
+    const wrapped = `echo CAIRN-AGENT-PID $$; exec >>${shQuote(logFile)} 2>&1; cd ${shQuote(cwd)} && exec ${argv.map(shQuote).join(' ')}`;
     return new Promise((resolve, reject) => {
       this.conn.exec(wrapped, (err, ch) => {
         if (err) {

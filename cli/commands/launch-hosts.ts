@@ -44,13 +44,17 @@ export async function runOnHosts(coord: CoordinatorFound, agents: Array<{ host: 
   process.on('SIGTERM', onSignal);
   let status = 0;
   let misses = 0;
+  let coordinatorPid = 0;
   for (;;) {
     await new Promise((r) => setTimeout(r, POLL_MS));
     let s: StatusReply__Output;
     try {
       s = await call(coord, (c) => c.Status, {}, 5000);
       misses = 0;
+      coordinatorPid ||= s.coordinatorPid;
+      if (s.coordinatorPid !== coordinatorPid) throw new UserError('the coordinator was replaced while the job ran', 'the job keeps running on its hosts, without checkpoints');
     } catch (e) {
+      if (e instanceof UserError && /replaced/.test(e.message)) throw e;
       // The coordinator is gone: the job runs on without it, and this launcher can no
       // longer see it end.
       if (++misses >= 6) throw new UserError(`lost the coordinator while the job runs: ${(e as Error).message}`, 'the job keeps running on its hosts; see cairn command --status');
@@ -64,7 +68,7 @@ export async function runOnHosts(coord: CoordinatorFound, agents: Array<{ host: 
       // An agent that ended without its job ever joining (it could not start it there).
       const failed = s.remote.filter((r) => r.detail !== 'status 0' && !s.member.some((m) => m.host === r.host));
       if (failed.length) {
-        info(`the job did not start on ${failed.map((r) => `${r.host} (${r.detail})`).join(', ')}; see ${ckptDir}/cairn-coordinator.log`);
+        info(`the job did not start on ${failed.map((r) => `${r.host} (${r.detail})`).join(', ')}; see cairn-agent-<host>.log in ${ckptDir}`);
         status = Math.max(status, 1);
       }
       break;

@@ -24,6 +24,16 @@ export async function launchOnHosts(coord: CoordinatorFound, hosts: string[], co
 
 /** Starts one agent per entry through the coordinator and waits for all of them. */
 export async function runOnHosts(coord: CoordinatorFound, agents: Array<{ host: string; args: string[] }>, cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
+  try {
+    return await waitOnHosts(coord, agents, cwd, ckptDir, quiet);
+  } finally {
+    // grpc-js may keep a channel to the coordinator open: nothing of this process is
+    // needed once the job is over, so it must not linger because of that.
+    setTimeout(() => process.exit(), 2000).unref();
+  }
+}
+
+async function waitOnHosts(coord: CoordinatorFound, agents: Array<{ host: string; args: string[] }>, cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
   const hosts = agents.map((a) => a.host);
   const rep = await call<SpawnAgentsRequest, SpawnAgentsReply__Output>(coord, (c) => c.SpawnAgents, { agents, cwd, ckptDir }, 120_000);
   const stopAll = async () => {

@@ -7,7 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cairnBin } from '../../common/paths.js';
-import { alive, Background, cairn, cairnBackground, killPid, readIf, waitFor, type RunResult } from '../helpers/cairn.js';
+import { alive, Background, cairn, cairnBackground, killPid, readIf, runAsUser, waitFor, type RunResult } from '../helpers/cairn.js';
 import { CLUSTER_HOST, requireTestbed, sshAsUser } from '../helpers/cluster.js';
 import { mkdirForUser, scratchDir } from '../helpers/scratch.js';
 
@@ -220,3 +220,30 @@ test.serial('the coordinator killed while the job runs: the job keeps running; a
   job.killAll();
   await run.exited;
 });
+
+test.serial("cairn_restart.sh with its host table edited moves each host's processes where the table says", async (t) => {
+  requireTestbed();
+  const steps = 50;
+  const job = new HostsJob('script');
+  t.teardown(() => job.cleanup());
+  const run = job.launch(['node1', 'node2'], steps);
+  await job.members(2);
+  await waitFor('the job to get going', () => ['node1', 'node2'].every((h) => job.out(h).split('\n').length > 5), 30_000);
+  const cp = await job.command('--bcheckpoint');
+  t.is(cp.code, 0, cp.stderr);
+  await job.status();
+  job.killAll();
+  await run.exited;
+  // What a person does: edit the table at the top of the script.
+  const script = path.join(job.ckpt, 'cairn_restart.sh');
+  const text = fs.readFileSync(script, 'utf8');
+  t.regex(text, /host_\d='node1'  host_\d_to='node1'/);
+  fs.writeFileSync(script, text.replace(/_to='node1'/, "_to='node3'").replace(/_to='node2'/, "_to='node1'"));
+  fs.rmSync(job.portFile, { force: true });
+  const r = await runAsUser('sh', [script], { cwd: job.dir, timeoutMs: 120_000 });
+  t.is(r.code, 0, r.stderr);
+  for (const h of ['node1', 'node2']) t.is(job.out(h), expected(h, steps), `${h}'s output, written from its new host`);
+  t.regex(readIf(path.join(job.ckpt, 'cairn-agent-node3.log')), /restored/, "node1's processes came back on node3");
+  t.regex(readIf(path.join(job.ckpt, 'cairn-agent-node1.log')), /restored/, "node2's processes came back on node1");
+});
+

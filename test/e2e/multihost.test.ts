@@ -4,12 +4,14 @@
 // checkpoint restarted on permuted hosts. The bed's hosts share this machine's filesystem
 // and PID numbering, so the test reads their output files and kills their processes here.
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cairnBin } from '../../common/paths.js';
 import { alive, Background, cairn, cairnBackground, killPid, readIf, runAsUser, waitFor, type RunResult } from '../helpers/cairn.js';
 import { CLUSTER_HOST, requireTestbed, sshAsUser } from '../helpers/cluster.js';
 import { mkdirForUser, scratchDir } from '../helpers/scratch.js';
+import { testUser } from '../helpers/user.js';
 
 // One line per step into out.<hostname>, through a descriptor kept open, so that a
 // checkpoint records the file's size and a restart cuts back what was written after it.
@@ -247,3 +249,29 @@ test.serial("cairn_restart.sh with its host table edited moves each host's proce
   t.regex(readIf(path.join(job.ckpt, 'cairn-agent-node1.log')), /restored/, "node2's processes came back on node1");
 });
 
+
+test.serial("agents are started with the user's ssh config: HostName alias, IdentityFile, StrictHostKeyChecking with known_hosts", async (t) => {
+  requireTestbed();
+  const job = new HostsJob('sshcfg');
+  t.teardown(() => job.cleanup());
+  const home = mkdirForUser(path.join(job.dir, 'home'));
+  mkdirForUser(path.join(home, '.ssh'));
+  mkdirForUser(path.join(home, 'keys'));
+  const user = testUser();
+  fs.copyFileSync(path.join(user.home, '.ssh', 'id_ed25519'), path.join(home, 'keys', 'k'));
+  fs.chownSync(path.join(home, 'keys', 'k'), user.uid, user.gid);
+  fs.chmodSync(path.join(home, 'keys', 'k'), 0o600);
+  const kh = path.join(home, '.ssh', 'kh');
+  fs.writeFileSync(path.join(home, '.ssh', 'config'), `Host far2\n    HostName 10.77.0.12\n    IdentityFile ~/keys/k\n    StrictHostKeyChecking yes\n    UserKnownHostsFile ~/.ssh/kh\n`);
+  const launch = () => cairn(['launch', '--coord-port', '0', '--port-file', job.portFile, '--ckptdir', job.ckpt, '--hosts', 'far2', './prog.sh', '5'], { cwd: job.dir, env: { HOME: home }, timeoutMs: 60_000 });
+  const refused = await launch();
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /far2: 10\.77\.0\.12 is not in known_hosts \(StrictHostKeyChecking yes\)/);
+  t.is(job.out('node2'), '', 'nothing ran');
+  // Once the host key is known, the same launch runs on node2.
+  const scan = execFileSync('ssh-keyscan', ['-t', 'ed25519', '10.77.0.12'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  fs.writeFileSync(kh, scan);
+  const ok = await launch();
+  t.is(ok.code, 0, ok.stderr);
+  t.is(job.out('node2'), expected('node2', 5));
+});

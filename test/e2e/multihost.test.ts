@@ -275,3 +275,25 @@ test.serial("agents are started with the user's ssh config: HostName alias, Iden
   t.is(ok.code, 0, ok.stderr);
   t.is(job.out('node2'), expected('node2', 5));
 });
+
+test.serial('agents authenticate through ssh-agent (SSH_AUTH_SOCK); StrictHostKeyChecking accept-new records the host key', async (t) => {
+  requireTestbed();
+  const job = new HostsJob('sshagent');
+  t.teardown(() => job.cleanup());
+  const user = testUser();
+  const home = mkdirForUser(path.join(job.dir, 'home'));
+  mkdirForUser(path.join(home, '.ssh'));
+  // No key file at all: only the agent holds the key.
+  fs.writeFileSync(path.join(home, '.ssh', 'config'), `Host node*\n    IdentityFile ~/.ssh/missing\n    StrictHostKeyChecking accept-new\n`);
+  const sock = path.join(job.dir, 'agent.sock');
+  const started = await runAsUser('ssh-agent', ['-a', sock, '-s'], { cwd: job.dir });
+  const agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1] ?? 0);
+  t.teardown(() => killPid(agentPid, 'SIGTERM'));
+  t.true(agentPid > 0, started.stderr);
+  const add = await runAsUser('ssh-add', [path.join(user.home, '.ssh', 'id_ed25519')], { cwd: job.dir, env: { SSH_AUTH_SOCK: sock } });
+  t.is(add.code, 0, add.stderr);
+  const r = await cairn(['launch', '--coord-port', '0', '--port-file', job.portFile, '--ckptdir', job.ckpt, '--hosts', 'node3', './prog.sh', '5'], { cwd: job.dir, env: { HOME: home, SSH_AUTH_SOCK: sock }, timeoutMs: 60_000 });
+  t.is(r.code, 0, r.stderr);
+  t.is(job.out('node3'), expected('node3', 5));
+  t.regex(readIf(path.join(home, '.ssh', 'known_hosts')), /^node3 ssh-ed25519 /m, 'the new host key was recorded');
+});

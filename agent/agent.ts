@@ -130,8 +130,21 @@ export class Agent {
     }
   }
 
+  private phaseCount = new Map<string, number>();
+
+  /** Tests of lost agents: CAIRN_TEST_CRASH_IN_PHASE=PHASE:N makes this agent die (SIGKILL,
+   * no cleanup) when it gets PHASE for the N-th time, as a crashed agent or host would. */
+  private crashForTest(phase: string): void {
+    const m = /^([A-Z_]+):(\d+)$/.exec(process.env.CAIRN_TEST_CRASH_IN_PHASE ?? '');
+    if (!m || m[1] !== phase) return;
+    const n = (this.phaseCount.get(phase) ?? 0) + 1;
+    this.phaseCount.set(phase, n);
+    if (n === Number(m[2])) process.kill(process.pid, 'SIGKILL');
+  }
+
   private async runPhase(cmd: PhaseCommand__Output): Promise<void> {
     const result: PhaseResult = { checkpointId: cmd.checkpointId, phase: cmd.phase, ok: true };
+    this.crashForTest(String(cmd.phase));
     try {
       switch (cmd.phase) {
         case 'SUSPENDED':

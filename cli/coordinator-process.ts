@@ -17,6 +17,9 @@ export interface CoordinatorWanted {
   ckptDir: string;
   intervalS: number;
   exitOnLast: boolean;
+  /** The job secret, when it came another way than the environment or the ckptdir
+   * (--secret-stdin: an agent started over ssh). */
+  secret?: string;
 }
 
 export interface CoordinatorFound {
@@ -30,9 +33,9 @@ const LOCAL = new Set(['localhost', '127.0.0.1', '::1']);
 
 export async function ensureCoordinator(w: CoordinatorWanted): Promise<CoordinatorFound> {
   if (!w.newCoordinator && w.port !== 0) {
-    const haveSecret = fs.existsSync(secretPath(w.ckptDir)) || !!process.env.CAIRN_SECRET || !!process.env.CAIRN_SECRET_FILE;
+    const haveSecret = !!w.secret || fs.existsSync(secretPath(w.ckptDir)) || !!process.env.CAIRN_SECRET || !!process.env.CAIRN_SECRET_FILE;
     if (haveSecret) {
-      const secret = findSecret(w.ckptDir);
+      const secret = w.secret ?? findSecret(w.ckptDir);
       if (await coordinatorAlive({ host: w.host, port: w.port, secret })) return { host: w.host, port: w.port, secret, started: false };
     }
     if (!LOCAL.has(w.host)) throw new UserError(`no coordinator answers at ${w.host}:${w.port}`, 'start it there first (cairn coordinator), or launch with --new-coordinator');

@@ -18,7 +18,7 @@ const coordOptions = (y: Argv) =>
 
 // Options of `cairn launch` that take a value: everything up to the first other word is
 // cairn's, the rest is the program's command line (which may have options of its own).
-const LAUNCH_VALUE_OPTIONS = new Set(['--coord-host', '-h', '--coord-port', '-p', '--port-file', '--ckptdir', '--interval', '-i']);
+const LAUNCH_VALUE_OPTIONS = new Set(['--coord-host', '-h', '--coord-port', '-p', '--port-file', '--ckptdir', '--interval', '-i', '--hosts', '--hostfile']);
 
 /** `launch OPTS PROG ARGS` -> `launch OPTS -- PROG ARGS`, so the program's flags stay its own. */
 export function splitLaunchArgv(argv: string[]): string[] {
@@ -53,9 +53,12 @@ async function run(argv: string[]): Promise<number> {
           .option('new-coordinator', { type: 'boolean', default: false, describe: 'start a new coordinator (fails if the port is taken)' })
           .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds (CAIRN_CHECKPOINT_INTERVAL)' })
           .option('gzip', { type: 'boolean', describe: 'compress images (--no-gzip: do not; the default)' })
-          .option('quiet', { alias: 'q', type: 'boolean', default: false }),
+          .option('quiet', { alias: 'q', type: 'boolean', default: false })
+          .option('hosts', { type: 'string', describe: 'run the program on each of these hosts (a,b,c), agents started over ssh' })
+          .option('hostfile', { type: 'string', describe: 'as --hosts, one host per line (MPI hostfiles work)' })
+          .option('secret-stdin', { type: 'boolean', hidden: true, describe: 'the job secret is the first line of stdin' }),
       (a) => {
-        result = launch({ command: ((a['--'] as unknown[] | undefined) ?? []).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, quiet: a.quiet });
+        result = launch({ hosts: a.hosts, hostfile: a.hostfile, secretStdin: a['secret-stdin'], command: ((a['--'] as unknown[] | undefined) ?? []).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, quiet: a.quiet });
       },
     )
     .command(
@@ -66,9 +69,14 @@ async function run(argv: string[]): Promise<number> {
           .option('new-coordinator', { type: 'boolean', default: false })
           .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false })
-          .positional('targets', { type: 'string', array: true }),
+          .positional('targets', { type: 'string', array: true })
+          .option('hosts', { type: 'string', describe: 'restart each host of the checkpoint on these hosts, in the manifest order (a,b,c)' })
+          .option('hostfile', { type: 'string', describe: 'as --hosts, one host per line' })
+          .option('host-map', { type: 'string', describe: 'OLD=NEW,...: where each old host\'s processes come back' })
+          .option('only-host', { type: 'string', hidden: true, describe: 'restore only the processes of this host of the checkpoint' })
+          .option('secret-stdin', { type: 'boolean', hidden: true }),
       (a) => {
-        result = restart({ targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, quiet: a.quiet });
+        result = restart({ hosts: a.hosts, hostfile: a.hostfile, hostMap: a['host-map'], onlyHost: a['only-host'], secretStdin: a['secret-stdin'], targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, quiet: a.quiet });
       },
     )
     .command(

@@ -4,6 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import { errorMessage } from '../common/errors.js';
 import type { CheckpointReply } from '../gen/cairn/v1/CheckpointReply.js';
 import type { ControlHandlers } from '../gen/cairn/v1/Control.js';
+import type { SpawnAgentsReply } from '../gen/cairn/v1/SpawnAgentsReply.js';
+import type { SpawnAgentsRequest__Output } from '../gen/cairn/v1/SpawnAgentsRequest.js';
 import type { StatusReply } from '../gen/cairn/v1/StatusReply.js';
 import { callIsAuthorized, unauthenticated } from './auth.js';
 import type { CheckpointOutcome } from './checkpoint-run.js';
@@ -16,6 +18,7 @@ export interface ControlHost {
   status(): StatusReply;
   kill(reason: string): number;
   quit(): void;
+  spawnAgents(req: SpawnAgentsRequest__Output): Promise<SpawnAgentsReply>;
 }
 
 export function checkpointReply(o: CheckpointOutcome): CheckpointReply {
@@ -63,6 +66,7 @@ export function controlHandlers(host: ControlHost): ControlHandlers {
     Status: guarded(secret, () => host.status()),
     List: guarded(secret, () => ({ member: host.status().member })),
     Kill: guarded(secret, () => ({ members: host.kill('killed by cairn command --kill') })),
+    SpawnAgents: guarded(secret, (req) => host.spawnAgents(req)),
     Quit: guarded(secret, () => {
       // Reply first: the server goes away right after.
       setImmediate(() => host.quit());

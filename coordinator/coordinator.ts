@@ -18,6 +18,9 @@ import { genName } from './generations.js';
 import { Job, RegisterRefused } from './job.js';
 import { loadOrCreateSecret } from './job-secret.js';
 import type { Member, SessionCall } from './member.js';
+import { RemoteAgent } from './remote-agent.js';
+import type { SpawnAgentsRequest__Output } from '../gen/cairn/v1/SpawnAgentsRequest.js';
+import type { SpawnAgentsReply } from '../gen/cairn/v1/SpawnAgentsReply.js';
 import { resolveOptions, type CoordinatorOptions, type ResolvedOptions, type RunningCoordinator } from './options.js';
 
 export type { CoordinatorOptions, RunningCoordinator } from './options.js';
@@ -43,6 +46,8 @@ class Coordinator implements SessionHost, ControlHost {
   private resolveDone!: () => void;
   private shutdownStarted?: Promise<void>;
   private memberLeftWaiters: Array<() => void> = [];
+  /** Agents this coordinator started on other hosts (cairn launch --hosts, restart). */
+  private readonly remotes: RemoteAgent[] = [];
 
   constructor(
     readonly opts: ResolvedOptions,
@@ -153,6 +158,7 @@ class Coordinator implements SessionHost, ControlHost {
       })),
       coordinatorPid: process.pid,
       port: this.port,
+      remote: this.remotes.map((r) => ({ host: r.host, pid: r.remotePid, state: r.state, detail: r.exitInfo })),
     };
   }
 
@@ -184,6 +190,32 @@ class Coordinator implements SessionHost, ControlHost {
     });
   }
 
+  async spawnAgents(req: SpawnAgentsRequest__Output): Promise<SpawnAgentsReply> {
+    if (this.shutdownStarted) return { ok: false, error: 'the coordinator is shutting down' };
+    const ckptDir = req.ckptDir || this.opts.ckptDir;
+    const results = await Promise.all(req.agents.map(async (spec) => {
+      const r = new RemoteAgent(spec.host, (line) => this.log(line));
+      this.remotes.push(r);
+      r.onLost((why) => this.log(`agent on ${spec.host}: ${why}`));
+      try {
+        // The remote host reaches us at the address its ssh connection came from.
+        const addr = await r.connect();
+        const [sub, ...rest] = spec.args;
+        if (!sub) throw new Error('no cairn command to run');
+        const argv = [process.execPath, this.opts.cairnBin, sub, '--coord-host', addr, '--coord-port', String(this.port), '--ckptdir', ckptDir, '--secret-stdin', ...rest];
+        const logFile = path.join(ckptDir, `cairn-agent-${spec.host.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
+        await r.start(req.cwd || '/', argv, this.secret, logFile);
+        this.log(`started an agent on ${spec.host} (pid ${r.remotePid} there, log ${logFile})`);
+        return '';
+      } catch (e) {
+        void r.stop();
+        return errorMessage(e);
+      }
+    }));
+    const errors = results.filter(Boolean);
+    return { ok: errors.length === 0, error: errors.join('\n'), started: results.length - errors.length };
+  }
+
   // ---- shutdown ----
 
   get memberCount(): number {
@@ -199,6 +231,8 @@ class Coordinator implements SessionHost, ControlHost {
         this.log(`while stopping the checkpoint: ${errorMessage(err)}`);
       }
       for (const m of this.job.all()) m.endStream();
+      // An ssh connection's end does not end its remote command: stop each agent.
+      await Promise.all(this.remotes.map((r) => r.stop().catch(() => undefined)));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.server.forceShutdown();

@@ -50,14 +50,19 @@ export function renderRestartScript(r: RestartScriptInput): string {
     '# Run it from any directory. Arguments are passed on to `cairn restart`',
     '# (for example: ./cairn_restart.sh --interval 3600). Set CAIRN to use another cairn.',
     '',
-    `# Where the members of generation ${r.generation} ran (working directory and images in the comment).`,
-    '# For reference and later editing: cairn restart still takes the placement from the',
-    "# generation's manifest, not from these variables.",
+    `# Host table of generation ${r.generation}: host_N is where processes ran, host_N_to where`,
+    '# they come back. Edit host_N_to to move them (their hostnames stay the old ones);',
+    '# every host_N_to must run sshd and reach this host, with cairn at the same path.',
   ];
   r.hosts.forEach((h, i) => {
-    lines.push(`host_${i + 1}=${shQuote(h.host)}   # cwd ${commentSafe(h.cwd || '?')}, ${h.images} image${h.images === 1 ? '' : 's'}`);
+    lines.push(`host_${i + 1}=${shQuote(h.host)}  host_${i + 1}_to=${shQuote(h.host)}   # cwd ${commentSafe(h.cwd || '?')}, ${h.images} image${h.images === 1 ? '' : 's'}`);
   });
   lines.push(`hosts=${shQuote(r.hosts.map((h) => h.host).join(' '))}`);
+  lines.push(`host_map="${r.hosts.map((_, i) => `$host_${i + 1}=$host_${i + 1}_to`).join(',')}"`);
+  // One host that stays put: a plain local restart, as before; otherwise over ssh.
+  lines.push(`multi=${r.hosts.length > 1 ? 1 : 0}`);
+  r.hosts.forEach((_, i) => lines.push(`[ "$host_${i + 1}" = "$host_${i + 1}_to" ] || multi=1`));
+  lines.push('if [ "$multi" = 1 ]; then set -- --host-map "$host_map" "$@"; fi');
   lines.push(
     '',
     `job_dir=${shQuote(path.resolve(r.jobDir))}`,

@@ -5,10 +5,13 @@
 #          python3-numpy, perl, openjdk-17-jdk-headless (java, javac), golang-go;
 #          test/e2e/terminal.test.ts: tmux (the terminals), procps (top); the make -j2 test: make, gcc;
 #          test/e2e/redis.test.ts: redis-server
+#          the multi-host test bed (test/testbed): openssh-server (sshd per node), openssh-client,
+#          iproute2; MPI (later tests): openmpi-bin libopenmpi-dev mpich libmpich-dev
 set -euo pipefail
 [[ $(id -u) -eq 0 ]] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
 pkgs=(build-essential g++ make python3 libc6-dev procps util-linux
-      python3-numpy perl openjdk-17-jdk-headless golang-go tmux redis-server)
+      python3-numpy perl openjdk-17-jdk-headless golang-go tmux redis-server
+      openssh-server openssh-client iproute2 openmpi-bin libopenmpi-dev mpich libmpich-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

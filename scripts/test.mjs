@@ -33,6 +33,18 @@ if (process.getuid() === 0) {
   if (before.length) die(`processes of ${user} are already running; end them first:\n${before.join('\n')}`);
 }
 
+// The multi-host test bed (test/testbed/cluster.sh) needs root to come up; its ssh keys
+// and config are set up for the test user, so the tests ssh as that user. Without root it
+// must already be up (the multi-host tests fail loudly otherwise).
+const cluster = path.join(root, 'test/testbed/cluster.sh');
+const clusterEnv = { ...process.env, CLUSTER_USER: user };
+let clusterStarted = false;
+if (process.getuid() === 0 && process.env.CAIRN_NO_TESTBED !== '1') {
+  const up = spawnSync(cluster, ['up'], { stdio: 'inherit', env: clusterEnv });
+  if (up.status !== 0) die('the multi-host test bed did not come up (test/testbed/cluster.sh up)');
+  clusterStarted = true;
+}
+
 // ava's own summary is echoed as it comes, and condensed into the plain closing line
 // 'N passed, N failed' that CI reads.
 const { spawn } = await import('node:child_process');
@@ -47,6 +59,7 @@ const marks = (m) => text.split('\n').filter((l) => l.trimStart().startsWith(m))
 const passed = marks('✔');
 const failed = marks('✘') + marks('◌') + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/);
 if (status !== 0 && failed === 0) console.log('ava exited with an error before reporting its tests');
+if (clusterStarted) spawnSync(cluster, ['down'], { stdio: 'inherit', env: clusterEnv });
 const left = leftovers();
 if (left.length) {
   console.error(`npm test: the tests left processes of ${user} running:\n${left.join('\n')}`);

@@ -7,7 +7,9 @@ import { launchJob, resolveProgram } from '../../agent/launch.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError } from '../../common/errors.js';
 import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
+import { hostsOf, readSecretFromStdin } from '../../common/hostfile.js';
 import { info } from '../output.js';
+import { launchOnHosts } from './launch-hosts.js';
 import { forwardSignals } from '../signals.js';
 
 export interface LaunchArgs {
@@ -20,13 +22,22 @@ export interface LaunchArgs {
   ckptdir?: string;
   gzip?: boolean;
   quiet?: boolean;
+  /** --hosts / --hostfile: run CMD on each of these hosts (agents started over ssh). */
+  hosts?: string;
+  hostfile?: string;
+  /** The job secret is the first line of stdin (agents the coordinator starts over ssh). */
+  secretStdin?: boolean;
 }
 
 export async function launch(a: LaunchArgs): Promise<number> {
   if (a.command.length === 0) throw new UserError('no program to launch', 'cairn launch [options] ./a.out [args...]');
   if (a.gzip === true) throw new UserError('--gzip: compressed images are not available in this version', 'leave it out (images are written uncompressed)');
   const cwd = process.cwd();
-  resolveProgram(a.command[0]!, cwd);   // a missing program is reported before anything starts
+  const hosts = hostsOf(a.hosts, a.hostfile);
+  const secret = a.secretStdin ? readSecretFromStdin() : undefined;
+  // A missing program is reported before anything starts (the filesystem is shared, as on
+  // a cluster, so this holds for other hosts too).
+  resolveProgram(a.command[0]!, cwd);
   const ckptDir = path.resolve(ckptDirOf(a.ckptdir));
   try {
     fs.mkdirSync(ckptDir, { recursive: true, mode: 0o700 });
@@ -42,8 +53,11 @@ export async function launch(a: LaunchArgs): Promise<number> {
     portFile: a.portFile,
     ckptDir,
     intervalS: intervalOf(a.interval),
-    exitOnLast: true,
+    // With --hosts this launcher waits for every host and then quits the coordinator.
+    exitOnLast: hosts.length === 0,
+    secret,
   });
+  if (hosts.length) return launchOnHosts(coord, hosts, a.command, cwd, ckptDir, !!a.quiet);
   const engine = loadEngine();
   const job = await withCoordinator(coord, () => launchJob(engine, a.command, cwd));
   const log = a.quiet ? () => undefined : info;

@@ -12,7 +12,9 @@ import { resolveRestartTarget } from '../../agent/restart-target.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError, errorMessage } from '../../common/errors.js';
 import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
+import { readSecretFromStdin } from '../../common/hostfile.js';
 import { info } from '../output.js';
+import { imagesOfHost, planHosts, restartOnHosts } from './restart-hosts.js';
 import { forwardSignals } from '../signals.js';
 
 export interface RestartArgs {
@@ -24,6 +26,14 @@ export interface RestartArgs {
   interval?: number;
   ckptdir?: string;
   quiet?: boolean;
+  /** Multi-host restart: the new hosts, in the order of the manifest's hosts... */
+  hosts?: string;
+  hostfile?: string;
+  /** ...or old=new pairs (hosts not named stay where they were). */
+  hostMap?: string;
+  /** Restore only the processes that ran on this host (an agent started over ssh). */
+  onlyHost?: string;
+  secretStdin?: boolean;
 }
 
 function offset(jobNs: string, hostNs: string): string {
@@ -32,6 +42,10 @@ function offset(jobNs: string, hostNs: string): string {
 
 export async function restart(a: RestartArgs): Promise<number> {
   const target = resolveRestartTarget(a.targets, ckptDirOf(a.ckptdir));
+  const secret = a.secretStdin ? readSecretFromStdin() : undefined;
+  const placement = planHosts(target, a);
+  if (placement) return restartOnHosts(target, placement, a);
+  if (a.onlyHost !== undefined) target.images = imagesOfHost(target, a.onlyHost);
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
   for (const l of loaded) {
@@ -56,6 +70,7 @@ export async function restart(a: RestartArgs): Promise<number> {
     ckptDir,
     intervalS: intervalOf(a.interval ?? target.manifest?.intervalS),
     exitOnLast: true,
+    secret,
   });
   // The job's main process: the child of init with the lowest pid.
   const mains = loaded.filter((l) => l.image.nsPpid === 1).sort((a, b) => a.image.nsPid - b.image.nsPid);

@@ -400,7 +400,9 @@ test('a checkpoint commits gen-000001 with manifest, latest and a restart script
   const elsewhere = fs.mkdtempSync(path.join(dir, 'cwd-'));
   const out = execFileSync('sh', [script, '--extra', 'a b'], { cwd: elsewhere, encoding: 'utf8', env: { ...process.env, CAIRN: '' } });
   t.deepEqual(out.trimEnd().split('\n'), [
-    'from cairnBin', 'restart', '--coord-port', '0', '--port-file', portFile, '--interval', '0', '--ckptdir', ckptDir, '--extra', 'a b', jobDir,
+    'from cairnBin', 'restart', '--coord-port', '0', '--port-file', portFile, '--interval', '0', '--ckptdir', ckptDir,
+    // Two hosts: the host table goes to cairn restart as --host-map.
+    '--host-map', 'node1=node1,node2=node2', '--extra', 'a b', jobDir,
   ]);
   // CAIRN overrides it.
   const other = path.join(dir, 'other-cairn');

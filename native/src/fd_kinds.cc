@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "crc32c.h"
 #include "process.h"
@@ -438,6 +440,96 @@ uint64_t dump_pipes(pid_t pid, int image_fd, uint64_t off, ProcessImage &img) {
     index[key] = f.pipe = uint32_t(img.pipes.size());
   }
   return off;
+}
+
+uint64_t dump_tmpfs_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &img) {
+  constexpr long kTmpfsMagic = 0x01021994;
+  std::set<std::pair<uint64_t, uint64_t>> seen;
+  std::vector<uint8_t> buf;
+  for (const VmaImage &v : img.vmas) {
+    if (v.kind != VMA_FILE_SHARED || !seen.insert({v.file.dev, v.file.ino}).second) continue;
+    struct statfs fs;
+    if (statfs(v.path.c_str(), &fs) < 0 || fs.f_type != kTmpfsMagic) continue;
+    const std::string what = "the shared memory file " + v.path;
+    int src = open(v.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (src < 0 || fstat(src, &st) < 0 || uint64_t(st.st_dev) != v.file.dev || uint64_t(st.st_ino) != v.file.ino) {
+      if (src >= 0) close(src);
+      fail_pid(pid, "cannot read " + what + ": it is gone or replaced");
+    }
+    TmpfsFile t;
+    t.path = v.path;
+    t.file = v.file;
+    t.size = uint64_t(st.st_size);
+    t.mode = st.st_mode & 07777;
+    if (buf.empty()) buf.resize(8u << 20);
+    for (off_t pos = 0; uint64_t(pos) < t.size;) {
+      off_t d = lseek(src, pos, SEEK_DATA);
+      if (d < 0) break;
+      off_t h = lseek(src, d, SEEK_HOLE);
+      if (h < 0) h = off_t(t.size);
+      d &= ~off_t(kPage - 1);
+      for (off_t a = d; a < h;) {
+        ssize_t n = pread(src, buf.data(), size_t(std::min<off_t>(off_t(buf.size()), h - a)), a);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          int e = n < 0 ? errno : EIO;
+          close(src);
+          fail_pid(pid, "cannot read " + what + ": " + errno_str(e));
+        }
+        const size_t len = (size_t(n) + kPage - 1) & ~size_t(kPage - 1);   // whole pages; the tail is zeros
+        memset(buf.data() + n, 0, len - size_t(n));
+        for (size_t done = 0; done < len;) {
+          ssize_t w = pwrite(image_fd, buf.data() + done, len - done, off_t(off + done));
+          if (w < 0 && errno == EINTR) continue;
+          if (w <= 0) {
+            close(src);
+            fail_pid(pid, "cannot write " + what + " to the image: " + errno_str(w < 0 ? errno : EIO));
+          }
+          done += size_t(w);
+        }
+        t.runs.push_back(PageRun{uint64_t(a), len, off, crc32c(0, buf.data(), len)});
+        off += len;
+        a += n;
+      }
+      pos = h;
+    }
+    close(src);
+    img.tmpfs_files.push_back(std::move(t));
+  }
+  return off;
+}
+
+void restore_tmpfs_files(const std::vector<const ProcessImage *> &procs, const std::vector<std::string> &image_paths) {
+  std::set<std::string> done;
+  std::vector<uint8_t> buf;
+  for (size_t i = 0; i < procs.size(); i++)
+    for (const TmpfsFile &t : procs[i]->tmpfs_files) {
+      if (!done.insert(t.path).second) continue;
+      const std::string at = "pid " + std::to_string(procs[i]->ns_pid) + " (" + procs[i]->comm + "): cannot restore " + t.path;
+      if (t.path.empty() || t.path[0] != '/') throw std::runtime_error(at + ": not an absolute path");
+      int img = open(image_paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+      if (img < 0) throw std::runtime_error(at + ": cannot open image " + image_paths[i] + ": " + errno_str(errno));
+      int fd = open(t.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, t.mode ? t.mode : 0600);
+      if (fd < 0 || ftruncate(fd, 0) < 0 || ftruncate(fd, off_t(t.size)) < 0) {
+        const int e = errno;
+        if (fd >= 0) close(fd);
+        close(img);
+        throw std::runtime_error(at + ": " + errno_str(e));
+      }
+      std::string err;
+      for (const PageRun &r : t.runs) {
+        buf.resize(r.len);
+        if (pread(img, buf.data(), r.len, off_t(r.offset)) != ssize_t(r.len)) err = "image " + image_paths[i] + " is cut short";
+        else if (crc32c(0, buf.data(), r.len) != r.crc32c) err = "image " + image_paths[i] + " is corrupted (checksum)";
+        else if (r.addr < t.size && pwrite(fd, buf.data(), size_t(std::min<uint64_t>(r.len, t.size - r.addr)), off_t(r.addr)) < 0)
+          err = errno_str(errno);
+        if (!err.empty()) break;
+      }
+      close(fd);
+      close(img);
+      if (!err.empty()) throw std::runtime_error(at + ": " + err);
+    }
 }
 
 }  // namespace cairn

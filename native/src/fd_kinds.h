@@ -34,4 +34,12 @@ uint64_t dump_shared_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &
 // bytes in flight appended to the image from `off`. Returns the first byte after them.
 uint64_t dump_pipes(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
 
+// The contents of every tmpfs file (/dev/shm ...) the process maps MAP_SHARED, appended to
+// the image from `off` (data regions, whole pages). Returns the new end.
+uint64_t dump_tmpfs_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &img);
+
+// Before the restorers run: each saved tmpfs file written back to its path (created when
+// missing), from the first image that has it. Throws naming the file.
+void restore_tmpfs_files(const std::vector<const ProcessImage *> &procs, const std::vector<std::string> &image_paths);
+
 }  // namespace cairn

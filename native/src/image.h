@@ -147,6 +147,14 @@ struct ZombieImage {
   std::string comm;
 };
 
+struct TmpfsFile {
+  std::string path;
+  FileIdentity file;
+  uint64_t size = 0;
+  uint32_t mode = 0;
+  std::vector<PageRun> runs;
+};
+
 struct PtyImage {
   uint32_t index = 0;          // N of /dev/pts/N at checkpoint
   bool locked = false;
@@ -236,6 +244,7 @@ struct ProcessImage {
   std::vector<ZombieImage> zombies;
   std::vector<SocketImage> sockets;
   std::vector<PtyImage> ptys;
+  std::vector<TmpfsFile> tmpfs_files;
   int32_t ns_pgid = 0, ns_sid = 0;
   std::vector<PendingSignal> shared_pending;   // process-wide pending signals, queue order
   std::vector<Itimer> itimers;                 // armed ones only

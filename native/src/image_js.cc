@@ -223,6 +223,35 @@ std::vector<PipeImage> pipes_from_js(const Napi::Array &a) {
   return out;
 }
 
+Napi::Array tmpfs_to_js(Napi::Env env, const std::vector<TmpfsFile> &v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("path", v[i].path);
+    x.Set("file", file_js(env, v[i].file));
+    x.Set("size", u64s(env, v[i].size));
+    x.Set("mode", v[i].mode);
+    x.Set("runs", runs_to_js(env, v[i].runs));
+    a.Set(uint32_t(i), x);
+  }
+  return a;
+}
+
+std::vector<TmpfsFile> tmpfs_from_js(const Napi::Array &a) {
+  std::vector<TmpfsFile> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object x = elem(a, i, "tmpfsFiles");
+    TmpfsFile t;
+    t.path = str(x, "path");
+    t.file = file_from(obj(x, "file"));
+    t.size = u64(x, "size");
+    t.mode = u32(x, "mode");
+    t.runs = runs_from_js(x);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Napi::Array ptys_to_js(Napi::Env env, const std::vector<PtyImage> &v) {
   Napi::Array a = Napi::Array::New(env, v.size());
   for (size_t i = 0; i < v.size(); i++) {
@@ -573,6 +602,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   o.Set("sharedFiles", shared_files_to_js(env, img.shared_files));
   o.Set("pipes", pipes_to_js(env, img.pipes));
   o.Set("ptys", ptys_to_js(env, img.ptys));
+  o.Set("tmpfsFiles", tmpfs_to_js(env, img.tmpfs_files));
   o.Set("sockets", sockets_to_js(env, img.sockets));
   o.Set("nsPgid", img.ns_pgid);
   o.Set("nsSid", img.ns_sid);
@@ -722,6 +752,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
   img.shared_files = shared_files_from_js(arr(o, "sharedFiles"));
   img.pipes = pipes_from_js(arr(o, "pipes"));
   img.ptys = ptys_from_js(arr(o, "ptys"));
+  img.tmpfs_files = tmpfs_from_js(arr(o, "tmpfsFiles"));
   img.sockets = sockets_from_js(arr(o, "sockets"));
   img.ns_pgid = i32(o, "nsPgid");
   img.ns_sid = i32(o, "nsSid");

@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "fd_kinds.h"
 #include "ptys.h"
 #include "sockets.h"
 
@@ -66,6 +67,7 @@ JobObjects::~JobObjects() {
 }
 
 JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, const std::vector<std::string> &image_paths) {
+  restore_tmpfs_files(procs, image_paths);   // before anything maps them
   JobObjects out;
   out.by_fd.resize(procs.size());
   out.by_shm.resize(procs.size());

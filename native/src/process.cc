@@ -332,7 +332,8 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
     // memfd / deleted file / shared anonymous contents follow the pages (fd_kinds.cc)
     uint64_t end = dump_shared_files(pid, fd, res.pages_end, img);
     end = dump_pipes(pid, fd, end, img);
-    end = dump_ptys(pid, fd, end, img);   // output in flight in the job's pseudo-terminals   // bytes in flight in pipes, after those
+    end = dump_ptys(pid, fd, end, img);   // output in flight in the job's pseudo-terminals
+    end = dump_tmpfs_files(pid, fd, end, img);   // shared memory files (/dev/shm)   // bytes in flight in pipes, after those
     end = dump_socket_queues(pid, fd, end, img);   // data queued in socketpairs, last
     img.pages_bytes += end - res.pages_end;
     res.pages_end = end;

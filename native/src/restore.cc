@@ -525,6 +525,7 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
   for (const PipeImage &p : image.pipes) all.push_back(&p.runs);            // bytes in flight in pipes
   for (const PtyImage &p : image.ptys) all.push_back(&p.runs);              // output in flight in pseudo-terminals
+  for (const TmpfsFile &t : image.tmpfs_files) all.push_back(&t.runs);     // shared memory files
   const std::vector<PageRun> ipc = {PageRun{0, image.sysv_ipc_length, image.sysv_ipc_offset, image.sysv_ipc_crc32c}};
   if (image.sysv_ipc_length) all.push_back(&ipc);                           // the job's SysV IPC objects
   for (const std::vector<PageRun> *runs : all) {

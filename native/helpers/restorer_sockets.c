@@ -148,7 +148,18 @@ static void create_sockets(void)
 			sc5(SK_NR_setsockopt, fd, SK_SOL_SOCKET, SK_SO_REUSEADDR, (long)&one, sizeof one);
 		}
 		if (s->state == PSOCK_LISTEN || (s->state == PSOCK_BOUND && s->name_len > 2)) {
-			if ((r = sc3(SK_NR_bind, fd, s->name, s->name_len)) < 0)
+			/* A TCP port the killed job's connections still hold in TIME_WAIT (when the
+			 * program did not set SO_REUSEADDR, which they then lack) is free within a
+			 * minute: wait for it rather than move the listener to another port. */
+			for (int tries = 0; (r = sc3(SK_NR_bind, fd, s->name, s->name_len)) == -98 /* EADDRINUSE */ && tcp_listen &&
+					    tries < 650;
+			     tries++) {
+				struct {
+					long sec, nsec;
+				} ts = { 0, 100000000 };
+				sc2(35 /* nanosleep */, &ts, 0);
+			}
+			if (r < 0)
 				fail_x("bind of socket (address in use?)", i, r);
 			/* a UNIX path (not abstract): its file's permissions as they were */
 			if (s->family == SK_AF_UNIX && s->name_len > 2 && s->name[2] && s->mode)

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -466,7 +467,11 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   // Generous: the restorers read every page of the images before their threads park.
   uint64_t bytes = 0;
   for (const ProcessImage *img : imgs) bytes += img->pages_bytes;
-  const int64_t deadline = t0 + 60000 + int64_t(bytes / (20u << 20)) * 1000;
+  // A TCP listener may wait up to 65 s for its port (restorer_sockets.c: TIME_WAIT).
+  bool tcp_listener = false;
+  for (const ProcessImage *img : imgs)
+    for (const SocketImage &s : img->sockets) tcp_listener |= s.state == SOCKET_LISTEN && s.family != AF_UNIX;
+  const int64_t deadline = t0 + 60000 + (tcp_listener ? 65000 : 0) + int64_t(bytes / (20u << 20)) * 1000;
   std::vector<RProc> procs(1);
   procs[0].img = main_img;
   procs[0].host = pid;

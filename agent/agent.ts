@@ -271,7 +271,8 @@ export class Agent {
     this.o.engine.checkJobRestorable(dumped.map((d) => d.image));
     for (const d of dumped) {
       const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd);
-      images.push({ ...d.info, bytes, metaCrc32c: metaCrc });
+      const notes = ((d.image as { notes?: string[] }).notes ?? []).slice();
+      images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes });
     }
     return images;
   }

@@ -144,6 +144,7 @@ export class Checkpointer {
   private async afterCommit(run: CheckpointRun, o: CheckpointOutcome): Promise<void> {
     const { opts, job } = this;
     const jobDir = job.jobDir!;
+    for (const imgs of o.images.values()) for (const i of imgs) for (const n of i.notes ?? []) opts.log(`generation ${o.generation}: note: ${n}`);
     try {
       await writeRestartScript({
         jobId: job.jobId!,

@@ -30,6 +30,7 @@ export function checkpointReply(o: CheckpointOutcome): CheckpointReply {
     bytes: o.bytes.toString(),
     durationUs: o.durationUs.toString(),
     pauseUs: o.pauseUs.toString(),
+    notes: [...o.images.values()].flatMap((imgs) => imgs.flatMap((i) => i.notes ?? [])),
   };
 }
 

@@ -66,6 +66,7 @@ export async function command(a: CommandArgs): Promise<number> {
     const r = await call<{ wait: boolean }, CheckpointReply__Output>(t, (c) => c.Checkpoint, { wait: blocking }, blocking ? 0 : 10_000);
     if (!r.ok) throw new UserError(`checkpoint failed: ${r.error}`, 'the previous checkpoint is still the latest; see cairn command --status');
     out(r, describeCheckpoint(r, blocking));
+    if (!a.json) for (const n of r.notes ?? []) process.stderr.write(`cairn: note: ${n}\n`);
     return 0;
   }
   if (a.status) {

@@ -193,6 +193,7 @@ struct SocketImage {
   std::vector<PageRun> runs;   // stream: the bytes; datagram/seqpacket: one run per message
   FileIdentity file;           // UNIX path socket: the socket file
   uint32_t mode = 0;
+  bool outside = false;        // a TCP connection to outside the job: comes back closed
 };
 
 struct SigActionImage {
@@ -245,6 +246,7 @@ struct ProcessImage {
   std::vector<SocketImage> sockets;
   std::vector<PtyImage> ptys;
   std::vector<TmpfsFile> tmpfs_files;
+  std::vector<std::string> notes;   // what will come back different, for people
   int32_t ns_pgid = 0, ns_sid = 0;
   std::vector<PendingSignal> shared_pending;   // process-wide pending signals, queue order
   std::vector<Itimer> itimers;                 // armed ones only

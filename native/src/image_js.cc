@@ -315,6 +315,7 @@ Napi::Array sockets_to_js(Napi::Env env, const std::vector<SocketImage> &v) {
     x.Set("runs", runs_to_js(env, s.runs));
     x.Set("file", file_js(env, s.file));
     x.Set("mode", s.mode);
+    x.Set("outside", s.outside);
     a.Set(uint32_t(i), x);
   }
   return a;
@@ -347,6 +348,7 @@ std::vector<SocketImage> sockets_from_js(const Napi::Array &a) {
     s.runs = runs_from_js(x);
     s.file = file_from(obj(x, "file"));
     s.mode = u32(x, "mode");
+    s.outside = boolean(x, "outside");
     out.push_back(std::move(s));
   }
   return out;
@@ -603,6 +605,11 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   o.Set("pipes", pipes_to_js(env, img.pipes));
   o.Set("ptys", ptys_to_js(env, img.ptys));
   o.Set("tmpfsFiles", tmpfs_to_js(env, img.tmpfs_files));
+  {
+    Napi::Array notes = Napi::Array::New(env, img.notes.size());
+    for (size_t i = 0; i < img.notes.size(); i++) notes.Set(uint32_t(i), img.notes[i]);
+    o.Set("notes", notes);
+  }
   o.Set("sockets", sockets_to_js(env, img.sockets));
   o.Set("nsPgid", img.ns_pgid);
   o.Set("nsSid", img.ns_sid);
@@ -753,6 +760,10 @@ ProcessImage image_from_js(const Napi::Value &val) {
   img.pipes = pipes_from_js(arr(o, "pipes"));
   img.ptys = ptys_from_js(arr(o, "ptys"));
   img.tmpfs_files = tmpfs_from_js(arr(o, "tmpfsFiles"));
+  {
+    Napi::Array notes = arr(o, "notes");
+    for (uint32_t i = 0; i < notes.Length(); i++) img.notes.push_back(notes.Get(i).ToString().Utf8Value());
+  }
   img.sockets = sockets_from_js(arr(o, "sockets"));
   img.ns_pgid = i32(o, "nsPgid");
   img.ns_sid = i32(o, "nsSid");

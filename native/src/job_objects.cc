@@ -232,6 +232,11 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
       const auto &[i0, k0] = saved.at(g);
       const SocketImage &s = procs[i0]->sockets[k0];
       const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
+      if (s.outside) {   // to outside the job: comes back closed
+        out.fds.push_back(make_reset_tcp(s, at));
+        index_of_ino[s.ino] = int(out.fds.size()) - 1;
+        continue;
+      }
       if (!saved.count(s.peer_ino)) throw std::runtime_error(at + ": a TCP connection whose other end is not in the images");
       const size_t ip = saved.at(s.peer_ino).first;
       const SocketImage &peer = procs[ip]->sockets[saved.at(s.peer_ino).second];

@@ -318,11 +318,15 @@ void classify_inet(pid_t pid, const std::string &what, SocketImage &s, int h) {
       // Only a connection whose other end is in the job (drained at FD_LEADER) is kept.
       std::lock_guard<std::mutex> g(g_tcp_mu);
       auto it = g_tcp.find(s.ino);
-      if (it == g_tcp.end())
-        fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
-                          ": not supported (its peer is outside the job; cannot be re-created without CAP_NET_ADMIN)");
       s.state = SOCKET_PAIR;
-      s.peer_ino = it->second.peer_ino;
+      if (it != g_tcp.end()) {
+        s.peer_ino = it->second.peer_ino;
+      } else {
+        // Its peer is outside the job (another host, a server): it cannot be made again
+        // without the peer, so it comes back closed (peer_ino 0: reset at restart).
+        s.peer_ino = 0;
+        s.outside = true;
+      }
     } else {
       s.state = port_of(s.name) ? SOCKET_BOUND : SOCKET_UNBOUND;
     }
@@ -526,6 +530,9 @@ void dump_sockets(pid_t pid, ProcessImage &img) {
     try {
       if (s.family == AF_UNIX) classify_unix(pid, img, what, s);
       else if (s.family == AF_INET || s.family == AF_INET6) classify_inet(pid, what, s, h.fd);
+      if (s.outside)
+        img.notes.push_back(who(pid) + ": " + what + ": the TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
+                            " leaves the job: after a restart it is closed (reads and writes fail with ECONNRESET)");
       else
         fail_pid(pid, what + ": " +
                           (s.family == AF_NETLINK  ? std::string("a netlink")
@@ -562,6 +569,7 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
       {
         std::lock_guard<std::mutex> g(g_tcp_mu);
         auto it = g_tcp.find(s.ino);
+        if (it == g_tcp.end() && s.outside) continue;   // comes back closed: nothing to keep
         if (it == g_tcp.end()) {
           if (pidfd >= 0) close(pidfd);
           fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) + " whose data was not drained");
@@ -1004,6 +1012,42 @@ std::vector<Refill> take_pending_refills(pid_t pid) {
   std::vector<Refill> out = std::move(it->second);
   g_refills.erase(it);
   return out;
+}
+
+int make_reset_tcp(const SocketImage &s, const std::string &at) {
+  const int fam = int(s.family);
+  Fd l(socket(fam, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  Fd c(socket(fam, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (l.fd < 0 || c.fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
+  sockaddr_storage a;
+  memset(&a, 0, sizeof a);
+  socklen_t alen;
+  if (fam == AF_INET6) {
+    auto *a6 = reinterpret_cast<sockaddr_in6 *>(&a);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_addr = in6addr_loopback;
+    alen = sizeof *a6;
+  } else {
+    auto *a4 = reinterpret_cast<sockaddr_in *>(&a);
+    a4->sin_family = AF_INET;
+    a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    alen = sizeof *a4;
+  }
+  if (bind(l.fd, reinterpret_cast<sockaddr *>(&a), alen) < 0 || listen(l.fd, 1) < 0 ||
+      getsockname(l.fd, reinterpret_cast<sockaddr *>(&a), &alen) < 0 || connect(c.fd, reinterpret_cast<sockaddr *>(&a), alen) < 0)
+    throw std::runtime_error(at + ": a closed connection in place of one to outside the job: " + errno_str(errno));
+  Fd acc(accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC));
+  if (acc.fd < 0) throw std::runtime_error(at + ": accept: " + errno_str(errno));
+  const linger lg{1, 0};   // close with a reset
+  setsockopt(acc.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(acc.fd);
+  acc.fd = -1;
+  pollfd p{c.fd, POLLIN, 0};
+  poll(&p, 1, 1000);   // the reset arrives at once on loopback
+  apply_opts(c.fd, s, at);
+  const int fd = c.fd;
+  c.fd = -1;
+  return fd;
 }
 
 }  // namespace cairn

@@ -61,6 +61,9 @@ void make_socket_pair(const SocketImage &a, const std::string &image_a, const So
                       int out[2], const std::string &at);
 // make_tcp_pair: a TCP connection between a's and b's addresses again (loopback, no
 // TCP_REPAIR), each end refilled with what was drained for it, options as saved.
+// make_reset_tcp: a TCP socket of s's family, options as saved, whose connection was reset
+// (a connection to outside the job comes back closed: reads and writes fail, ECONNRESET).
+int make_reset_tcp(const SocketImage &s, const std::string &at);
 // What did not fit in the fresh buffers is appended to `pending` as (0: sent through
 // out[0], a's end; 1: through out[1]) and must be pumped while that end's holders are held.
 void make_tcp_pair(const SocketImage &a, const std::string &image_a, const SocketImage &b, const std::string &image_b, int out[2],

@@ -1,0 +1,47 @@
+// A connection to something outside the job cannot be made again without that peer: the
+// checkpoint succeeds and says so (which process, which addresses), and after restart the
+// program finds the connection closed (ECONNRESET) and goes on.
+import test from 'ava';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { readIf, waitFor } from '../helpers/cairn.js';
+import { TestJob } from '../helpers/job.js';
+
+// Writes a line per step; after the steps reads its connection and says what it found.
+const PY = `
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+with open('out.txt', 'a') as out:
+    for i in range(int(sys.argv[2])):
+        out.write('step %d\\n' % i); out.flush(); time.sleep(0.1)
+    try:
+        got = 'eof' if s.recv(16) == b'' else 'data'
+    except ConnectionResetError:
+        got = 'reset'
+    out.write('done %s\\n' % got)
+`;
+
+test('a TCP connection to a server outside the job is reported at checkpoint and comes back closed (ECONNRESET)', async (t) => {
+  const server = net.createServer((c) => c.on('error', () => undefined));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as net.AddressInfo).port;
+  const job = new TestJob('outside-tcp');
+  t.teardown(() => job.cleanup());
+  const out = path.join(job.work, 'out.txt');
+  const runner = job.launch(['/usr/bin/python3', '-c', PY, String(port), '40']);
+  const s = await job.running();
+  await waitFor('a few steps', () => readIf(out).includes('step 5\n'), 15_000);
+  const cp = await job.command('--bcheckpoint');
+  t.is(cp.code, 0, cp.stderr);
+  t.regex(cp.stderr, new RegExp(`cairn: note: pid \\d+ \\(python3\\): fd \\d+ is socket:\\[\\d+\\]: the TCP connection 127\\.0\\.0\\.1:\\d+ -> 127\\.0\\.0\\.1:${port} leaves the job: after a restart it is closed`));
+  await job.killAll(s);
+  await runner.exited;
+  fs.rmSync(job.portFile, { force: true });
+  const r = await job.restartScript().exited;
+  t.is(r.code, 0, r.stderr);
+  const lines = readIf(out).trim().split('\n');
+  t.is(lines.at(-1), 'done reset', 'the program found its connection reset');
+  t.is(lines.filter((l) => l.startsWith('step ')).length, 40, 'every step once');
+});

@@ -530,15 +530,15 @@ void dump_sockets(pid_t pid, ProcessImage &img) {
     try {
       if (s.family == AF_UNIX) classify_unix(pid, img, what, s);
       else if (s.family == AF_INET || s.family == AF_INET6) classify_inet(pid, what, s, h.fd);
-      if (s.outside)
-        img.notes.push_back(who(pid) + ": " + what + ": the TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
-                            " leaves the job: after a restart it is closed (reads and writes fail with ECONNRESET)");
       else
         fail_pid(pid, what + ": " +
                           (s.family == AF_NETLINK  ? std::string("a netlink")
                            : s.family == AF_PACKET ? std::string("a packet")
                                                    : "a family " + std::to_string(s.family)) +
                           " socket is not supported");
+      if (s.outside)
+        img.notes.push_back(who(pid) + ": " + what + ": the TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
+                            " leaves the job: after a restart it is closed (reads and writes fail with ECONNRESET)");
       read_opts(h.fd, s);
     } catch (...) {
       close(pidfd);

@@ -157,7 +157,9 @@ export class Agent {
           break;
         case 'DRAINED':
           // Pipes are copied without being drained (tee) when each process is dumped.
+          this.killMemberForTest('DRAINED');
           this.checkAlive();
+          this.checkMembersAlive();
           break;
         case 'CHECKPOINTED':
           result.images = await this.writeImages(cmd);
@@ -183,6 +185,30 @@ export class Agent {
     }
     this.session?.send({ phaseResult: result });
   }
+
+  /** Every frozen process still there: one killed meanwhile (SIGKILL reaches a traced
+   * process) aborts the checkpoint here, before any image is written. */
+  private checkMembersAlive(): void {
+    for (const pid of this.frozen)
+      if (!processAlive(pid)) {
+        const n = this.names.get(pid);
+        throw new Error(`process ${n?.nsPid ?? pid} (${n?.comm ?? commOf(pid)}) died during the checkpoint`);
+      }
+  }
+
+  /** Tests of the abort path: CAIRN_TEST_KILL_IN_PHASE=PHASE kills the job's newest process
+   * (not the main one) with SIGKILL when this agent gets PHASE, once. */
+  private killMemberForTest(phase: string): void {
+    if (process.env.CAIRN_TEST_KILL_IN_PHASE !== phase || this.killedForTest) return;
+    const victim = this.frozen.filter((p) => p !== this.o.job.pid).sort((a, b) => b - a)[0];
+    if (victim === undefined) return;
+    this.killedForTest = true;
+    process.kill(victim, 'SIGKILL');
+    // A traced process dies at once but is seen dead only once the kernel has torn it down.
+    const end = Date.now() + 2000;
+    while (processAlive(victim) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+  private killedForTest = false;
 
   private checkAlive(): void {
     if (this.exited) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) exited during the checkpoint`);

@@ -48,6 +48,29 @@ test('a member process killed while images are written aborts the checkpoint; th
   t.regex(text, /child: signal 9\ndone\n$/, 'the parent saw its child killed');
 });
 
+// The issue's abort path exactly: a member process exits during DRAINED (a test knob of the
+// agent kills the job's newest process there, as a crash would at that moment).
+test('a member process that dies during DRAINED aborts the checkpoint; the others resume with their data intact', async (t) => {
+  const job = new TestJob('drainabort');
+  t.teardown(() => job.cleanup());
+  const out = path.join(job.work, 'out.txt');
+  const runner = job.launch([program('family'), 'out.txt', '40', '100', '768'], { env: { CAIRN_TEST_KILL_IN_PHASE: 'DRAINED' } });
+  const s = await job.running();
+  await waitFor('the first steps', () => lines(out) >= 3, 10_000);
+  const main = s.member[0]!.processes[0]!.hostPid;
+  const [child] = childrenOf(main);
+  t.truthy(child, 'the job has its child');
+  job.remember(child!);
+  const r = await job.command('--bcheckpoint');
+  oneLineError(t, r, /checkpoint failed: checkpoint aborted in DRAINED: .*process \d+ \(family\) died during the checkpoint/);
+  t.is(job.latestGeneration(s.ckptDir), 0, 'no generation written');
+  t.is(fs.readdirSync(s.ckptDir).filter((d) => d.includes('partial')).length, 0, 'no partial generation left');
+  const end = await runner.exited;
+  t.is(end.code, 0, end.stderr);
+  t.is(lines(out), 40, 'every step written once');
+  t.regex(readIf(out), /child: signal 9\ndone\n$/, 'the parent saw its child killed, and went on');
+});
+
 test('an eventfd shared by parent and child is refused at checkpoint, naming it; the job runs on', async (t) => {
   const job = new TestJob('treeshare');
   t.teardown(() => job.cleanup());

@@ -193,7 +193,8 @@ struct SocketImage {
   std::vector<PageRun> runs;   // stream: the bytes; datagram/seqpacket: one run per message
   FileIdentity file;           // UNIX path socket: the socket file
   uint32_t mode = 0;
-  bool outside = false;        // a TCP connection to outside the job: comes back closed
+  bool outside = false;        // a connection to outside the job: comes back closed
+  std::string notes_peer;      // dump only: the outside peer, for the note
 };
 
 struct SigActionImage {

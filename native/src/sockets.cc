@@ -57,6 +57,9 @@ std::map<uint64_t, TcpDrained> g_tcp;
 // that process stays frozen until the agent has sent them (pump_refills), so nothing it
 // writes can overtake them.
 std::map<pid_t, std::vector<Refill>> g_refills;
+// UNIX stream/seqpacket sockets connected to a peer outside the job (found at FD_LEADER):
+// inode -> the peer, for the note. They come back with their peer closed.
+std::map<uint64_t, std::string> g_unix_outside;
 
 struct Fd {
   int fd;
@@ -288,6 +291,14 @@ void classify_unix(pid_t pid, const ProcessImage &img, const std::string &what, 
     s.state = SOCKET_PAIR;
     s.peer_ino = d.peer;
     s.shutdown = d.shutdown;
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    auto out = g_unix_outside.find(s.ino);
+    if (out != g_unix_outside.end()) {
+      // What the peer had sent is kept (and read first); then the program sees EOF.
+      s.outside = true;
+      s.peer_ino = 0;
+      s.notes_peer = out->second;
+    }
   } else {
     s.state = s.name.size() > sizeof(sa_family_t) ? SOCKET_BOUND : SOCKET_UNBOUND;
     s.shutdown = d.shutdown;
@@ -536,7 +547,10 @@ void dump_sockets(pid_t pid, ProcessImage &img) {
                            : s.family == AF_PACKET ? std::string("a packet")
                                                    : "a family " + std::to_string(s.family)) +
                           " socket is not supported");
-      if (s.outside)
+      if (s.outside && s.family == AF_UNIX)
+        img.notes.push_back(who(pid) + ": " + what + ": the UNIX " + type_name(s.type) + " connection to " + s.notes_peer +
+                            " leaves the job: after a restart its peer is closed (reads see EOF once its queued bytes are read)");
+      else if (s.outside)
         img.notes.push_back(who(pid) + ": " + what + ": the TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
                             " leaves the job: after a restart it is closed (reads and writes fail with ECONNRESET)");
       read_opts(h.fd, s);
@@ -666,6 +680,10 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
 }
 
 void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pair<uint64_t, uint64_t>> &skip) {
+  {
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    g_unix_outside.clear();   // this checkpoint's finding only (inode numbers are reused)
+  }
   std::map<uint64_t, std::pair<pid_t, int>> job;   // socket inode -> a (pid, fd) holding it
   for (pid_t pid : pids) {
     const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
@@ -765,7 +783,14 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
                              std::to_string(d.peer) + "]";
     UnixDiag p = unix_diag(d.peer);
     const std::string peer_name = p.name.size() > sizeof(sa_family_t) ? " (" + addr_str(p.name) + ")" : "";
-    if (!job.count(d.peer)) fail_pid(where.first, what + peer_name + " outside the job: not supported");
+    if (!job.count(d.peer)) {
+      // A stream or seqpacket connection out of the job comes back with its peer closed
+      // (EOF); a datagram socket connected out of the job is refused.
+      if (d.type == SOCK_DGRAM) fail_pid(where.first, what + peer_name + " outside the job: not supported");
+      std::lock_guard<std::mutex> g(g_tcp_mu);
+      g_unix_outside[ino] = "socket:[" + std::to_string(d.peer) + "]" + peer_name;
+      continue;
+    }
     if (p.peer != ino) fail_pid(where.first, what + peer_name + ", which is not connected back to it: not supported");
   }
 }

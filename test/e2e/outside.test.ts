@@ -45,3 +45,42 @@ test('a TCP connection to a server outside the job is reported at checkpoint and
   t.is(lines.at(-1), 'done reset', 'the program found its connection reset');
   t.is(lines.filter((l) => l.startsWith('step ')).length, 40, 'every step once');
 });
+
+test('a UNIX stream connection to a server outside the job is reported and comes back with its peer closed: queued bytes, then EOF', async (t) => {
+  const job = new TestJob('outside-unix');
+  t.teardown(() => job.cleanup());
+  const sock = path.join(job.work, 'outside.sock');
+  const server = net.createServer((c) => {
+    c.on('error', () => undefined);
+    c.write('hello');   // waits unread in the job's socket over the checkpoint
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  fs.chmodSync(sock, 0o777);
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const py = `
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+with open('out.txt', 'a') as out:
+    for i in range(40):
+        out.write('step %d\\n' % i); out.flush(); time.sleep(0.1)
+    got = b''
+    while True:
+        d = s.recv(16)
+        if not d: break
+        got += d
+    out.write('done %s eof\\n' % got.decode())
+`;
+  const out = path.join(job.work, 'out.txt');
+  const runner = job.launch(['/usr/bin/python3', '-c', py, sock]);
+  const s = await job.running();
+  await waitFor('a few steps', () => readIf(out).includes('step 5\n'), 15_000);
+  const cp = await job.command('--bcheckpoint');
+  t.is(cp.code, 0, cp.stderr);
+  t.regex(cp.stderr, new RegExp(`cairn: note: pid \\d+ \\(python3\\): fd \\d+ is socket:\\[\\d+\\]: the UNIX stream connection to socket:\\[\\d+\\] \\(${sock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\) leaves the job`));
+  await job.killAll(s);
+  await runner.exited;
+  fs.rmSync(job.portFile, { force: true });
+  const r = await job.restartScript().exited;
+  t.is(r.code, 0, r.stderr);
+  t.is(readIf(out).trim().split('\n').at(-1), 'done hello eof', 'the bytes the server had sent, then EOF');
+});

@@ -711,10 +711,14 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
   auto close_all = [&] {
     for (Conn &c : conns) close(c.h);
   };
+  std::vector<std::vector<uint8_t>> tcp_listeners;    // their addresses
   for (const auto &[ino, where] : job) {
+    // (a UNIX client whose connection waits in a backlog shows no peer: classify_unix refuses it)
     if (unix_diag(ino).found) continue;
     int h = handle_on(where.first, where.second);
     if (h < 0) continue;   // dump_sockets says why
+    if (int_opt(h, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP && int_opt(h, SOL_SOCKET, SO_ACCEPTCONN))
+      tcp_listeners.push_back(sockname(h, false));
     if (int_opt(h, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP || int_opt(h, SOL_SOCKET, SO_ACCEPTCONN)) {
       close(h);
       continue;
@@ -734,7 +738,22 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
   }
   for (size_t i = 0; i < conns.size(); i++) {
     auto it = by_tuple.find({conns[i].peer, conns[i].name});
-    if (it == by_tuple.end() || it->second < i) continue;   // peer outside the job, or done
+    if (it == by_tuple.end()) {
+      // No end of the job's: outside the job, unless it waits in the backlog of one of the
+      // job's listeners (same port; the listener's address, or any).
+      const std::vector<uint8_t> &to = conns[i].peer;
+      for (const std::vector<uint8_t> &l : tcp_listeners) {
+        const bool any = l.size() == to.size() && to.size() >= 8 &&
+                         std::all_of(l.begin() + 4, l.begin() + (l[0] == AF_INET6 ? 24 : 8), [](uint8_t b) { return b == 0; });
+        if (l.size() == to.size() && port_of(l) == port_of(to) && (any || l == to)) {
+          close_all();
+          fail_pid(conns[i].pid, sock_what(conns[i].fd, conns[i].ino) + ": a TCP connection to " + addr_str(to) +
+                                     " waiting in the backlog of a listener of the job (not accepted yet): not supported yet");
+        }
+      }
+      continue;
+    }
+    if (it->second < i) continue;   // done
     const Conn &a = conns[i], &b = conns[it->second];
     const std::string what = sock_what(a.fd, a.ino) + ": a TCP connection " + addr_str(a.name) + " -> " + addr_str(a.peer) +
                              " (pid " + std::to_string(b.pid) + " fd " + std::to_string(b.fd) + ")";

@@ -195,6 +195,8 @@ struct SocketImage {
   uint32_t mode = 0;
   bool outside = false;        // a connection to outside the job: comes back closed
   std::string notes_peer;      // dump only: the outside peer, for the note
+  uint64_t listener_ino = 0;   // a UNIX client waiting in that job listener's backlog
+  std::vector<uint64_t> pending_clients;   // UNIX listener: its backlog in order (0: a client outside the job)
 };
 
 struct SigActionImage {

@@ -316,6 +316,10 @@ Napi::Array sockets_to_js(Napi::Env env, const std::vector<SocketImage> &v) {
     x.Set("file", file_js(env, s.file));
     x.Set("mode", s.mode);
     x.Set("outside", s.outside);
+    x.Set("listenerIno", u64s(env, s.listener_ino));
+    Napi::Array clients = Napi::Array::New(env, s.pending_clients.size());
+    for (size_t k = 0; k < s.pending_clients.size(); k++) clients.Set(uint32_t(k), u64s(env, s.pending_clients[k]));
+    x.Set("pendingClients", clients);
     a.Set(uint32_t(i), x);
   }
   return a;
@@ -349,6 +353,9 @@ std::vector<SocketImage> sockets_from_js(const Napi::Array &a) {
     s.file = file_from(obj(x, "file"));
     s.mode = u32(x, "mode");
     s.outside = boolean(x, "outside");
+    s.listener_ino = u64(x, "listenerIno");
+    Napi::Array clients = arr(x, "pendingClients");
+    for (uint32_t k = 0; k < clients.Length(); k++) s.pending_clients.push_back(js_u64(clients.Get(k), "pendingClients"));
     out.push_back(std::move(s));
   }
   return out;

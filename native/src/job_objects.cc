@@ -252,8 +252,28 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         out.refills.push_back(HeldRefill{std::vector<size_t>(hs_end.begin(), hs_end.end()), std::move(r)});
       }
     }
+    // A UNIX listener with clients of the job waiting in its backlog: the listener first,
+    // then each client connected in its turn (the order accept() will give them).
     for (const auto &[g, hs] : groups) {
-      if (hs.size() < 2 || tcp_pair(g)) continue;
+      const auto &[i0, k0] = saved.at(g);
+      const SocketImage &l = procs[i0]->sockets[k0];
+      if (l.family != AF_UNIX || l.state != SOCKET_LISTEN || l.pending_clients.empty()) continue;
+      const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(l.ino) + "]";
+      std::vector<const SocketImage *> clients;
+      for (uint64_t c : l.pending_clients) {
+        auto it = c ? saved.find(c) : saved.end();
+        const SocketImage *cs = it == saved.end() ? nullptr : &procs[it->second.first]->sockets[it->second.second];
+        clients.push_back(cs && cs->listener_ino == l.ino ? cs : nullptr);
+      }
+      std::vector<int> fds = make_unix_backlog(*procs[i0], l, clients, at);
+      for (size_t k = 0; k < fds.size(); k++) {
+        if (fds[k] < 0) continue;
+        out.fds.push_back(fds[k]);
+        index_of_ino[k == 0 ? l.ino : clients[k - 1]->ino] = int(out.fds.size()) - 1;
+      }
+    }
+    for (const auto &[g, hs] : groups) {
+      if (hs.size() < 2 || tcp_pair(g) || index_of_ino.count(g)) continue;
       const auto &[i0, k0] = saved.at(g);
       const SocketImage &s = procs[i0]->sockets[k0];
       const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
@@ -282,6 +302,10 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         if (f.kind != FD_SOCKET) continue;
         auto it = index_of_ino.find(f.file.ino);
         if (it == index_of_ino.end()) continue;
+        // A socket has one open file description: its O_NONBLOCK is the saved one.
+        const int sfd = out.fds[size_t(it->second)], fl = fcntl(sfd, F_GETFL);
+        if (fl < 0 || fcntl(sfd, F_SETFL, (fl & ~O_NONBLOCK) | int(f.flags & O_NONBLOCK)) < 0)
+          refuse(*procs[i], f, std::string("F_SETFL: ") + strerror(errno));
         out.by_fd[i][f.fd] = it->second;
         if (f.ofd) index_of_ofd[f.ofd] = it->second;
       }

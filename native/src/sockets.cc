@@ -60,6 +60,9 @@ std::map<pid_t, std::vector<Refill>> g_refills;
 // UNIX stream/seqpacket sockets connected to a peer outside the job (found at FD_LEADER):
 // inode -> the peer, for the note. They come back with their peer closed.
 std::map<uint64_t, std::string> g_unix_outside;
+// UNIX clients of the job waiting in the backlog of one of the job's listeners (found at
+// FD_LEADER): client inode -> listener inode. They are made again, connected in order.
+std::map<uint64_t, uint64_t> g_unix_pending;
 
 struct Fd {
   int fd;
@@ -150,6 +153,7 @@ struct UnixDiag {
   bool found = false;
   uint32_t type = 0, state = 0, peer = 0, rqueue = 0, wqueue = 0, shutdown = 0, vfs_ino = 0;
   std::vector<uint8_t> name;   // as a sockaddr_un (family + sun_path bytes)
+  std::vector<uint32_t> icons;   // a listener: its clients waiting to be accepted, oldest first (0: closed)
 };
 
 UnixDiag unix_diag(uint64_t ino) {
@@ -164,7 +168,7 @@ UnixDiag unix_diag(uint64_t ino) {
   req.r.sdiag_family = AF_UNIX;
   req.r.udiag_states = ~0u;
   req.r.udiag_ino = uint32_t(ino);
-  req.r.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;   // UNIX_DIAG_SHUTDOWN always comes
+  req.r.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_ICONS;   // UNIX_DIAG_SHUTDOWN always comes
   req.r.udiag_cookie[0] = req.r.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
   UnixDiag d;
   int e = diag(&req, sizeof req, false, [&](const nlmsghdr *h) {
@@ -198,6 +202,10 @@ UnixDiag unix_diag(uint64_t ino) {
           break;
         case UNIX_DIAG_SHUTDOWN:
           if (n >= 1) d.shutdown = p[0];
+          break;
+        case UNIX_DIAG_ICONS:
+          d.icons.resize(n / 4);
+          memcpy(d.icons.data(), p, d.icons.size() * 4);
           break;
       }
     }
@@ -282,16 +290,31 @@ void classify_unix(pid_t pid, const ProcessImage &img, const std::string &what, 
     s.state = SOCKET_LISTEN;
     s.backlog = d.wqueue;
     s.pending = d.rqueue;
+    // Its backlog, in order: the job's clients by inode; anyone else's (outside the job, or
+    // closed already) as 0, made again as a connection whose client is closed.
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    for (uint32_t c : d.icons) {
+      auto it = g_unix_pending.find(c);
+      s.pending_clients.push_back(it != g_unix_pending.end() && it->second == s.ino ? c : 0);
+    }
   } else if (d.peer || d.state == kTcpEstablished) {
     // A peer gone (closed) shows as no peer; a stream end then has both directions shut
     // down. One with no peer and no shutdown waits in a listener's backlog.
-    if (s.type != SOCK_DGRAM && !d.peer && d.shutdown != 3)
-      fail_pid(pid, what + ": a UNIX " + type_name(s.type) + " socket connected to " + addr_str(s.peer_name) +
-                        ", not accepted yet: not supported");
+    std::lock_guard<std::mutex> g(g_tcp_mu);
     s.state = SOCKET_PAIR;
     s.peer_ino = d.peer;
     s.shutdown = d.shutdown;
-    std::lock_guard<std::mutex> g(g_tcp_mu);
+    if (s.type != SOCK_DGRAM && !d.peer && d.shutdown != 3) {
+      auto l = g_unix_pending.find(s.ino);
+      if (l != g_unix_pending.end()) {
+        s.listener_ino = l->second;   // made again and connected to it, in its turn
+      } else {
+        // Waiting for a listener outside the job: comes back closed, as any connection out.
+        s.outside = true;
+        s.notes_peer = addr_str(s.peer_name) + " (a listener outside the job, not accepted yet)";
+      }
+      return;
+    }
     auto out = g_unix_outside.find(s.ino);
     if (out != g_unix_outside.end()) {
       // What the peer had sent is kept (and read first); then the program sees EOF.
@@ -683,6 +706,7 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
   {
     std::lock_guard<std::mutex> g(g_tcp_mu);
     g_unix_outside.clear();   // this checkpoint's finding only (inode numbers are reused)
+    g_unix_pending.clear();
   }
   std::map<uint64_t, std::pair<pid_t, int>> job;   // socket inode -> a (pid, fd) holding it
   for (pid_t pid : pids) {
@@ -797,6 +821,22 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
   close_all();
   for (const auto &[ino, where] : job) {
     UnixDiag d = unix_diag(ino);
+    if (d.found && d.state == kTcpListen) {
+      // Clients of the job waiting in its backlog: made again in order at restart, unless
+      // they sent bytes already (those sit in the backlog, where nothing can read them).
+      for (uint32_t c : d.icons) {
+        if (!c || !job.count(c)) continue;
+        const UnixDiag cd = unix_diag(c);
+        const auto &cw = job.at(c);
+        if (cd.wqueue)
+          fail_pid(cw.first, sock_what(cw.second, c) + ": a UNIX " + type_name(cd.type) + " connection to " + addr_str(d.name) +
+                                 ", not accepted yet, has sent " + std::to_string(cd.wqueue) +
+                                 " bytes (with overhead) the listener cannot be read for: not supported");
+        std::lock_guard<std::mutex> g(g_tcp_mu);
+        g_unix_pending[c] = ino;
+      }
+      continue;
+    }
     if (!d.found || !d.peer) continue;   // not UNIX, or not connected: dump_sockets decides
     const std::string what = sock_what(where.second, ino) + ": a UNIX " + type_name(d.type) + " socket connected to socket:[" +
                              std::to_string(d.peer) + "]";
@@ -888,6 +928,45 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
     throw;
   }
   return fd;
+}
+
+std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
+                                   const std::string &at) {
+  std::vector<int> out{make_socket(img, l, at)};
+  try {
+    // Its own name (a relative path made absolute by make_socket), to connect to.
+    sockaddr_storage a;
+    socklen_t alen = sizeof a;
+    if (getsockname(out[0], reinterpret_cast<sockaddr *>(&a), &alen) < 0)
+      throw std::runtime_error(at + ": getsockname: " + errno_str(errno));
+    for (const SocketImage *c : clients) {
+      // Non-blocking: a full backlog fails here rather than hanging the restart.
+      int fd = socket(AF_UNIX, int(l.type) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
+      out.push_back(fd);
+      if (c) {
+        if (c->name.size() > sizeof(sa_family_t))
+          throw std::runtime_error(at + ": a client waiting in its backlog is bound to " + addr_str(c->name) + ": not supported");
+        apply_opts(fd, *c, at);
+      }
+      if (connect(fd, reinterpret_cast<const sockaddr *>(&a), alen) < 0)
+        throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " + errno_str(errno));
+      if (!c) {
+        // Someone outside the job, or a client gone: accepted, it reads as closed.
+        close(fd);
+        out.back() = -1;
+        continue;
+      }
+      int fl = fcntl(fd, F_GETFL);
+      if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) throw std::runtime_error(at + ": F_SETFL: " + errno_str(errno));
+      finish_socket(fd, *c, at);
+    }
+  } catch (...) {
+    for (int fd : out)
+      if (fd >= 0) close(fd);
+    throw;
+  }
+  return out;
 }
 
 void make_socket_pair(const SocketImage &a, const std::string &image_a, const SocketImage *b, const std::string &image_b,

@@ -54,6 +54,12 @@ void clear_stale_unix_path(const ProcessImage &img, const SocketImage &s, const 
 // Agent-made sockets (job objects): shared by several processes of the job.
 // make_socket: an unbound, bound or listening socket as saved. Returns the descriptor.
 int make_socket(const ProcessImage &img, const SocketImage &s, const std::string &at);
+// make_unix_backlog: a UNIX listener (make_socket) with its backlog made again in order:
+// clients[k] the job's client (connected, options as saved) or null (someone outside the
+// job: connected and closed at once, so accepting it reads EOF). Returns the listener, then
+// one descriptor per client (-1 for the closed ones).
+std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
+                                   const std::string &at);
 // make_socket_pair: a socketpair, each end refilled with what was queued for it (read from
 // the image files), options, SO_PEEK_OFF and shutdown as saved. b may be null (the other end
 // was closed: out[1] is closed after the refill and set to -1).

@@ -272,6 +272,32 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         index_of_ino[k == 0 ? l.ino : clients[k - 1]->ino] = int(out.fds.size()) - 1;
       }
     }
+    // UNIX datagram servers with queued datagrams or clients of the job, then their
+    // clients, connected to them by name.
+    std::set<uint64_t> dgram_servers;
+    for (const auto &[ino, where] : saved) {
+      const SocketImage &s = procs[where.first]->sockets[where.second];
+      if (s.family != AF_UNIX || s.type != SOCK_DGRAM || s.state != SOCKET_BOUND) continue;
+      if (s.peer_ino && saved.count(s.peer_ino)) dgram_servers.insert(s.peer_ino);
+      if (!s.runs.empty() && holders.count(ino)) dgram_servers.insert(ino);
+    }
+    for (uint64_t ino : dgram_servers) {
+      const auto &[i0, k0] = saved.at(ino);
+      const SocketImage &s = procs[i0]->sockets[k0];
+      if (index_of_ino.count(ino) || !holders.count(ino)) continue;
+      const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
+      out.fds.push_back(make_unix_dgram_server(*procs[i0], s, image_paths[i0], at));
+      index_of_ino[ino] = int(out.fds.size()) - 1;
+    }
+    for (const auto &[ino, where] : saved) {
+      const SocketImage &s = procs[where.first]->sockets[where.second];
+      if (s.family != AF_UNIX || s.type != SOCK_DGRAM || s.state != SOCKET_BOUND || !s.peer_ino || !holders.count(ino)) continue;
+      const std::string at = who(*procs[where.first]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
+      auto server = saved.find(s.peer_ino);
+      if (server == saved.end()) throw std::runtime_error(at + ": the datagram socket it is connected to is not in the images");
+      out.fds.push_back(make_unix_dgram_client(*procs[where.first], s, *procs[server->second.first], at));
+      index_of_ino[ino] = int(out.fds.size()) - 1;
+    }
     for (const auto &[g, hs] : groups) {
       if (hs.size() < 2 || tcp_pair(g) || index_of_ino.count(g)) continue;
       const auto &[i0, k0] = saved.at(g);

@@ -63,6 +63,9 @@ std::map<uint64_t, std::string> g_unix_outside;
 // UNIX clients of the job waiting in the backlog of one of the job's listeners (found at
 // FD_LEADER): client inode -> listener inode. They are made again, connected in order.
 std::map<uint64_t, uint64_t> g_unix_pending;
+// UNIX datagram sockets connected to a socket of the job that is not connected back (many
+// clients, one server): inode -> the server's inode. Connected again by its name.
+std::map<uint64_t, uint64_t> g_unix_dgram_to;
 
 struct Fd {
   int fd;
@@ -297,13 +300,23 @@ void classify_unix(pid_t pid, const ProcessImage &img, const std::string &what, 
       auto it = g_unix_pending.find(c);
       s.pending_clients.push_back(it != g_unix_pending.end() && it->second == s.ino ? c : 0);
     }
-  } else if (d.peer || d.state == kTcpEstablished) {
+  } else if (d.peer || (d.state == kTcpEstablished && (s.type != SOCK_DGRAM || !s.peer_name.empty()))) {
     // A peer gone (closed) shows as no peer; a stream end then has both directions shut
-    // down. One with no peer and no shutdown waits in a listener's backlog.
+    // down. One with no peer and no shutdown waits in a listener's backlog. (A datagram
+    // socket others connected to shows as established too, with no peer name of its own.)
     std::lock_guard<std::mutex> g(g_tcp_mu);
-    s.state = SOCKET_PAIR;
-    s.peer_ino = d.peer;
-    s.shutdown = d.shutdown;
+    auto server = g_unix_dgram_to.find(s.ino);
+    if (server != g_unix_dgram_to.end()) {
+      // A job server's datagram client: made by the agent after the server, connected to
+      // its name (peer_name; relative to the server's directory).
+      s.state = SOCKET_BOUND;
+      s.peer_ino = server->second;
+      s.shutdown = d.shutdown;
+    } else {
+      s.state = SOCKET_PAIR;
+      s.peer_ino = d.peer;
+      s.shutdown = d.shutdown;
+    }
     if (s.type != SOCK_DGRAM && !d.peer && d.shutdown != 3) {
       auto l = g_unix_pending.find(s.ino);
       if (l != g_unix_pending.end()) {
@@ -572,7 +585,9 @@ void dump_sockets(pid_t pid, ProcessImage &img) {
                           " socket is not supported");
       if (s.outside && s.family == AF_UNIX)
         img.notes.push_back(who(pid) + ": " + what + ": the UNIX " + type_name(s.type) + " connection to " + s.notes_peer +
-                            " leaves the job: after a restart its peer is closed (reads see EOF once its queued bytes are read)");
+                            " leaves the job: after a restart its peer is closed" +
+                            (s.type == SOCK_DGRAM ? " (its queued datagrams are read first; sends fail with ECONNREFUSED)"
+                                                  : " (reads see EOF once its queued bytes are read)"));
       else if (s.outside)
         img.notes.push_back(who(pid) + ": " + what + ": the TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
                             " leaves the job: after a restart it is closed (reads and writes fail with ECONNRESET)");
@@ -592,7 +607,10 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
   std::vector<uint8_t> buf;
   for (uint32_t k = 0; k < img.sockets.size(); k++) {
     SocketImage &s = img.sockets[k];
-    if (s.state != SOCKET_PAIR) continue;   // UDP datagrams waiting are dropped (see ENGINE.md)
+    // A bound UNIX datagram socket's queue is kept too (refilled by the agent from an
+    // unnamed socket); UDP datagrams waiting are dropped (see ENGINE.md).
+    const bool dgram_server = s.family == AF_UNIX && s.type == SOCK_DGRAM && s.state == SOCKET_BOUND;
+    if (s.state != SOCKET_PAIR && !dgram_server) continue;
     int fdnum = -1;
     for (const FdImage &f : img.fds)
       if (f.kind == FD_SOCKET && f.socket == k + 1) {
@@ -654,6 +672,9 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
       m.msg_iovlen = 1;
       m.msg_control = cbuf;
       m.msg_controllen = sizeof cbuf;
+      sockaddr_un from;
+      m.msg_name = &from;
+      m.msg_namelen = sizeof from;
       ssize_t n = recvmsg(h.fd, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (stream ? 0 : MSG_TRUNC));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) break;
@@ -672,6 +693,11 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
           refusal = "a queued message carries descriptors (SCM_RIGHTS): not supported";
         }
       if (refusal.empty() && (m.msg_flags & MSG_CTRUNC)) refusal = "a queued message carries too much control data: not supported";
+      if (refusal.empty() && dgram_server && m.msg_namelen > sizeof(sa_family_t)) {
+        const uint8_t *fp = reinterpret_cast<const uint8_t *>(&from);
+        refusal = "a queued datagram from " + addr_str(std::vector<uint8_t>(fp, fp + m.msg_namelen)) +
+                  ", a named sender it cannot come from again: not supported";
+      }
       if (refusal.empty() && !stream && size_t(n) > buf.size()) refusal = "a queued message of " + std::to_string(n) + " bytes: too large";
       if (refusal.empty() && rounds > (1u << 20)) refusal = "more than a million queued messages";
       if (!refusal.empty()) break;
@@ -707,6 +733,7 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
     std::lock_guard<std::mutex> g(g_tcp_mu);
     g_unix_outside.clear();   // this checkpoint's finding only (inode numbers are reused)
     g_unix_pending.clear();
+    g_unix_dgram_to.clear();
   }
   std::map<uint64_t, std::pair<pid_t, int>> job;   // socket inode -> a (pid, fd) holding it
   for (pid_t pid : pids) {
@@ -843,11 +870,19 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
     UnixDiag p = unix_diag(d.peer);
     const std::string peer_name = p.name.size() > sizeof(sa_family_t) ? " (" + addr_str(p.name) + ")" : "";
     if (!job.count(d.peer)) {
-      // A stream or seqpacket connection out of the job comes back with its peer closed
-      // (EOF); a datagram socket connected out of the job is refused.
-      if (d.type == SOCK_DGRAM) fail_pid(where.first, what + peer_name + " outside the job: not supported");
+      // A connection out of the job comes back with its peer closed: stream and seqpacket
+      // read EOF after their queued bytes, datagram sends fail (ECONNREFUSED).
       std::lock_guard<std::mutex> g(g_tcp_mu);
       g_unix_outside[ino] = "socket:[" + std::to_string(d.peer) + "]" + peer_name;
+      continue;
+    }
+    if (p.peer != ino && d.type == SOCK_DGRAM && p.name.size() > sizeof(sa_family_t)) {
+      // One of a server's clients: connected to it again by its name at restart. What the
+      // server sent it (to its own name) would need the server as sender: refused.
+      if (d.rqueue)
+        fail_pid(where.first, what + peer_name + ", which is not connected back to it, has datagrams queued: not supported");
+      std::lock_guard<std::mutex> g(g_tcp_mu);
+      g_unix_dgram_to[ino] = d.peer;
       continue;
     }
     if (p.peer != ino) fail_pid(where.first, what + peer_name + ", which is not connected back to it: not supported");
@@ -928,6 +963,44 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
     throw;
   }
   return fd;
+}
+
+int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const std::string &image, const std::string &at) {
+  int fd = make_socket(img, s, at);
+  try {
+    if (!s.runs.empty()) {
+      // Its queued datagrams, each sent again from an unnamed socket (as they came).
+      sockaddr_storage a;
+      socklen_t alen = sizeof a;
+      if (getsockname(fd, reinterpret_cast<sockaddr *>(&a), &alen) < 0) throw std::runtime_error(at + ": getsockname: " + errno_str(errno));
+      Fd from(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (from.fd < 0 || connect(from.fd, reinterpret_cast<const sockaddr *>(&a), alen) < 0)
+        throw std::runtime_error(at + ": a socket to refill its queued datagrams at " +
+                                 addr_str(std::vector<uint8_t>(reinterpret_cast<uint8_t *>(&a), reinterpret_cast<uint8_t *>(&a) + alen)) +
+                                 ": " + errno_str(errno));
+      refill(from.fd, s, image, at);
+    }
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  return fd;
+}
+
+int make_unix_dgram_client(const ProcessImage &img, const SocketImage &s, const ProcessImage &server_img, const std::string &at) {
+  SocketImage c = s;
+  const std::string path = unix_path(s.peer_name);
+  if (!path.empty() && path[0] != '/') {
+    // The server's name was relative to its directory; the agent connects by the full path.
+    const std::string full = server_img.cwd + "/" + path;
+    sockaddr_un u;
+    if (full.size() >= sizeof u.sun_path) throw std::runtime_error(at + ": socket path " + full + " too long");
+    c.peer_name.assign(sizeof(sa_family_t), 0);
+    c.peer_name[0] = AF_UNIX;
+    c.peer_name.insert(c.peer_name.end(), full.begin(), full.end());
+    c.peer_name.push_back(0);
+  }
+  return make_socket(img, c, at);
 }
 
 std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,

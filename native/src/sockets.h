@@ -54,6 +54,11 @@ void clear_stale_unix_path(const ProcessImage &img, const SocketImage &s, const 
 // Agent-made sockets (job objects): shared by several processes of the job.
 // make_socket: an unbound, bound or listening socket as saved. Returns the descriptor.
 int make_socket(const ProcessImage &img, const SocketImage &s, const std::string &at);
+// make_unix_dgram_server: a bound UNIX datagram socket (make_socket) with its queued
+// datagrams sent again (from an unnamed socket). make_unix_dgram_client: a datagram socket
+// connected to a job server's name (a relative name taken from the server's directory).
+int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const std::string &image, const std::string &at);
+int make_unix_dgram_client(const ProcessImage &img, const SocketImage &s, const ProcessImage &server_img, const std::string &at);
 // make_unix_backlog: a UNIX listener (make_socket) with its backlog made again in order:
 // clients[k] the job's client (connected, options as saved) or null (someone outside the
 // job: connected and closed at once, so accepting it reads EOF). Returns the listener, then

@@ -5,7 +5,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { readIf, waitFor } from '../helpers/cairn.js';
+import { Background, readIf, spawnAsUser, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 
 // Writes a line per step; after the steps reads its connection and says what it found.
@@ -83,4 +83,41 @@ with open('out.txt', 'a') as out:
   const r = await job.restartScript().exited;
   t.is(r.code, 0, r.stderr);
   t.is(readIf(out).trim().split('\n').at(-1), 'done hello eof', 'the bytes the server had sent, then EOF');
+});
+
+test('a UNIX datagram socket connected to a server outside the job is reported and comes back with its peer closed: sends are refused', async (t) => {
+  const job = new TestJob('outside-unix-dgram');
+  t.teardown(() => job.cleanup());
+  const sock = path.join(job.work, 'outside.sock');
+  // The outside end: a datagram socket bound by a process that is not part of the job.
+  const server = new Background(
+    spawnAsUser('/usr/bin/python3', ['-c', `import socket, os, sys, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); print('bound', flush=True); print(s.recv(16).decode(), flush=True); time.sleep(120)`, sock], { cwd: job.work }),
+  );
+  t.teardown(() => server.stop());
+  await waitFor('the outside socket', () => server.stdout.includes('bound'), 10_000);
+  const py = `
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(sys.argv[1]); s.send(b'first')
+with open('out.txt', 'a') as out:
+    for i in range(40):
+        out.write('step %d\\n' % i); out.flush(); time.sleep(0.1)
+    try:
+        s.send(b'again'); out.write('done sent\\n')
+    except ConnectionRefusedError:
+        out.write('done refused\\n')
+`;
+  const out = path.join(job.work, 'out.txt');
+  const runner = job.launch(['/usr/bin/python3', '-c', py, sock]);
+  const s = await job.running();
+  await waitFor('a few steps', () => readIf(out).includes('step 5\n'), 15_000);
+  t.true(server.stdout.includes('first'), 'the server got the first datagram');
+  const cp = await job.command('--bcheckpoint');
+  t.is(cp.code, 0, cp.stderr);
+  t.regex(cp.stderr, new RegExp(`cairn: note: pid \\d+ \\(python3\\): fd \\d+ is socket:\\[\\d+\\]: the UNIX datagram connection to socket:\\[\\d+\\] \\(${sock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\) leaves the job`));
+  await job.killAll(s);
+  await runner.exited;
+  fs.rmSync(job.portFile, { force: true });
+  const r = await job.restartScript().exited;
+  t.is(r.code, 0, r.stderr);
+  t.is(readIf(out).trim().split('\n').at(-1), 'done refused', 'its peer is closed after the restart');
 });

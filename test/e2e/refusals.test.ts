@@ -71,20 +71,6 @@ test('a pseudo-terminal made in the job as a controlling terminal is refused, na
 });
 
 
-test('a UNIX datagram socket connected to a socket outside the job is refused, naming it', async (t) => {
-  const job = new TestJob('refuse-unix');
-  t.teardown(() => job.cleanup());
-  const sock = path.join(job.work, 'outside.sock');
-  // The outside end: a datagram socket bound by a process that is not part of the job.
-  const server = new Background(spawnAsUser('/usr/bin/python3', ['-c', `import socket, os, sys, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); print('bound', flush=True); time.sleep(120)`, sock], { cwd: job.work }));
-  t.teardown(() => server.stop());
-  await waitFor('the outside socket', () => server.stdout.includes('bound'), 10_000);
-  const py = `import socket, os, sys; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(sys.argv[1]); os.dup2(s.fileno(), 3) if s.fileno() != 3 else os.set_inheritable(3, True); os.execv(sys.argv[2], sys.argv[2:])`;
-  const s = await started(job, ['/usr/bin/python3', '-c', py, sock, program('counter'), 'out.txt', String(STEPS), '100']);
-  const pid = s.member[0]!.processes[0]!.hostPid;
-  await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): fd 3 is socket:\\[\\d+\\]: a UNIX datagram socket connected to socket:\\[\\d+\\] \\(${esc(sock)}\\) outside the job: not supported`));
-});
-
 test('a netlink socket is refused, naming the descriptor', async (t) => {
   const job = new TestJob('refuse-netlink');
   t.teardown(() => job.cleanup());

@@ -197,6 +197,7 @@ struct SocketImage {
   std::string notes_peer;      // dump only: the outside peer, for the note
   uint64_t listener_ino = 0;   // a UNIX client waiting in that job listener's backlog
   std::vector<uint64_t> pending_clients;   // UNIX listener: its backlog in order (0: a client outside the job)
+  std::vector<std::vector<uint8_t>> senders;   // UDP: each queued datagram's sender (one per run)
 };
 
 struct SigActionImage {

@@ -320,6 +320,9 @@ Napi::Array sockets_to_js(Napi::Env env, const std::vector<SocketImage> &v) {
     Napi::Array clients = Napi::Array::New(env, s.pending_clients.size());
     for (size_t k = 0; k < s.pending_clients.size(); k++) clients.Set(uint32_t(k), u64s(env, s.pending_clients[k]));
     x.Set("pendingClients", clients);
+    Napi::Array senders = Napi::Array::New(env, s.senders.size());
+    for (size_t k = 0; k < s.senders.size(); k++) senders.Set(uint32_t(k), bytes(env, s.senders[k]));
+    x.Set("senders", senders);
     a.Set(uint32_t(i), x);
   }
   return a;
@@ -356,6 +359,14 @@ std::vector<SocketImage> sockets_from_js(const Napi::Array &a) {
     s.listener_ino = u64(x, "listenerIno");
     Napi::Array clients = arr(x, "pendingClients");
     for (uint32_t k = 0; k < clients.Length(); k++) s.pending_clients.push_back(js_u64(clients.Get(k), "pendingClients"));
+    Napi::Array senders = arr(x, "senders");
+    for (uint32_t k = 0; k < senders.Length(); k++) {
+      Napi::Value v = senders.Get(k);
+      if (!v.IsTypedArray()) bad("senders", "an array of Buffers");
+      Napi::TypedArray ta = v.As<Napi::TypedArray>();
+      const uint8_t *p = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      s.senders.emplace_back(p, p + ta.ByteLength());
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -227,6 +227,25 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
       const auto &[i, k] = saved.at(g);
       return procs[i]->sockets[k].state == SOCKET_PAIR && procs[i]->sockets[k].family != AF_UNIX;
     };
+    // UDP sockets with datagrams queued: first, so the temporary senders can take the
+    // addresses of the job's sockets that sent them.
+    std::vector<uint64_t> udp;
+    for (const auto &[ino, where] : saved) {
+      const SocketImage &s = procs[where.first]->sockets[where.second];
+      if (s.family == AF_UNIX || s.type != SOCK_DGRAM || s.runs.empty() || !holders.count(ino)) continue;
+      const std::string at = who(*procs[where.first]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
+      out.fds.push_back(make_udp_socket(*procs[where.first], s, at));
+      index_of_ino[ino] = int(out.fds.size()) - 1;
+      udp.push_back(ino);
+    }
+    for (int pass = 0; pass < 2; pass++)
+      for (uint64_t ino : udp) {
+        const auto &[i, k] = saved.at(ino);
+        const SocketImage &s = procs[i]->sockets[k];
+        const int fd = out.fds[size_t(index_of_ino.at(ino))];
+        if (pass == 0) refill_udp(fd, s, image_paths[i], who(*procs[i]) + ": cannot restore: socket:[" + std::to_string(ino) + "]");
+        else finish_udp_socket(fd, s);
+      }
     for (const auto &[g, hs] : groups) {
       if (!tcp_pair(g)) continue;
       const auto &[i0, k0] = saved.at(g);

@@ -203,7 +203,7 @@ struct FdTables {
       p.first_run = uint32_t(runs.size());
       const uint64_t total = add_stream_runs(s.runs, s.bytes, at, "bytes queued", runs, refuse);
       // (a bound UNIX datagram socket with queued datagrams is made and refilled by the agent)
-      const bool unix_dgram_server = s.family == 1 && s.type == 2 /* SOCK_DGRAM */ && s.state == SOCKET_BOUND;
+      const bool unix_dgram_server = s.type == 2 /* SOCK_DGRAM, UNIX or UDP */ && s.state == SOCKET_BOUND;
       if (total && s.state != SOCKET_PAIR && !p.passed && !unix_dgram_server) refuse(at + ": queued data on a socket that is not connected");
       p.nruns = uint32_t(runs.size() - p.first_run);
       socks.push_back(p);

@@ -608,9 +608,10 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
   for (uint32_t k = 0; k < img.sockets.size(); k++) {
     SocketImage &s = img.sockets[k];
     // A bound UNIX datagram socket's queue is kept too (refilled by the agent from an
-    // unnamed socket); UDP datagrams waiting are dropped (see ENGINE.md).
+    // unnamed socket), and a UDP one's with each datagram's sender (refilled from there).
     const bool dgram_server = s.family == AF_UNIX && s.type == SOCK_DGRAM && s.state == SOCKET_BOUND;
-    if (s.state != SOCKET_PAIR && !dgram_server) continue;
+    const bool udp = s.family != AF_UNIX && s.type == SOCK_DGRAM && s.state == SOCKET_BOUND;
+    if (s.state != SOCKET_PAIR && !dgram_server && !udp) continue;
     int fdnum = -1;
     for (const FdImage &f : img.fds)
       if (f.kind == FD_SOCKET && f.socket == k + 1) {
@@ -618,7 +619,7 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
         break;
       }
     const std::string what = sock_what(fdnum, s.ino);
-    if (s.family != AF_UNIX) {
+    if (s.family != AF_UNIX && !udp) {
       // A TCP connection in the job: its bytes were drained (and put back) at FD_LEADER.
       std::vector<uint8_t> bytes;
       {
@@ -672,7 +673,7 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
       m.msg_iovlen = 1;
       m.msg_control = cbuf;
       m.msg_controllen = sizeof cbuf;
-      sockaddr_un from;
+      sockaddr_storage from;
       m.msg_name = &from;
       m.msg_namelen = sizeof from;
       ssize_t n = recvmsg(h.fd, &m, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (stream ? 0 : MSG_TRUNC));
@@ -705,6 +706,10 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
       // down socket reads as 0 too, told from an empty message by the byte count.
       if (n == 0 && (stream || (s.type == SOCK_SEQPACKET && (s.shutdown & 1) && total == uint64_t(inq)))) break;
       if (!(refusal = put_bytes(image_fd, off, buf.data(), size_t(n))).empty()) break;
+      if (udp) {
+        const uint8_t *fp = reinterpret_cast<const uint8_t *>(&from);
+        s.senders.emplace_back(fp, fp + std::min<size_t>(m.msg_namelen, sizeof from));
+      }
       const uint32_t crc = crc32c(0, buf.data(), size_t(n));
       if (stream && !s.runs.empty() && s.runs.back().offset + s.runs.back().len == off) {
         s.runs.back().len += uint64_t(n);
@@ -985,6 +990,57 @@ int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const 
     throw;
   }
   return fd;
+}
+
+int make_udp_socket(const ProcessImage &img, const SocketImage &s, const std::string &at) {
+  int fd = make_socket(img, s, at);
+  // The temporary senders of refill_udp may take its address: SO_REUSEADDR on both ends.
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  return fd;
+}
+
+void refill_udp(int fd, const SocketImage &s, const std::string &image, const std::string &at) {
+  if (s.senders.size() != s.runs.size()) throw std::runtime_error(at + ": its queued datagrams and their senders do not match");
+  std::vector<uint8_t> bytes = read_runs(image, s.runs, at);
+  // Where to send: its own address, loopback for a wildcard one.
+  std::vector<uint8_t> to = sockname(fd, false);
+  if (to.size() >= sizeof(sockaddr_in) && s.family == AF_INET) {
+    sockaddr_in *a = reinterpret_cast<sockaddr_in *>(to.data());
+    if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (to.size() >= sizeof(sockaddr_in6) && s.family == AF_INET6) {
+    sockaddr_in6 *a = reinterpret_cast<sockaddr_in6 *>(to.data());
+    if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) a->sin6_addr = in6addr_loopback;
+  }
+  const int one = 1;
+  size_t pos = 0;
+  for (size_t k = 0; k < s.runs.size(); k++) {
+    const std::vector<uint8_t> &from = s.senders[k];
+    const uint8_t *p = bytes.data() + pos;
+    const size_t len = size_t(s.runs[k].len);
+    pos += len;
+    ssize_t n;
+    if (from == to || from == s.name) {
+      n = sendto(fd, p, len, MSG_DONTWAIT, reinterpret_cast<const sockaddr *>(to.data()), socklen_t(to.size()));   // to itself
+    } else {
+      // Sent again from its sender's address (a temporary socket bound there), so
+      // recvfrom() names the sender it named.
+      Fd t(socket(int(s.family), SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
+      if (t.fd < 0 || setsockopt(t.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+          bind(t.fd, reinterpret_cast<const sockaddr *>(from.data()), socklen_t(from.size())) < 0)
+        throw std::runtime_error(at + ": a queued datagram from " + addr_str(from) + " cannot be sent again from there: " + errno_str(errno));
+      n = sendto(t.fd, p, len, MSG_DONTWAIT, reinterpret_cast<const sockaddr *>(to.data()), socklen_t(to.size()));
+    }
+    if (n != ssize_t(len))
+      throw std::runtime_error(at + ": refilling a queued datagram of " + std::to_string(len) + " bytes: " + (n < 0 ? errno_str(errno) : "cut"));
+  }
+}
+
+void finish_udp_socket(int fd, const SocketImage &s) {
+  int reuse = 0;
+  for (const SockOpt &o : s.opts)
+    if (o.level == SOL_SOCKET && o.name == SO_REUSEADDR) reuse = o.value;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
 }
 
 int make_unix_dgram_client(const ProcessImage &img, const SocketImage &s, const ProcessImage &server_img, const std::string &at) {

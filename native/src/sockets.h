@@ -59,6 +59,13 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
 // connected to a job server's name (a relative name taken from the server's directory).
 int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const std::string &image, const std::string &at);
 int make_unix_dgram_client(const ProcessImage &img, const SocketImage &s, const ProcessImage &server_img, const std::string &at);
+// UDP sockets with queued datagrams, made before the job's other sockets: make_udp_socket
+// (make_socket, SO_REUSEADDR on for now) for every one; then refill_udp sends each one's
+// datagrams again, each from its saved sender's address (a temporary socket bound there);
+// then finish_udp_socket puts SO_REUSEADDR back as saved.
+int make_udp_socket(const ProcessImage &img, const SocketImage &s, const std::string &at);
+void refill_udp(int fd, const SocketImage &s, const std::string &image, const std::string &at);
+void finish_udp_socket(int fd, const SocketImage &s);
 // make_unix_backlog: a UNIX listener (make_socket) with its backlog made again in order:
 // clients[k] the job's client (connected, options as saved) or null (someone outside the
 // job: connected and closed at once, so accepting it reads EOF). Returns the listener, then

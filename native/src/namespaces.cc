@@ -84,7 +84,8 @@ NsinitProcess spawn_nsinit(const std::string &nsinit_path, const std::vector<std
 
   pid_t pid = fork();
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // No PDEATHSIG: a job outlives an agent that dies (its processes run on, unmanaged,
+    // as the other hosts' do after the aborted checkpoint); nsinit_abort ends it on purpose.
     for (int i = 0; i <= n; i++)
       if (dup2(tmp[i], i) < 0) _exit(126);
     if (dir && chdir(dir) < 0) {

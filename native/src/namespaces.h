@@ -18,7 +18,7 @@ struct NsinitProcess {
 // fork + execve of nsinit. `fds[i]` (an agent descriptor) becomes descriptor i of nsinit;
 // the socket gets descriptor fds.size(), and "--sock N" is inserted after args[0] (the mode),
 // so args = { "launch", "--", "/bin/prog", ... } or { "restore", "--pid", "2", ... }.
-// The child sets PR_SET_PDEATHSIG(SIGKILL) (tied to the calling thread) and chdir(cwd)
+// The child does chdir(cwd)
 // (empty: unchanged) before execve; nothing else runs between fork and exec.
 NsinitProcess spawn_nsinit(const std::string &nsinit_path, const std::vector<std::string> &args,
                            const std::vector<int> &fds, const std::vector<std::string> &env, const std::string &cwd);

@@ -38,6 +38,16 @@ function printStatus(s: StatusReply__Output, t: CoordTarget): void {
     `Last generation: ${s.lastGeneration || 'none'}${s.checkpointInProgress ? ' (checkpoint in progress)' : ''}`,
   ];
   if (s.lastError) lines.push(`Last error:  ${s.lastError}`);
+  // The job by host: each host's agents (members) and their processes.
+  const hosts = new Map<string, StatusReply__Output['member']>();
+  for (const m of s.member ?? []) hosts.set(m.host, [...(hosts.get(m.host) ?? []), m]);
+  for (const [host, ms] of [...hosts].sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`Host ${host}:`);
+    for (const m of ms) {
+      const procs = m.processes.map((p) => `${p.comm}[${p.hostPid}]`).join(' ');
+      lines.push(`  member ${m.memberId}, agent pid ${m.agentPid}, ${m.state}, ${m.processes.length} process(es): ${procs}`);
+    }
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 

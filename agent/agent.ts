@@ -18,12 +18,15 @@ async function stillAlive(pid: number): Promise<boolean> {
   }
   return true;
 }
-import { nativePaths, type Engine, type JobProcess, type TimeOffsets } from './engine-api.js';
+import { loadTcpRemote, nativePaths, type Engine, type JobProcess, type TimeOffsets } from './engine-api.js';
 import type { CoordinatorMessage__Output } from '../gen/cairn/v1/CoordinatorMessage.js';
 import type { PhaseCommand__Output } from '../gen/cairn/v1/PhaseCommand.js';
 import type { PhaseResult } from '../gen/cairn/v1/PhaseResult.js';
 import type { ImageInfo } from '../gen/cairn/v1/ImageInfo.js';
 import type { Register } from '../gen/cairn/v1/Register.js';
+
+/** Draining and echoing the bytes in flight of connections to the job on other hosts. */
+const REMOTE_TCP_TIMEOUT_MS = 20_000;
 
 const execFileP = promisify(execFile);
 const VMA_SYSV_SHM = 5;           // image.proto VmaKind
@@ -77,7 +80,7 @@ export class Agent {
         onClosed: (reason) => {
           if (!this.exited) this.o.log(`${reason}; the job runs on without checkpoints`);
           // A coordinator that dies mid-checkpoint must not leave the job frozen.
-          this.enqueue(() => this.thawAll());
+          this.enqueue(() => this.echoThenThaw());
         },
       },
     );
@@ -154,19 +157,27 @@ export class Agent {
           // Which descriptors share an open file description, across the whole tree.
           this.checkAlive();
           this.ofds = new Map(this.o.engine.openFileDescriptions(this.frozen).map((x) => [`${x.pid}:${x.fd}`, x.ofd]));
+          // TCP connections whose other end is not here: the coordinator looks for it on
+          // the job's other hosts.
+          result.tcpEnds = loadTcpRemote().candidates();
           break;
         case 'DRAINED':
           // Pipes are copied without being drained (tee) when each process is dumped.
           this.killMemberForTest('DRAINED');
           this.checkAlive();
           this.checkMembersAlive();
+          // Connections to the job on other hosts: every byte in flight read out and put
+          // back through the other host's agent, which does the same at this moment.
+          if (cmd.remoteTcp?.length) await loadTcpRemote().drain(cmd.remoteTcp, REMOTE_TCP_TIMEOUT_MS);
           break;
         case 'CHECKPOINTED':
+          // Every host has drained: what was read is put back before the images are written.
+          await loadTcpRemote().echoPending(REMOTE_TCP_TIMEOUT_MS);
           result.images = await this.writeImages(cmd);
           break;
         case 'RESUMED':
         case 'ABORTED':
-          result.pauseUs = await this.thawAll();
+          result.pauseUs = await this.echoThenThaw();
           break;
         default:
           throw new Error(`unknown phase ${cmd.phase}`);
@@ -181,7 +192,9 @@ export class Agent {
         result.error = `process ${who.nsPid} (${who.comm}) died during the checkpoint (${result.error})`;
         break;
       }
-      if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED') await this.thawAll().catch(() => undefined);
+      // Bytes drained from a connection to another host wait for ABORTED (the other host's
+      // agent may still be draining): thawing now would let new bytes overtake them.
+      if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED' && !loadTcpRemote().pending()) await this.thawAll().catch(() => undefined);
     }
     this.session?.send({ phaseResult: result });
   }
@@ -342,6 +355,15 @@ export class Agent {
     const count = (k: string) => r.objects.filter((o) => o.kind === k).length;
     main.image.sysvIpc = { offset: String(main.pagesEnd), length: String(r.length), crc32c: r.crc32c, shm: count('shm'), sem: count('sem'), msg: count('msg') };
     main.pagesEnd += r.length;
+  }
+
+  /** Put back what was drained from connections to other hosts (their agents do the same
+   * now), then let the job run. */
+  private async echoThenThaw(): Promise<number> {
+    await loadTcpRemote()
+      .echoPending(REMOTE_TCP_TIMEOUT_MS)
+      .catch((e: unknown) => this.o.log(`agent: ${errorMessage(e)}`));
+    return this.thawAll();
   }
 
   private async thawAll(): Promise<number> {

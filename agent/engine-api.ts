@@ -140,3 +140,29 @@ export function loadEngine(): Engine {
   engine = mod.createEngine();
   return engine;
 }
+
+/** TCP connections between hosts of a job (native/src/sockets.cc, tcp_remote_js.cc): plain
+ * calls on the JS thread, each bounded in time. */
+export interface TcpRemote {
+  /** After openFileDescriptions: the job's connections whose other end is not on this host. */
+  candidates(): Array<{ local: string; peer: string; written: string }>;
+  /** DRAINED: those whose other end the coordinator found: every byte in flight read out. */
+  drain(ends: Array<{ local: string; peer: string; written: string }>, timeoutMs: number): Promise<void>;
+  /** CHECKPOINTED or ABORTED, once every host has drained: what was read put back (echo). */
+  echoPending(timeoutMs: number): Promise<void>;
+  /** Drained bytes not put back yet. */
+  pending(): boolean;
+  listen(ipv6: boolean): { fd: number; port: number };
+  accept(listenFd: number, timeoutMs: number): number;
+  connect(addrs: string[], timeoutMs: number): number;
+  /** Both ends' agents at once: returns, per end, what did not fit back yet. */
+  echo(ends: Array<{ fd: number; bytes: Buffer; what: string }>, timeoutMs: number): Promise<Buffer[]>;
+  /** Hand a connection made again to the restore of saved socket `ino`. */
+  premade(ino: string, fd: number, left: Buffer): void;
+  close(fd: number): void;
+}
+
+export function loadTcpRemote(): TcpRemote {
+  const require = createRequire(import.meta.url);
+  return (require(nativePaths().addon) as { tcpRemote: TcpRemote }).tcpRemote;
+}

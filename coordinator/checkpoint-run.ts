@@ -13,6 +13,7 @@ import { commitGeneration } from './commit.js';
 import { partialName } from './generations.js';
 import type { Member } from './member.js';
 import { PhaseBarrier, PhaseFailed } from './phase-barrier.js';
+import type { TcpEnd } from '../gen/cairn/v1/TcpEnd.js';
 
 /** The phases before the commit, in order; CHECKPOINTED writes the images. */
 const FREEZE_PHASES = ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED'] as const;
@@ -110,9 +111,11 @@ export class CheckpointRun {
     let phase = 'SUSPENDED';
     try {
       let results = new Map<number, PhaseResult__Output>();
+      let remote = new Map<number, TcpEnd[]>();
       for (const p of FREEZE_PHASES) {
         phase = p;
-        results = await this.barrier(p, p === 'CHECKPOINTED' ? plan.writeTimeoutMs : plan.phaseTimeoutMs);
+        results = await this.barrier(p, p === 'CHECKPOINTED' ? plan.writeTimeoutMs : plan.phaseTimeoutMs, p === 'DRAINED' ? remote : undefined);
+        if (p === 'FD_LEADER') remote = matchTcpEnds(results);
       }
       for (const m of plan.participants) {
         const images = results.get(m.id)?.images ?? [];
@@ -152,7 +155,7 @@ export class CheckpointRun {
     return finish();
   }
 
-  private async barrier(phase: string, timeoutMs: number): Promise<Map<number, PhaseResult__Output>> {
+  private async barrier(phase: string, timeoutMs: number, remote?: Map<number, TcpEnd[]>): Promise<Map<number, PhaseResult__Output>> {
     // A member lost between two phases (or an abort request) ends the run before the next.
     // After the commit the thaw must still be attempted.
     if (this.abortReason && !this.committed) throw new PhaseFailed(this.abortReason);
@@ -163,7 +166,10 @@ export class CheckpointRun {
     const cmd: CoordinatorMessage = {
       phase: { checkpointId: plan.checkpointId, phase: phase as Phase, genDir: this.partialDir, generation: plan.generation },
     };
-    for (const m of plan.participants) m.send(cmd);
+    for (const m of plan.participants) {
+      const mine = remote?.get(m.id);
+      m.send(mine?.length ? { phase: { ...cmd.phase!, remoteTcp: mine } } : cmd);
+    }
     try {
       return await barrier.done;
     } finally {
@@ -177,4 +183,20 @@ export class CheckpointRun {
     };
     for (const m of this.plan.connectedMembers()) m.send(cmd);
   }
+}
+
+/** TCP connections between hosts of the job: an end one member reported at FD_LEADER whose
+ * other end (the addresses swapped) another member reported. Each end learns what its
+ * other end wrote: everything it must receive before it drains. The rest are outside. */
+export function matchTcpEnds(results: Map<number, PhaseResult__Output>): Map<number, TcpEnd[]> {
+  const byTuple = new Map<string, { member: number; written: string }>();
+  for (const [id, r] of results) for (const e of r.tcpEnds ?? []) byTuple.set(`${e.local}>${e.peer}`, { member: id, written: e.written });
+  const out = new Map<number, TcpEnd[]>();
+  for (const [id, r] of results)
+    for (const e of r.tcpEnds ?? []) {
+      const other = byTuple.get(`${e.peer}>${e.local}`);
+      if (!other || other.member === id) continue;
+      out.set(id, [...(out.get(id) ?? []), { local: e.local, peer: e.peer, written: other.written }]);
+    }
+  return out;
 }

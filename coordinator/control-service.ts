@@ -10,6 +10,7 @@ import type { StatusReply } from '../gen/cairn/v1/StatusReply.js';
 import { callIsAuthorized, unauthenticated } from './auth.js';
 import type { CheckpointOutcome } from './checkpoint-run.js';
 import type { ActiveCheckpoint } from './checkpointer.js';
+import type { Rendezvous } from './rendezvous.js';
 
 export interface ControlHost {
   secret: string;
@@ -19,6 +20,7 @@ export interface ControlHost {
   kill(reason: string): number;
   quit(): void;
   spawnAgents(req: SpawnAgentsRequest__Output): Promise<SpawnAgentsReply>;
+  rendezvous: Rendezvous;
 }
 
 export function checkpointReply(o: CheckpointOutcome): CheckpointReply {
@@ -68,6 +70,13 @@ export function controlHandlers(host: ControlHost): ControlHandlers {
     List: guarded(secret, () => ({ member: host.status().member })),
     Kill: guarded(secret, () => ({ members: host.kill('killed by cairn command --kill') })),
     SpawnAgents: guarded(secret, (req) => host.spawnAgents(req)),
+    Rendezvous: guarded(secret, async (req) => {
+      if (req.offer.length) {
+        host.rendezvous.offer(req.key, req.offer);
+        return { addrs: req.offer };
+      }
+      return { addrs: await host.rendezvous.want(req.key, Math.min(req.waitMs || 60_000, 600_000)) };
+    }),
     Quit: guarded(secret, () => {
       // Reply first: the server goes away right after.
       setImmediate(() => host.quit());

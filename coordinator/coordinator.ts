@@ -13,6 +13,7 @@ import type { StatusReply } from '../gen/cairn/v1/StatusReply.js';
 import { agentSessionHandlers, type SessionHost } from './agent-session.js';
 import { Checkpointer, type ActiveCheckpoint } from './checkpointer.js';
 import { controlHandlers, type ControlHost } from './control-service.js';
+import { Rendezvous } from './rendezvous.js';
 import { writeFileAtomic } from './durable-fs.js';
 import { genName } from './generations.js';
 import { Job, RegisterRefused } from './job.js';
@@ -39,6 +40,7 @@ const serverOptions: grpc.ServerOptions = {
 
 class Coordinator implements SessionHost, ControlHost {
   port = 0;
+  readonly rendezvous = new Rendezvous();
   readonly job: Job;
   readonly checkpointer: Checkpointer;
   readonly done: Promise<void>;

@@ -20,6 +20,8 @@
         "src/restore.cc",
         "src/sharing.cc",
         "src/sockets.cc",
+        "src/tcp_counters.cc",
+        "src/tcp_remote_js.cc",
         "src/threads.cc"
       ],
       "include_dirs": [

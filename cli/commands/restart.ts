@@ -7,6 +7,7 @@ import { serveJob } from '../../agent/agent.js';
 import { loadEngine, nativePaths } from '../../agent/engine-api.js';
 import { prepareFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
+import { remakeRemoteTcp } from '../../agent/remote-tcp-restart.js';
 import { jobProcesses } from '../../agent/job-processes.js';
 import { resolveRestartTarget } from '../../agent/restart-target.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
@@ -88,6 +89,8 @@ export async function restart(a: RestartArgs): Promise<number> {
   const paths = nativePaths();
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
+  // Connections to the job on other hosts, made again with their agents first.
+  await withCoordinator(coord, () => remakeRemoteTcp(loaded.map((l) => ({ image: l.image as never, file: l.file })), target.genDir, coord, log));
   const job = await withCoordinator(coord, () => engine.restore({
     processes: loaded.map((l) => ({ image: l.image as never, imagePath: l.file })),
     nsinitPath: paths.nsinit,

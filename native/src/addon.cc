@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "tcp_remote_js.h"
 #include "crc32c.h"
 #include "engine_thread.h"
 #include "image_js.h"
@@ -631,6 +632,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto *ctor = new Napi::FunctionReference(Napi::Persistent(Engine::Define(env)));
   env.SetInstanceData<Napi::FunctionReference>(ctor);
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
+  add_tcp_remote_exports(env, exports);
   return exports;
 }
 

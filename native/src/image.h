@@ -198,6 +198,8 @@ struct SocketImage {
   uint64_t listener_ino = 0;   // a UNIX client waiting in that job listener's backlog
   std::vector<uint64_t> pending_clients;   // UNIX listener: its backlog in order (0: a client outside the job)
   std::vector<std::vector<uint8_t>> senders;   // UDP: each queued datagram's sender (one per run)
+  std::string remote_conn;      // a TCP connection to the job on another host: its id ("a|b")
+  bool remote_listen = false;  // this end listens when it is made again (its address is "a")
 };
 
 struct SigActionImage {

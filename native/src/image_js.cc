@@ -323,6 +323,8 @@ Napi::Array sockets_to_js(Napi::Env env, const std::vector<SocketImage> &v) {
     Napi::Array senders = Napi::Array::New(env, s.senders.size());
     for (size_t k = 0; k < s.senders.size(); k++) senders.Set(uint32_t(k), bytes(env, s.senders[k]));
     x.Set("senders", senders);
+    x.Set("remoteConn", s.remote_conn);
+    x.Set("remoteListen", s.remote_listen);
     a.Set(uint32_t(i), x);
   }
   return a;
@@ -367,6 +369,8 @@ std::vector<SocketImage> sockets_from_js(const Napi::Array &a) {
       const uint8_t *p = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
       s.senders.emplace_back(p, p + ta.ByteLength());
     }
+    s.remote_conn = str(x, "remoteConn");
+    s.remote_listen = boolean(x, "remoteListen");
     out.push_back(std::move(s));
   }
   return out;

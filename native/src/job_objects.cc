@@ -256,6 +256,21 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         index_of_ino[s.ino] = int(out.fds.size()) - 1;
         continue;
       }
+      if (!s.remote_conn.empty()) {   // to the job on another host: made by the agent
+        std::vector<uint8_t> left;
+        out.fds.push_back(take_premade_tcp(s, left, at));
+        index_of_ino[s.ino] = int(out.fds.size()) - 1;
+        if (!left.empty()) {
+          Refill r;
+          r.fd = out.fds.back();
+          r.own_fd = false;
+          r.bytes = std::move(left);
+          r.what = at;
+          const std::set<size_t> &hs_end = holders[s.ino];
+          out.refills.push_back(HeldRefill{std::vector<size_t>(hs_end.begin(), hs_end.end()), std::move(r)});
+        }
+        continue;
+      }
       if (!saved.count(s.peer_ino)) throw std::runtime_error(at + ": a TCP connection whose other end is not in the images");
       const size_t ip = saved.at(s.peer_ino).first;
       const SocketImage &peer = procs[ip]->sockets[saved.at(s.peer_ino).second];

@@ -35,6 +35,7 @@
 #include <stdexcept>
 
 #include "crc32c.h"
+#include "tcp_counters.h"
 #include "process.h"
 
 namespace cairn {
@@ -66,6 +67,30 @@ std::map<uint64_t, uint64_t> g_unix_pending;
 // UNIX datagram sockets connected to a socket of the job that is not connected back (many
 // clients, one server): inode -> the server's inode. Connected again by its name.
 std::map<uint64_t, uint64_t> g_unix_dgram_to;
+// TCP connections of the job whose other end is not on this host (found at FD_LEADER): the
+// job's on another host when the coordinator finds their other end there, else outside.
+struct RemoteCandidate {
+  uint64_t ino = 0;
+  pid_t pid = 0;
+  int fd = -1;
+  std::vector<uint8_t> name, peer;
+  uint64_t written = 0;
+};
+std::vector<RemoteCandidate> g_remote_candidates;
+// Those the coordinator matched, drained and echoed at DRAINED: inode -> connection id.
+std::map<uint64_t, std::string> g_remote;
+// Restart: connections between hosts made again by the agent (rendezvous through the
+// coordinator), by saved inode: the descriptor and what did not fit back yet.
+std::map<uint64_t, std::pair<int, std::vector<uint8_t>>> g_premade;
+// Drained at DRAINED, echoed at CHECKPOINTED (or ABORTED): both ends' agents must have
+// finished draining before either echoes, or one would read the other's echo as data.
+struct RemotePending {
+  RemoteCandidate c;
+  int h = -1;
+  std::vector<uint8_t> got;
+  std::string what;
+};
+std::vector<RemotePending> g_remote_pending;
 
 struct Fd {
   int fd;
@@ -368,6 +393,12 @@ void classify_inet(pid_t pid, const std::string &what, SocketImage &s, int h) {
       s.state = SOCKET_PAIR;
       if (it != g_tcp.end()) {
         s.peer_ino = it->second.peer_ino;
+        auto r = g_remote.find(s.ino);
+        if (r != g_remote.end()) {
+          // Its other end is the job's on another host: made again through the coordinator.
+          s.remote_conn = r->second;
+          s.remote_listen = r->second.rfind(addr_str(s.name) + "|", 0) == 0;
+        }
       } else {
         // Its peer is outside the job (another host, a server): it cannot be made again
         // without the peer, so it comes back closed (peer_ino 0: reset at restart).
@@ -739,6 +770,8 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
     g_unix_outside.clear();   // this checkpoint's finding only (inode numbers are reused)
     g_unix_pending.clear();
     g_unix_dgram_to.clear();
+    g_remote_candidates.clear();
+    g_remote.clear();
   }
   std::map<uint64_t, std::pair<pid_t, int>> job;   // socket inode -> a (pid, fd) holding it
   for (pid_t pid : pids) {
@@ -806,6 +839,12 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
           fail_pid(conns[i].pid, sock_what(conns[i].fd, conns[i].ino) + ": a TCP connection to " + addr_str(to) +
                                      " waiting in the backlog of a listener of the job (not accepted yet): not supported yet");
         }
+      }
+      // Perhaps the job's on another host: the coordinator matches it (else it is outside).
+      uint64_t written = 0, received = 0;
+      if (tcp_state(conns[i].h) == kTcpEstablished && tcp_bytes(conns[i].h, written, received)) {
+        std::lock_guard<std::mutex> g(g_tcp_mu);
+        g_remote_candidates.push_back(RemoteCandidate{conns[i].ino, conns[i].pid, conns[i].fd, conns[i].name, conns[i].peer, written});
       }
       continue;
     }
@@ -1300,6 +1339,340 @@ int make_reset_tcp(const SocketImage &s, const std::string &at) {
   const int fd = c.fd;
   c.fd = -1;
   return fd;
+}
+
+std::string tcp_conn_id(const std::string &a, const std::string &b) { return a < b ? a + "|" + b : b + "|" + a; }
+
+std::vector<TcpEnd> remote_tcp_candidates() {
+  std::lock_guard<std::mutex> g(g_tcp_mu);
+  std::vector<TcpEnd> out;
+  for (const RemoteCandidate &c : g_remote_candidates) out.push_back(TcpEnd{addr_str(c.name), addr_str(c.peer), c.written});
+  return out;
+}
+
+namespace {
+void put_le64(std::vector<uint8_t> &v, uint64_t x) {
+  for (int i = 0; i < 8; i++) v.push_back(uint8_t(x >> (8 * i)));
+}
+uint64_t get_le64(const uint8_t *p) {
+  uint64_t x = 0;
+  for (int i = 7; i >= 0; i--) x = (x << 8) | p[i];
+  return x;
+}
+}  // namespace
+
+void echo_tcp(std::vector<EchoEnd> &ends, int timeout_ms) {
+  struct St {
+    std::vector<uint8_t> out;   // a length, then this end's bytes
+    size_t out_done = 0;
+    uint8_t hdr[8];
+    size_t hdr_got = 0;
+    std::vector<uint8_t> back;   // the peer's bytes, sent straight back
+    size_t back_got = 0, back_sent = 0;
+    bool done = false;
+  };
+  std::vector<St> st(ends.size());
+  for (size_t i = 0; i < ends.size(); i++) {
+    put_le64(st[i].out, ends[i].mine.size());
+    st[i].out.insert(st[i].out.end(), ends[i].mine.begin(), ends[i].mine.end());
+  }
+  const uint64_t deadline = now_ms() + uint64_t(timeout_ms);
+  for (;;) {
+    bool all = true;
+    std::vector<pollfd> ps;
+    for (size_t i = 0; i < ends.size(); i++) {
+      St &x = st[i];
+      const int fd = ends[i].fd;
+      const std::string &what = ends[i].what;
+      if (x.done) continue;
+      auto fail = [&](const std::string &why) { throw std::runtime_error(what + ": " + why); };
+      while (x.out_done < x.out.size()) {
+        ssize_t n = send(fd, x.out.data() + x.out_done, x.out.size() - x.out_done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) x.out_done += size_t(n);
+        else if (n < 0 && errno == EINTR) continue;
+        else if (n < 0 && errno == EAGAIN) break;
+        else fail("sending its bytes in flight to the other host: " + errno_str(errno));
+      }
+      while (x.hdr_got < 8) {
+        ssize_t n = recv(fd, x.hdr + x.hdr_got, 8 - x.hdr_got, MSG_DONTWAIT);
+        if (n > 0) x.hdr_got += size_t(n);
+        else if (n < 0 && errno == EINTR) continue;
+        else if (n < 0 && errno == EAGAIN) break;
+        else fail(n == 0 ? "the other host's end closed while their bytes in flight were exchanged" : "receiving: " + errno_str(errno));
+        if (x.hdr_got == 8) {
+          const uint64_t want = get_le64(x.hdr);
+          if (want > (uint64_t(1) << 34)) fail("the other host announced " + std::to_string(want) + " bytes in flight: not a cairn peer");
+          x.back.resize(size_t(want));
+        }
+      }
+      while (x.hdr_got == 8 && x.back_got < x.back.size()) {
+        ssize_t n = recv(fd, x.back.data() + x.back_got, x.back.size() - x.back_got, MSG_DONTWAIT);
+        if (n > 0) x.back_got += size_t(n);
+        else if (n < 0 && errno == EINTR) continue;
+        else if (n < 0 && errno == EAGAIN) break;
+        else fail(n == 0 ? "the other host's end closed while their bytes in flight were exchanged" : "receiving: " + errno_str(errno));
+      }
+      // Back only once this end's own bytes are all out (the peer reads exactly those
+      // first) and the peer's are all here; what does not fit now is pumped later.
+      if (x.out_done == x.out.size() && x.hdr_got == 8 && x.back_got == x.back.size()) {
+        while (x.back_sent < x.back.size()) {
+          ssize_t n = send(fd, x.back.data() + x.back_sent, x.back.size() - x.back_sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+          if (n > 0) x.back_sent += size_t(n);
+          else if (n < 0 && errno == EINTR) continue;
+          else if (n < 0 && errno == EAGAIN) break;
+          else fail("sending their bytes in flight back: " + errno_str(errno));
+        }
+        x.done = true;
+        continue;
+      }
+      all = false;
+      ps.push_back(pollfd{fd, short(POLLIN | (x.out_done < x.out.size() ? POLLOUT : 0)), 0});
+    }
+    if (all) break;
+    if (now_ms() > deadline) {
+      for (size_t i = 0; i < ends.size(); i++)
+        if (!st[i].done)
+          throw std::runtime_error(ends[i].what + ": the other host's agent did not exchange the bytes in flight within " +
+                                   std::to_string(timeout_ms / 1000) + " s (sent " + std::to_string(st[i].out_done) + " of " +
+                                   std::to_string(st[i].out.size()) + ", received " + std::to_string(st[i].back_got) + ")");
+    }
+    poll(ps.data(), ps.size(), 10);
+  }
+  for (size_t i = 0; i < ends.size(); i++) ends[i].left.assign(st[i].back.begin() + long(st[i].back_sent), st[i].back.end());
+}
+
+void drain_remote_tcp(const std::vector<TcpEnd> &matched, int timeout_ms) {
+  std::vector<RemoteCandidate> cands;
+  {
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    cands = g_remote_candidates;
+    for (RemotePending &p : g_remote_pending) close(p.h);   // an earlier run's, never echoed
+    g_remote_pending.clear();
+  }
+  std::vector<RemotePending> ws;
+  std::vector<uint64_t> targets;
+  // Whatever was read stays pending (ABORTED echoes it back), error or not.
+  auto keep = [&] {
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    for (RemotePending &w : ws) g_remote_pending.push_back(std::move(w));
+    ws.clear();
+  };
+  for (const TcpEnd &m : matched) {
+    auto it = std::find_if(cands.begin(), cands.end(), [&](const RemoteCandidate &c) { return addr_str(c.name) == m.local && addr_str(c.peer) == m.peer; });
+    if (it == cands.end()) {
+      keep();
+      throw std::runtime_error("the TCP connection " + m.local + " -> " + m.peer + " is no longer in the job");
+    }
+    int h = handle_on(it->pid, it->fd);
+    if (h < 0) {
+      const int e = errno;
+      keep();
+      fail_pid(it->pid, sock_what(it->fd, it->ino) + ": cannot get a handle on it (pidfd_getfd): " + errno_str(e));
+    }
+    ws.push_back(RemotePending{*it, h, {},
+                               "pid " + std::to_string(it->pid) + " " + sock_what(it->fd, it->ino) + ": the TCP connection " + m.local + " -> " +
+                                   m.peer + " (to the job on another host)"});
+    targets.push_back(m.written);
+  }
+  // Exactly the bytes of the stream nobody has read yet: the other end's `written` less what
+  // was read here (received less still queued). Anything beyond is the other agent's echo.
+  std::vector<uint64_t> need;
+  for (size_t i = 0; i < ws.size(); i++) {
+    uint64_t written = 0, received = 0;
+    int inq = 0;
+    if (!tcp_bytes(ws[i].h, written, received) || ioctl(ws[i].h, SIOCINQ, &inq) < 0) {
+      keep();
+      throw std::runtime_error(ws[i].what + ": TCP_INFO: " + errno_str(errno));
+    }
+    const uint64_t read_already = received - uint64_t(inq);
+    if (targets[i] < read_already) {
+      keep();
+      throw std::runtime_error(ws[i].what + ": its program read " + std::to_string(read_already) + " bytes, more than the " +
+                               std::to_string(targets[i]) + " its other end wrote");
+    }
+    need.push_back(targets[i] - read_already);
+  }
+  try {
+    // Every byte the other end wrote comes across (its program is frozen: the count is
+    // final), read out as it lands.
+    std::vector<uint8_t> buf(256u << 10);
+    const uint64_t deadline = now_ms() + uint64_t(timeout_ms);
+    for (;;) {
+      bool all = true;
+      std::vector<pollfd> ps;
+      for (size_t i = 0; i < ws.size(); i++) {
+        RemotePending &w = ws[i];
+        while (w.got.size() < need[i]) {
+          ssize_t n = recv(w.h, buf.data(), std::min<size_t>(buf.size(), need[i] - w.got.size()), MSG_DONTWAIT);
+          if (n > 0) {
+            w.got.insert(w.got.end(), buf.data(), buf.data() + n);
+            continue;
+          }
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0 && errno == EAGAIN) break;
+          throw std::runtime_error(w.what + ": " + (n == 0 ? std::string("closed by the other host") : "draining: " + errno_str(errno)));
+        }
+        if (w.got.size() < need[i]) {
+          all = false;
+          ps.push_back(pollfd{w.h, POLLIN, 0});
+        }
+      }
+      if (all) break;
+      if (now_ms() > deadline) {
+        for (size_t i = 0; i < ws.size(); i++)
+          if (ws[i].got.size() < need[i])
+            throw std::runtime_error(ws[i].what + ": " + std::to_string(need[i] - ws[i].got.size()) + " of its bytes in flight did not arrive within " +
+                                     std::to_string(timeout_ms / 1000) + " s");
+      }
+      poll(ps.data(), ps.size(), 10);
+    }
+  } catch (...) {
+    keep();
+    throw;
+  }
+  std::lock_guard<std::mutex> g(g_tcp_mu);
+  for (RemotePending &w : ws) {
+    TcpDrained d;
+    d.bytes = w.got;
+    g_tcp[w.c.ino] = std::move(d);
+    g_remote[w.c.ino] = tcp_conn_id(addr_str(w.c.name), addr_str(w.c.peer));
+    g_remote_pending.push_back(std::move(w));
+  }
+}
+
+bool has_remote_pending() {
+  std::lock_guard<std::mutex> g(g_tcp_mu);
+  return !g_remote_pending.empty();
+}
+
+void echo_remote_pending(int timeout_ms) {
+  std::vector<RemotePending> ws;
+  {
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    ws.swap(g_remote_pending);
+  }
+  if (ws.empty()) return;
+  // Sent back at once: the other host's agent returns them, and this end's program finds
+  // them as they were, before anything its peer writes after the checkpoint.
+  std::vector<EchoEnd> es;
+  for (RemotePending &w : ws) es.push_back(EchoEnd{w.h, w.got, {}, w.what});
+  try {
+    echo_tcp(es, timeout_ms);
+  } catch (const std::exception &e) {
+    for (RemotePending &w : ws) close(w.h);
+    throw std::runtime_error(std::string(e.what()) + " (the bytes in flight of that connection are lost to the running job)");
+  }
+  std::lock_guard<std::mutex> g(g_tcp_mu);
+  for (size_t i = 0; i < ws.size(); i++) {
+    if (es[i].left.empty()) {
+      close(ws[i].h);
+      continue;
+    }
+    // The peer's bytes that did not fit back: sent while this end's program is held.
+    Refill r;
+    r.fd = ws[i].h;
+    r.bytes = std::move(es[i].left);
+    r.what = ws[i].what;
+    g_refills[ws[i].c.pid].push_back(std::move(r));
+  }
+}
+
+void set_premade_tcp(uint64_t ino, int fd, std::vector<uint8_t> left) {
+  std::lock_guard<std::mutex> g(g_tcp_mu);
+  auto old = g_premade.find(ino);
+  if (old != g_premade.end()) close(old->second.first);
+  g_premade[ino] = {fd, std::move(left)};
+}
+
+int take_premade_tcp(const SocketImage &s, std::vector<uint8_t> &left, const std::string &at) {
+  std::pair<int, std::vector<uint8_t>> p;
+  {
+    std::lock_guard<std::mutex> g(g_tcp_mu);
+    auto it = g_premade.find(s.ino);
+    if (it == g_premade.end())
+      throw std::runtime_error(at + ": the TCP connection " + s.remote_conn + " to the job on another host was not made again");
+    p = std::move(it->second);
+    g_premade.erase(it);
+  }
+  try {
+    apply_opts(p.first, s, at);
+  } catch (...) {
+    close(p.first);
+    throw;
+  }
+  left = std::move(p.second);
+  return p.first;
+}
+
+int tcp_listen_any(int family, uint16_t &port) {
+  Fd fd(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.fd < 0) throw std::runtime_error(std::string("socket: ") + errno_str(errno));
+  sockaddr_storage a{};
+  a.ss_family = sa_family_t(family);
+  const socklen_t alen = family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (bind(fd.fd, reinterpret_cast<sockaddr *>(&a), alen) < 0 || listen(fd.fd, 8) < 0)
+    throw std::runtime_error(std::string("a listener for a connection between hosts: ") + errno_str(errno));
+  port = port_of(sockname(fd.fd, false));
+  const int out = fd.fd;
+  fd.fd = -1;
+  return out;
+}
+
+int tcp_accept_one(int lfd, int timeout_ms) {
+  pollfd p{lfd, POLLIN, 0};
+  int r;
+  do r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) throw std::runtime_error("the other host's agent did not connect within " + std::to_string(timeout_ms / 1000) + " s");
+  int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(std::string("accept: ") + errno_str(errno));
+  return fd;
+}
+
+int tcp_connect_any(const std::vector<std::string> &addrs, int timeout_ms) {
+  std::string why;
+  for (const std::string &s : addrs) {
+    // "a.b.c.d:port" or "[v6]:port"
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos) continue;
+    std::string host = s.substr(0, colon);
+    const int port = atoi(s.c_str() + colon + 1);
+    sockaddr_storage a{};
+    socklen_t alen;
+    if (!host.empty() && host[0] == '[') {
+      host = host.substr(1, host.size() - 2);
+      auto *a6 = reinterpret_cast<sockaddr_in6 *>(&a);
+      a6->sin6_family = AF_INET6;
+      a6->sin6_port = htons(uint16_t(port));
+      if (inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) != 1) continue;
+      alen = sizeof *a6;
+    } else {
+      auto *a4 = reinterpret_cast<sockaddr_in *>(&a);
+      a4->sin_family = AF_INET;
+      a4->sin_port = htons(uint16_t(port));
+      if (inet_pton(AF_INET, host.c_str(), &a4->sin_addr) != 1) continue;
+      alen = sizeof *a4;
+    }
+    Fd fd(socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (fd.fd < 0) continue;
+    if (connect(fd.fd, reinterpret_cast<sockaddr *>(&a), alen) < 0 && errno != EINPROGRESS) {
+      why = s + ": " + errno_str(errno);
+      continue;
+    }
+    pollfd p{fd.fd, POLLOUT, 0};
+    int e = 0;
+    socklen_t el = sizeof e;
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd.fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e) {
+      why = s + ": " + (e ? errno_str(e) : std::string("no answer"));
+      continue;
+    }
+    const int fl = fcntl(fd.fd, F_GETFL);
+    fcntl(fd.fd, F_SETFL, fl & ~O_NONBLOCK);
+    const int out = fd.fd;
+    fd.fd = -1;
+    return out;
+  }
+  throw std::runtime_error("cannot reach the other host's agent" + (why.empty() ? std::string() : " (" + why + ")"));
 }
 
 }  // namespace cairn

@@ -87,4 +87,43 @@ int make_reset_tcp(const SocketImage &s, const std::string &at);
 void make_tcp_pair(const SocketImage &a, const std::string &image_a, const SocketImage &b, const std::string &image_b, int out[2],
                    std::vector<std::pair<int, Refill>> &pending, const std::string &at);
 
+// TCP connections between hosts of one job. An end: its address, its peer's, and every
+// byte its program has written (final while the job is frozen).
+struct TcpEnd {
+  std::string local, peer;
+  uint64_t written = 0;
+};
+// "a|b", the two addresses in order: both ends name their connection alike.
+std::string tcp_conn_id(const std::string &a, const std::string &b);
+// After check_job_sockets: the job's TCP connections whose other end is not on this host.
+std::vector<TcpEnd> remote_tcp_candidates();
+// DRAINED, for the candidates the coordinator found the other end of (written: what that
+// end wrote): every byte in flight read out and kept for the image; the connection is
+// saved with its id (Socket.remote_conn). What was read stays pending, error or not:
+// echo_remote_pending puts it back (CHECKPOINTED, or ABORTED), once both hosts' agents
+// have drained.
+void drain_remote_tcp(const std::vector<TcpEnd> &matched, int timeout_ms);
+bool has_remote_pending();
+void echo_remote_pending(int timeout_ms);
+// Both agents at once, over the connection itself: each end sends a length and its bytes,
+// reads its peer's and sends them straight back, so each end's own bytes end up queued for
+// it again, before anything written later. left: what did not fit back yet (to be pumped
+// while the program holding that end is held).
+struct EchoEnd {
+  int fd = -1;
+  std::vector<uint8_t> mine, left;
+  std::string what;
+};
+void echo_tcp(std::vector<EchoEnd> &ends, int timeout_ms);
+// Restart: the agent made the connection of saved socket `ino` again (and echoed its
+// bytes); make_job_objects takes it (options as saved) with what is left to pump.
+void set_premade_tcp(uint64_t ino, int fd, std::vector<uint8_t> left);
+int take_premade_tcp(const SocketImage &s, std::vector<uint8_t> &left, const std::string &at);
+
+// Restart's rendezvous, agent side: a listener on every address (port chosen by the
+// kernel), one accepted connection, or a connection to the first of `addrs` that answers.
+int tcp_listen_any(int family, uint16_t &port);
+int tcp_accept_one(int lfd, int timeout_ms);
+int tcp_connect_any(const std::vector<std::string> &addrs, int timeout_ms);
+
 }  // namespace cairn

@@ -9,6 +9,8 @@ import { parseHostList } from '../../common/hostfile.js';
 import { resolveSshHost } from '../../common/ssh-config.js';
 import { parseHostMap } from '../../cli/commands/restart-hosts.js';
 import { renderRestartScript } from '../../coordinator/restart-script.js';
+import { matchTcpEnds } from '../../coordinator/checkpoint-run.js';
+import { Rendezvous } from '../../coordinator/rendezvous.js';
 
 const CONFIG = `
 Host node2
@@ -72,4 +74,27 @@ test('cairn_restart.sh: an editable host table that feeds --host-map', (t) => {
   t.regex(text, /set -- --host-map "\$host_map" "\$@"/);
   // The table comes before the command, where a person edits it.
   t.true(text.indexOf('host_1_to=') < text.indexOf('exec "$CAIRN" restart'));
+});
+
+test('TCP ends are paired across members by swapped addresses; each end gets what its peer wrote; others stay unpaired', (t) => {
+  const result = (ends: Array<[string, string, string]>) =>
+    ({ checkpointId: '1', phase: 'FD_LEADER', ok: true, error: '', images: [], pauseUs: '0', tcpEnds: ends.map(([local, peer, written]) => ({ local, peer, written })) }) as never;
+  const results = new Map([
+    [1, result([['10.0.0.1:4000', '10.0.0.2:5000', '11'], ['10.0.0.1:4001', '10.9.9.9:80', '3']])],
+    [2, result([['10.0.0.2:5000', '10.0.0.1:4000', '22']])],
+    [3, result([])],
+  ]);
+  const m = matchTcpEnds(results);
+  t.deepEqual(m.get(1), [{ local: '10.0.0.1:4000', peer: '10.0.0.2:5000', written: '22' }]);
+  t.deepEqual(m.get(2), [{ local: '10.0.0.2:5000', peer: '10.0.0.1:4000', written: '11' }]);
+  t.false(m.has(3));
+});
+
+test('rendezvous: an offer reaches who waits for it, before or after; a wait without offer ends with a clear error', async (t) => {
+  const r = new Rendezvous();
+  const early = r.want('gen-000001#a|b', 5_000);
+  r.offer('gen-000001#a|b', ['10.0.0.3:4321']);
+  t.deepEqual(await early, ['10.0.0.3:4321']);
+  t.deepEqual(await r.want('gen-000001#a|b', 10), ['10.0.0.3:4321']);
+  await t.throwsAsync(r.want('gen-000001#c|d', 20), { message: /no agent offered the connection gen-000001#c\|d within 0.02 s/ });
 });

@@ -45,6 +45,8 @@ export interface AgentOptions {
   coord: { host: string; port: number; secret: string };
   register: Register;
   log: (line: string) => void;
+  /** Page data codec of this agent's checkpoints unless the checkpoint names one ('none' if unset). */
+  compress?: string;
 }
 
 export class Agent {
@@ -274,7 +276,8 @@ export class Agent {
       const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
       const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
       const imagePath = path.join(cmd.genDir, file);
-      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets });
+      const compress = cmd.compress || this.o.compress || 'none';
+      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress });
       const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[]; ttyStdio?: number; ttyTermios?: Buffer };
       if (pid === this.o.job.pid) {
         // A full-screen or line-editing program left the terminal in its own mode.
@@ -296,7 +299,7 @@ export class Agent {
     // ... and so is a job whose processes share something cairn cannot share again.
     this.o.engine.checkJobRestorable(dumped.map((d) => d.image));
     for (const d of dumped) {
-      const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd);
+      const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd, Number(d.image.pagesCodec ?? 0));
       const notes = ((d.image as { notes?: string[] }).notes ?? []).slice();
       images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes });
     }

@@ -46,6 +46,9 @@ export interface DumpOptions {
   stdioIdentity: Array<{ dev: string; ino: string } | null>;
   /** Written into image.clocks: the job's clocks are the host's plus these offsets. */
   timeOffsets: TimeOffsets;
+  /** Page data codec: 'zstd[:LEVEL]', 'gzip[:LEVEL]' or 'none' (the default). Zero pages are
+   * never stored, whatever the codec. */
+  compress?: string;
 }
 
 export interface DumpResult {

@@ -130,8 +130,8 @@ class Coordinator implements SessionHost, ControlHost {
 
   // ---- Control ----
 
-  requestCheckpoint(): ActiveCheckpoint | string {
-    return this.checkpointer.request();
+  requestCheckpoint(compress?: string): ActiveCheckpoint | string {
+    return this.checkpointer.request(compress ?? '');
   }
 
   genDirOf(generation: number): string {

@@ -12,6 +12,7 @@
         "src/job_objects.cc",
         "src/memory.cc",
         "src/namespaces.cc",
+        "src/pagecodec.cc",
         "src/plan.cc",
         "src/process.cc",
         "src/procstate.cc",
@@ -52,7 +53,9 @@
         "-Wextra"
       ],
       "libraries": [
-        "-lpthread"
+        "-lpthread",
+        "-lzstd",
+        "-lz"
       ],
       "configurations": {
         "Release": {

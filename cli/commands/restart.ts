@@ -9,6 +9,7 @@ import { prepareFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
 import { jobProcesses } from '../../agent/job-processes.js';
 import { resolveRestartTarget } from '../../agent/restart-target.js';
+import { codecSpec, compressOf } from '../../common/compress.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError, errorMessage } from '../../common/errors.js';
 import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
@@ -25,6 +26,8 @@ export interface RestartArgs {
   portFile?: string;
   interval?: number;
   ckptdir?: string;
+  /** Codec of later checkpoints (default: CAIRN_COMPRESS, else the images' own). */
+  compress?: string;
   quiet?: boolean;
   /** Multi-host restart: the new hosts, in the order of the manifest's hosts... */
   hosts?: string;
@@ -41,6 +44,7 @@ function offset(jobNs: string, hostNs: string): string {
 }
 
 export async function restart(a: RestartArgs): Promise<number> {
+  const compressFlag = compressOf(a.compress);   // a bad value is refused before anything
   const target = resolveRestartTarget(a.targets, ckptDirOf(a.ckptdir));
   const secret = a.secretStdin ? readSecretFromStdin() : undefined;
   const placement = planHosts(target, a);
@@ -49,7 +53,8 @@ export async function restart(a: RestartArgs): Promise<number> {
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
   for (const l of loaded) {
-    await engine.verifyPages(l.file, l.image as never);
+    // Compressed page data is checked as the restore decompresses it, before anything starts.
+    if (!l.image.pagesCodec) await engine.verifyPages(l.file, l.image as never);
     try {
       engine.checkRestorable(l.image as never, 3);
     } catch (e) {
@@ -125,5 +130,6 @@ export async function restart(a: RestartArgs): Promise<number> {
       generation: target.manifest?.generation ?? 0,
     },
     log,
+    compress: compressFlag ?? codecSpec(image.pagesCodec as unknown as number),
   }, forwardSignals);
 }

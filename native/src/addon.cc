@@ -373,6 +373,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
     }
     time_offsets(o.Get("timeOffsets"), opts.mono_offset_ns, opts.boot_offset_ns);
+    if (Napi::Value cv = o.Get("compress"); cv.IsString()) {
+      try {
+        opts.codec = parse_codec(cv.As<Napi::String>().Utf8Value());
+      } catch (const std::exception &e) {
+        throw Napi::TypeError::New(info.Env(), std::string("dump: compress: ") + e.what());
+      }
+    }
     return Submit(info.Env(), [=, this](Call *c) {
       auto it = thread_->traced.find(pid);
       if (it == thread_->traced.end()) fail_pid(pid, "cannot dump: not frozen (freeze it first)");
@@ -385,6 +392,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
         t.Set("stateMs", res->ms_state);
         t.Set("memoryMs", res->ms_memory);
         t.Set("pagesReadMs", res->ms_pages_read);
+        t.Set("pagesStored", double(res->pages_stored));
         r.Set("timing", t);
         return r;
       };

@@ -30,6 +30,7 @@
 #include "crc32c.h"
 #include "job_objects.h"
 #include "namespaces.h"
+#include "pagecodec.h"
 #include "procstate.h"
 #include "threads.h"
 
@@ -285,12 +286,16 @@ struct JobPlan {
 // The job plan (plan.h): header, process table (zombies included), strings, then each live
 // process's plan. Shared objects are made here: the plans refer to them by passed index.
 JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const ProcessImage *> &imgs,
-                       const ProcessImage *main_img) {
+                       const ProcessImage *main_img, const std::vector<int> &page_fds) {
   JobPlan jp;
   std::vector<std::string> paths;
   for (const RestoreProc &rp : req.procs) paths.push_back(rp.image_path);
   jp.objects = make_job_objects(imgs, paths);
-  const uint32_t npassed = uint32_t(3 + jp.objects.fds.size());
+  // Decompressed page data (one memfd per compressed image) is passed after the job objects.
+  uint32_t npages = 0;
+  for (int f : page_fds) npages += f >= 0;
+  const uint32_t npassed = uint32_t(3 + jp.objects.fds.size() + npages);
+  uint32_t next_pages = uint32_t(3 + jp.objects.fds.size());
   int32_t max_fd = 2;
   for (const ProcessImage *img : imgs)
     for (const FdImage &f : img->fds) max_fd = std::max(max_fd, f.fd);
@@ -317,6 +322,7 @@ JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const Proces
     e.pgid = img.ns_pgid;
     e.sid = img.ns_sid;
     e.image_path = uint32_t(jstr.size());
+    if (page_fds[i] >= 0) e.pages_passed = 1 + next_pages++;
     jstr += req.procs[i].image_path;
     jstr.push_back('\0');
     e.plan_size = i;   // index into plans until the layout below
@@ -396,7 +402,22 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   if (access(req.restorer_path.c_str(), X_OK) < 0)   // nsinit would only report a failed exec as a status
     throw std::runtime_error(who + ": cannot run the restorer " + req.restorer_path + ": " + err(errno));
 
-  JobPlan jp = build_job_plan(req, imgs, main_img);
+  // Compressed page data is decompressed here, before anything starts (a damaged image fails
+  // now), into one memfd per image: the restorer reads it like a raw image and frees it as it goes.
+  std::vector<Fd> page_mem(imgs.size());
+  std::vector<int> page_fds(imgs.size(), -1);
+  for (size_t i = 0; i < imgs.size(); i++) {
+    if (imgs[i]->pages_codec == CODEC_NONE) continue;
+    page_mem[i].fd = int(syscall(SYS_memfd_create, "cairn-pages", MFD_CLOEXEC));
+    if (page_mem[i].fd < 0) throw std::runtime_error(who_of(*imgs[i]) + ": memfd for its pages: " + err(errno));
+    try {
+      decompress_pages(req.procs[i].image_path, *imgs[i], page_mem[i].fd, codec_threads());
+    } catch (const std::exception &e) {
+      throw std::runtime_error(who_of(*imgs[i]) + ": " + e.what());
+    }
+    page_fds[i] = page_mem[i].fd;
+  }
+  JobPlan jp = build_job_plan(req, imgs, main_img, page_fds);
 
   Fd plan_fd(int(syscall(SYS_memfd_create, "cairn-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (plan_fd.fd < 0) throw std::runtime_error(who + ": memfd for the restore plan: " + err(errno));
@@ -419,6 +440,8 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   fds.push_back(log_fd.fd);     // RFD_LOG
   for (size_t i = 0; i < 3; i++) fds.push_back(i < req.pass_fds.size() ? req.pass_fds[i] : devnull.fd);   // passed 0..2
   for (int f : jp.objects.fds) fds.push_back(f);                                                         // passed 3..
+  for (int f : page_fds)
+    if (f >= 0) fds.push_back(f);                                                                        // then page memfds
 
   std::vector<std::string> args = {"restore", "--pid", std::to_string(main_img->ns_pid), "--restorer", req.restorer_path};
   // The job's SysV IPC objects (one image has them): nsinit's init recreates them from that
@@ -526,7 +549,19 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   const size_t kBuf = 8u << 20;
   std::unique_ptr<uint8_t[]> buf(new uint8_t[kBuf]);
   std::vector<const std::vector<PageRun> *> all;
-  for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
+  if (image.pages_codec != CODEC_NONE) {
+    // The frames are decompressed into memory that is dropped after: each VMA run's crc32c is
+    // checked there (decompress_pages); the other runs are plain bytes in the file (below).
+    Fd mem(int(syscall(SYS_memfd_create, "cairn-verify", MFD_CLOEXEC)));
+    if (mem.fd < 0) throw std::runtime_error(who + ": memfd: " + err(errno));
+    try {
+      decompress_pages(image_path, image, mem.fd, codec_threads());
+    } catch (const std::exception &e) {
+      throw std::runtime_error(who + ": " + e.what());
+    }
+  } else {
+    for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
+  }
   for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
   for (const PipeImage &p : image.pipes) all.push_back(&p.runs);            // bytes in flight in pipes
   for (const PtyImage &p : image.ptys) all.push_back(&p.runs);              // output in flight in pseudo-terminals

@@ -120,6 +120,10 @@ export interface Engine {
   sameMemory(pidA: number, pidB: number): boolean;
   clocks(): HostClocks;
   crc32c(data: Buffer, seed?: number): number;
+  /** Bytes of memory done and to do in the dumps since resetProgress(), or in the restore in
+   * progress (decompression counts as much again). Cheap: callable while a call runs. */
+  progress(): { done: number; total: number };
+  resetProgress(): void;
   /** Stop the engine thread (pending calls reject). */
   close(): void;
 }

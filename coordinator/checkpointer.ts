@@ -35,6 +35,11 @@ export class Checkpointer {
     return this.active !== undefined;
   }
 
+  /** Id of the checkpoint in progress ('' if none). */
+  get activeId(): string {
+    return this.active?.run.plan.checkpointId ?? '';
+  }
+
   /** Start a checkpoint, or join the one in progress; a string is why none can run. */
   request(compress = ''): ActiveCheckpoint | string {
     if (this.active) return this.active;

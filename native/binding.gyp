@@ -13,6 +13,7 @@
         "src/memory.cc",
         "src/namespaces.cc",
         "src/pagecodec.cc",
+        "src/progress.cc",
         "src/plan.cc",
         "src/process.cc",
         "src/procstate.cc",

@@ -5,6 +5,7 @@ import { parseCompress } from '../../common/compress.js';
 import { UserError } from '../../common/errors.js';
 import { findSecret } from '../../common/secret.js';
 import { formatBytes } from '../output.js';
+import { withProgress } from '../progress.js';
 import type { CheckpointReply__Output } from '../../gen/cairn/v1/CheckpointReply.js';
 import type { StatusReply__Output } from '../../gen/cairn/v1/StatusReply.js';
 import type { ListReply__Output } from '../../gen/cairn/v1/ListReply.js';
@@ -68,7 +69,14 @@ export async function command(a: CommandArgs): Promise<number> {
   const out = (obj: unknown, text: string) => process.stdout.write(a.json ? JSON.stringify(obj) + '\n' : text + '\n');
   if (a.checkpoint || a.bcheckpoint) {
     const blocking = !!a.bcheckpoint;
-    const r = await call<{ wait: boolean; compress: string }, CheckpointReply__Output>(t, (c) => c.Checkpoint, { wait: blocking, compress }, blocking ? 0 : 10_000);
+    const req = call<{ wait: boolean; compress: string }, CheckpointReply__Output>(t, (c) => c.Checkpoint, { wait: blocking, compress }, blocking ? 0 : 10_000);
+    // A blocking checkpoint shows how far the images are (stderr; not with --json).
+    const r = blocking && !a.json
+      ? await withProgress('checkpoint', req, async () => {
+          const s = await call<Record<string, never>, StatusReply__Output>(t, (c) => c.Status, {}, 5_000);
+          return s.checkpointInProgress ? { done: Number(s.progressDone), total: Number(s.progressTotal) } : undefined;
+        })
+      : await req;
     if (!r.ok) throw new UserError(`checkpoint failed: ${r.error}`, 'the previous checkpoint is still the latest; see cairn command --status');
     out(r, describeCheckpoint(r, blocking));
     if (!a.json) for (const n of r.notes ?? []) process.stderr.write(`cairn: note: ${n}\n`);

@@ -15,6 +15,7 @@ import { UserError, errorMessage } from '../../common/errors.js';
 import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
 import { readSecretFromStdin } from '../../common/hostfile.js';
 import { info } from '../output.js';
+import { withProgress } from '../progress.js';
 import { imagesOfHost, planHosts, restartOnHosts } from './restart-hosts.js';
 import { forwardSignals } from '../signals.js';
 
@@ -93,7 +94,7 @@ export async function restart(a: RestartArgs): Promise<number> {
   const paths = nativePaths();
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
-  const job = await withCoordinator(coord, () => engine.restore({
+  const job = await withCoordinator(coord, () => withProgress('restart', engine.restore({
     processes: loaded.map((l) => ({ image: l.image as never, imagePath: l.file })),
     nsinitPath: paths.nsinit,
     restorerPath: paths.restorer,
@@ -102,7 +103,7 @@ export async function restart(a: RestartArgs): Promise<number> {
     passFds: [0, 1, 2],
     timeOffsets,
     hostname: image.hostname,
-  })).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  }), () => (a.quiet ? undefined : engine.progress()))).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   // ...and a full-screen program learns that its screen may have changed.
   if (ttyStdio) {

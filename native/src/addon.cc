@@ -23,6 +23,7 @@
 #include "job_objects.h"
 #include "namespaces.h"
 #include "process.h"
+#include "progress.h"
 #include "restore.h"
 #include "sharing.h"
 #include "sockets.h"
@@ -104,6 +105,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("verifyPages", &Engine::VerifyPages),
                         InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
                         InstanceMethod("clocks", &Engine::Clocks), InstanceMethod("crc32c", &Engine::Crc32c),
+                        InstanceMethod("progress", &Engine::GetProgress), InstanceMethod("resetProgress", &Engine::ResetProgress),
                         InstanceMethod("checkRestorable", &Engine::CheckRestorable),
                         InstanceMethod("openFileDescriptions", &Engine::OpenFileDescriptions),
                         InstanceMethod("sameMemory", &Engine::SameMemory),
@@ -502,6 +504,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
     o.Set("boottimeNs", std::to_string(clock_ns(CLOCK_BOOTTIME)));
     o.Set("realtimeNs", std::to_string(clock_ns(CLOCK_REALTIME)));
     return o;
+  }
+
+  // Read on the JS thread while the engine thread works (atomics: no request queued).
+  Napi::Value GetProgress(const Napi::CallbackInfo &info) {
+    Progress p = progress_get();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("done", double(p.done));
+    o.Set("total", double(p.total));
+    return o;
+  }
+  Napi::Value ResetProgress(const Napi::CallbackInfo &info) {
+    progress_reset(0);
+    return info.Env().Undefined();
   }
 
   Napi::Value Crc32c(const Napi::CallbackInfo &info) {

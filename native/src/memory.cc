@@ -24,6 +24,7 @@
 
 #include "crc32c.h"
 #include "pagecodec.h"
+#include "progress.h"
 #include "process.h"
 
 namespace cairn {
@@ -485,6 +486,7 @@ uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd,
   }
   uint64_t end = off, stored = 0;
   img.pages_bytes = end - kPageDataOffset;
+  progress_add_total(img.pages_bytes);
   double scan_ms = ms_since(t0);
 
   // Copy: batches of up to kBatchBytes / kMaxIov pieces, read here (with their checksums and
@@ -553,6 +555,7 @@ uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd,
         std::vector<Extent> ext = data_extents(buf, total);
         for (const Extent &x : ext) stored += uint64_t(x.npages) * kPage;
         read_ms += ms_since(tr);
+        progress_add(total);
         sink.submit(Batch{buf, total, woff, std::move(ext), 0});
         woff += total;
       }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "crc32c.h"
+#include "progress.h"
 
 namespace cairn {
 
@@ -218,6 +219,7 @@ void decompress_pages(const std::string &image_path, const ProcessImage &img, in
           return fail("cannot hold the pages of " + image_path + " in memory: " + err(errno ? errno : ENOSPC));
         pos += len;
       }
+      progress_add(f.raw_length);
     }
   };
   std::vector<std::thread> pool;

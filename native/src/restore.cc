@@ -31,6 +31,8 @@
 #include "job_objects.h"
 #include "namespaces.h"
 #include "pagecodec.h"
+#include "process.h"
+#include "progress.h"
 #include "procstate.h"
 #include "threads.h"
 
@@ -127,8 +129,16 @@ struct RProc {
 // Waits until every live process of the job exists and each of its threads sits on its
 // int3 (SIGTRAP, SI_KERNEL). New processes come as fork/vfork events of their parent's
 // restorer, new threads as clone events.
+// Bytes a process has read (/proc/PID/io rchar): the restorers' page data, for progress.
+uint64_t rchar_of(pid_t pid) {
+  std::string s;
+  if (!read_text("/proc/" + std::to_string(pid) + "/io", s)) return 0;
+  size_t p = s.find("rchar: ");
+  return p == std::string::npos ? 0 : strtoull(s.c_str() + p + 7, nullptr, 10);
+}
+
 void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t, const ProcessImage *> &by_ns_pid,
-                 int64_t deadline, const std::string &log_path) {
+                 int64_t deadline, const std::string &log_path, uint64_t progress_base) {
   std::map<pid_t, size_t> proc_of;   // host tid -> index into procs
   for (size_t i = 0; i < procs.size(); i++)
     for (pid_t t : procs[i].tids) proc_of[t] = i;
@@ -143,7 +153,14 @@ void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t,
     return true;
   };
   long nap = 50;
+  int64_t next_progress = 0;
   while (!all_parked()) {
+    if (mono_ms() >= next_progress) {
+      uint64_t read = 0;
+      for (const RProc &p : procs) read += rchar_of(p.host);
+      progress_set_done(std::min(progress_get().total, progress_base + read));
+      next_progress = mono_ms() + 100;
+    }
     bool progress = false;
     for (size_t k = 0; k < rs.tids.size(); k++) {
       const pid_t t = rs.tids[k];
@@ -404,6 +421,10 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
 
   // Compressed page data is decompressed here, before anything starts (a damaged image fails
   // now), into one memfd per image: the restorer reads it like a raw image and frees it as it goes.
+  // Progress: every page byte is read once by a restorer, compressed ones decompressed first.
+  uint64_t work = 0;
+  for (const ProcessImage *img : imgs) work += img->pages_bytes * (img->pages_codec == CODEC_NONE ? 1 : 2);
+  progress_reset(work);
   std::vector<Fd> page_mem(imgs.size());
   std::vector<int> page_fds(imgs.size(), -1);
   for (size_t i = 0; i < imgs.size(); i++) {
@@ -499,7 +520,7 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   procs[0].img = main_img;
   procs[0].host = pid;
   procs[0].tids.push_back(pid);
-  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path);
+  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path, progress_get().done);
 
   for (RProc &p : procs) {
     try {

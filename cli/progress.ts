@@ -58,9 +58,14 @@ export class ProgressBar {
 export async function withProgress<T>(what: string, work: Promise<T>, poll: () => Promise<{ done: number; total: number } | undefined> | { done: number; total: number } | undefined): Promise<T> {
   const bar = new ProgressBar(what);
   let stop = false;
-  const loop = (async () => {
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  void (async () => {
     while (!stop) {
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise<void>((r) => {
+        wake = r;
+        timer = setTimeout(r, 250);
+      });
       if (stop) break;
       const p = await Promise.resolve(poll()).catch(() => undefined);
       if (p && !stop) bar.update(p.done, p.total);
@@ -69,8 +74,10 @@ export async function withProgress<T>(what: string, work: Promise<T>, poll: () =
   try {
     return await work;
   } finally {
+    // Not waiting for the poll in flight: the work's end must not wait for a quarter second.
     stop = true;
-    await loop;
+    clearTimeout(timer);
+    wake?.();
     bar.finish();
   }
 }

@@ -20,6 +20,7 @@
         "src/procstate_js.cc",
         "src/ptys.cc",
         "src/restore.cc",
+        "src/runcheck.cc",
         "src/sharing.cc",
         "src/sockets.cc",
         "src/threads.cc"

@@ -60,6 +60,48 @@ const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
 
 }  // namespace
 
+namespace {
+
+// Appending zero bytes to a CRC register is linear over GF(2): multiply by the 32x32 matrix of
+// one zero bit, squared up to the length (zlib's crc32_combine, with the CRC-32C polynomial).
+uint32_t gf2_times(const uint32_t *mat, uint32_t vec) {
+  uint32_t sum = 0;
+  for (; vec; vec >>= 1, mat++)
+    if (vec & 1) sum ^= *mat;
+  return sum;
+}
+
+void gf2_square(uint32_t *square, const uint32_t *mat) {
+  for (int n = 0; n < 32; n++) square[n] = gf2_times(mat, mat[n]);
+}
+
+// reg * x^(8 len): the register after `len` zero bytes (no pre/post inversion).
+uint32_t shift(uint32_t reg, uint64_t len) {
+  if (len == 0) return reg;
+  uint32_t even[32], odd[32];
+  odd[0] = 0x82F63B78u;   // one zero bit
+  for (uint32_t n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
+  gf2_square(even, odd);   // two zero bits
+  gf2_square(odd, even);   // four
+  for (;;) {
+    gf2_square(even, odd);   // one zero byte, then 4, 16, ...
+    if (len & 1) reg = gf2_times(even, reg);
+    len >>= 1;
+    if (!len) break;
+    gf2_square(odd, even);
+    if (len & 1) reg = gf2_times(odd, reg);
+    len >>= 1;
+    if (!len) break;
+  }
+  return reg;
+}
+
+}  // namespace
+
+uint32_t crc32c_zeros(uint32_t crc, uint64_t len) { return ~shift(~crc, len); }
+
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) { return shift(crc_a, len_b) ^ crc_b; }
+
 uint32_t crc32c(uint32_t crc, const void *data, size_t len) {
   const uint8_t *p = static_cast<const uint8_t *>(data);
   uint32_t c = ~crc;

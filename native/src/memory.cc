@@ -250,6 +250,7 @@ class PageSink {
       if (!skip && codec_.kind == CODEC_NONE) {
         for (const Extent &x : b.ext)
           if (!write_all(b.buf + size_t(x.page) * kPage, size_t(x.npages) * kPage, b.logical + uint64_t(x.page) * kPage, e)) break;
+        if (e.empty()) written(b.logical, b.len);
       } else if (!skip && !b.ext.empty()) {
         try {
           compress_frame(codec_, b.buf, b.ext, out);
@@ -275,7 +276,7 @@ class PageSink {
         cv_.notify_all();
         if (write) {
           g.unlock();
-          write_all(out.data(), out.size(), at, e);   // concurrent with the next frame's
+          if (write_all(out.data(), out.size(), at, e)) written(at, out.size());   // concurrent with the next frame's
           g.lock();
         }
       }
@@ -284,6 +285,27 @@ class PageSink {
       cv_.notify_all();
     }
   }
+  // The disk works while the next batches are read: writeback of what was just written starts
+  // now, and a worker waits for the writeback of what lies more than kWriteback behind, so the
+  // final fsync finds little left and the page cache does not fill with this image.
+  void written(uint64_t off, uint64_t len) {
+    sync_file_range(fd_, off_t(off), off_t(len), SYNC_FILE_RANGE_WRITE);
+    std::pair<uint64_t, uint64_t> old{0, 0};
+    {
+      std::lock_guard<std::mutex> g(wb_mu_);
+      wb_.push_back({off, len});
+      wb_bytes_ += len;
+      if (wb_bytes_ > kWriteback) {
+        old = wb_.front();
+        wb_.pop_front();
+        wb_bytes_ -= old.second;
+      }
+    }
+    if (old.second)
+      sync_file_range(fd_, off_t(old.first), off_t(old.second),
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  }
+
   bool write_all(const uint8_t *b, size_t len, uint64_t off, std::string &e) {
     while (len) {
       ssize_t w = pwrite(fd_, b, len, off_t(off));
@@ -309,6 +331,10 @@ class PageSink {
   std::deque<Batch> queue_;
   std::vector<std::thread> th_;
   uint64_t submitted_ = 0, done_ = 0, next_seq_ = 0, phys_end_;
+  static constexpr uint64_t kWriteback = 64u << 20;
+  std::mutex wb_mu_;
+  std::deque<std::pair<uint64_t, uint64_t>> wb_;   // ranges written, writeback not waited for
+  uint64_t wb_bytes_ = 0;
   std::string error_;
   bool quit_ = false;
 };

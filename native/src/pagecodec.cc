@@ -16,6 +16,7 @@
 
 #include "crc32c.h"
 #include "progress.h"
+#include "runcheck.h"
 
 namespace cairn {
 
@@ -230,36 +231,12 @@ void decompress_pages(const std::string &image_path, const ProcessImage &img, in
   close(src);
   if (!error.empty()) throw std::runtime_error(error);
 
-  // Every run's crc32c, read back from what the frames gave (holes read as zeros).
+  // Every run's crc32c, read back from what the frames gave (holes are zero pages).
   std::vector<const PageRun *> runs;
   for (const VmaImage &v : img.vmas)
     for (const PageRun &r : v.runs) runs.push_back(&r);
-  next = 0;
-  auto check = [&] {
-    std::vector<uint8_t> buf(8u << 20);
-    for (size_t i; (i = next++) < runs.size();) {
-      const PageRun &r = *runs[i];
-      uint32_t crc = 0;
-      for (uint64_t done = 0; done < r.len;) {
-        size_t want = size_t(std::min<uint64_t>(buf.size(), r.len - done));
-        if (!pread_all(fd, buf.data(), want, r.offset + done)) return fail(at + ": cannot read back decompressed pages: " + err(errno));
-        crc = crc32c(crc, buf.data(), want);
-        done += want;
-      }
-      if (crc != r.crc32c) {
-        char c[200];
-        snprintf(c, sizeof c, ": checksum mismatch in page run %#llx+%#llx (stored %08x, read %08x)", (unsigned long long)r.addr,
-                 (unsigned long long)r.len, r.crc32c, crc);
-        return fail(at + " is damaged" + c);
-      }
-    }
-  };
-  pool.clear();
-  nt = std::max(1u, std::min<unsigned>(threads, unsigned(runs.size())));
-  for (unsigned t = 1; t < nt; t++) pool.emplace_back(check);
-  check();
-  for (std::thread &t : pool) t.join();
-  if (!error.empty()) throw std::runtime_error(error);
+  const std::string e = check_runs(fd, runs, threads);
+  if (!e.empty()) throw std::runtime_error(at + " " + (e.rfind("is cut short", 0) == 0 ? "is damaged: its frames leave out " + e.substr(14) : e));
 }
 
 }  // namespace cairn

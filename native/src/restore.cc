@@ -33,6 +33,7 @@
 #include "pagecodec.h"
 #include "process.h"
 #include "progress.h"
+#include "runcheck.h"
 #include "procstate.h"
 #include "threads.h"
 
@@ -566,9 +567,6 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   const std::string who = who_of(image);
   Fd f(open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) throw std::runtime_error(who + ": cannot open image " + image_path + ": " + err(errno));
-  posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  const size_t kBuf = 8u << 20;
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[kBuf]);
   std::vector<const std::vector<PageRun> *> all;
   if (image.pages_codec != CODEC_NONE) {
     // The frames are decompressed into memory that is dropped after: each VMA run's crc32c is
@@ -589,28 +587,11 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   for (const TmpfsFile &t : image.tmpfs_files) all.push_back(&t.runs);     // shared memory files
   const std::vector<PageRun> ipc = {PageRun{0, image.sysv_ipc_length, image.sysv_ipc_offset, image.sysv_ipc_crc32c}};
   if (image.sysv_ipc_length) all.push_back(&ipc);                           // the job's SysV IPC objects
-  for (const std::vector<PageRun> *runs : all) {
-    for (const PageRun &r : *runs) {
-      char at[160];
-      snprintf(at, sizeof at, "page run %#llx+%#llx at image offset %llu", (unsigned long long)r.addr,
-               (unsigned long long)r.len, (unsigned long long)r.offset);
-      uint32_t crc = 0;
-      for (uint64_t done = 0; done < r.len;) {
-        size_t want = size_t(std::min<uint64_t>(kBuf, r.len - done));
-        ssize_t n = pread(f.fd, buf.get(), want, off_t(r.offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error(who + ": image " + image_path + ": " + at + ": " + err(errno));
-        if (n == 0) throw std::runtime_error(who + ": image " + image_path + " is cut short: " + at);
-        crc = crc32c(crc, buf.get(), size_t(n));
-        done += uint64_t(n);
-      }
-      if (crc != r.crc32c) {
-        char c[64];
-        snprintf(c, sizeof c, " (stored %08x, read %08x)", r.crc32c, crc);
-        throw std::runtime_error(who + ": image " + image_path + " is damaged: checksum mismatch in " + at + c);
-      }
-    }
-  }
+  std::vector<const PageRun *> flat;
+  for (const std::vector<PageRun> *runs : all)
+    for (const PageRun &r : *runs) flat.push_back(&r);
+  const std::string e = check_runs(f.fd, flat, codec_threads());
+  if (!e.empty()) throw std::runtime_error(who + ": image " + image_path + " " + e);
 }
 
 }  // namespace cairn

@@ -1,5 +1,6 @@
 // npm run bench: how fast cairn is, each figure beside its physical limit measured in the same
-// run. Prints tables, then one JSON document. `--quick`: 64 MiB only, fewer repetitions.
+// run. Prints tables, then one JSON document. `--quick`: 64 MiB only, fewer repetitions;
+// `--sizes=64,1024`: those sizes in the first table; `--only=matrix,codecs,threads,overhead`.
 //   - checkpoint and restart of 64 MiB / 1 GiB / 4 GiB processes of random, zero and
 //     patterned memory, against dd writing and reading as many bytes in the same directory
 //     (4 GiB only when memory allows); the application's pause; the image's size
@@ -13,9 +14,12 @@ import { readIf } from '../helpers/cairn.js';
 import { program } from '../helpers/programs.js';
 import { bigmemSpec, checkpointAndRestart, type CheckpointRow } from './checkpoints.js';
 import { launchOverhead, runtimeOverhead, trivialCheckpoint } from './overhead.js';
-import { availableMemory, dd, MiB } from './util.js';
+import { availableMemory, dd, MiB, type Limits } from './util.js';
 
 const quick = process.argv.includes('--quick');
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const only = arg('only')?.split(',');
+const want = (section: string) => !only || only.includes(section);
 const bigmem = program('bigmem');
 const workload = program('workload');
 const f3 = (x: number) => `${x.toFixed(3)} s`;
@@ -26,8 +30,8 @@ const notes: string[] = [];
 const started = Date.now();
 
 // 1. Memory sizes x kinds, no compression, against dd.
-const sizes = quick ? [64] : [64, 1024, 4096];
-const limits: Record<number, { writeS: number; readS: number }> = {};
+const sizes = !want('matrix') ? [] : arg('sizes') ? arg('sizes')!.split(',').map(Number) : quick ? [64] : [64, 1024, 4096];
+const limits: Record<number, Limits> = {};
 const matrix: CheckpointRow[] = [];
 for (const size of sizes) {
   // The process, its image in the page cache and dd's file must fit with room to spare.
@@ -37,7 +41,7 @@ for (const size of sizes) {
     continue;
   }
   for (const kind of ['random', 'zero', 'pattern']) {
-    const before = kind === 'random' ? (dir: string) => (limits[size] = dd(dir, size)) : undefined;
+    const before = kind === 'random' ? (dir: string) => (limits[size] = dd(dir, size, workload)) : undefined;
     matrix.push(await checkpointAndRestart(bigmemSpec(bigmem, size, kind, { before })));
     process.stderr.write(`bench: ${size} MiB ${kind} done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   }
@@ -46,7 +50,7 @@ for (const size of sizes) {
 // 2. Codecs on text-like memory (words and numbers, about as compressible as logs).
 const textMib = quick ? 64 : 1024;
 const codecs: CheckpointRow[] = [];
-for (const compress of ['none', 'zstd:1', 'gzip:1']) {
+for (const compress of want('codecs') ? ['none', 'zstd:1', 'gzip:1'] : []) {
   codecs.push(await checkpointAndRestart(bigmemSpec(bigmem, textMib, 'text', { compress, label: `${textMib} MiB text ${compress}` })));
 }
 process.stderr.write(`bench: codecs done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
@@ -54,7 +58,7 @@ process.stderr.write(`bench: codecs done (${((Date.now() - started) / 1000).toFi
 // 3. Threads: the same memory in a process of 1 and of 8 threads.
 const threadMib = quick ? 64 : 256;
 const threads: Array<CheckpointRow & { threads: number }> = [];
-for (const n of [1, 8]) {
+for (const n of want('threads') ? [1, 8] : []) {
   const row = await checkpointAndRestart({
     label: `${threadMib} MiB, ${n} thread${n > 1 ? 's' : ''}`,
     argv: [workload, 'out.txt', 'idle', String(n), String(threadMib)],
@@ -65,25 +69,30 @@ for (const n of [1, 8]) {
 }
 
 // 4. What cairn costs outside checkpoints.
-const trivial = await trivialCheckpoint(workload, quick ? 3 : 10);
-const launch = await launchOverhead(quick ? 2 : 5);
+const overhead = want('overhead');
+const trivial = overhead ? await trivialCheckpoint(workload, quick ? 3 : 10) : undefined;
+const launch = overhead ? await launchOverhead(quick ? 2 : 5) : undefined;
 const runs = quick ? 1 : 3;
-const runtime = [
-  await runtimeOverhead(workload, 'malloc', quick ? '200000' : '2000000', runs),
-  await runtimeOverhead(workload, 'pipe', quick ? '512' : '4096', runs),
-  await runtimeOverhead(workload, 'syscall', quick ? '500000' : '5000000', runs),
-];
+const runtime = overhead
+  ? [
+      await runtimeOverhead(workload, 'malloc', quick ? '200000' : '2000000', runs),
+      await runtimeOverhead(workload, 'pipe', quick ? '512' : '4096', runs),
+      await runtimeOverhead(workload, 'syscall', quick ? '500000' : '5000000', runs),
+    ]
+  : [];
 
 // ---- report
 const out: string[] = [];
 out.push(`cairn bench: ${os.cpus().length} CPUs, ${mib(os.totalmem())} RAM, kernel ${os.release()}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
 out.push('');
-out.push('Checkpoint / restart, no compression (limits: dd of the same bytes, same directory; dd read from the page cache)');
-out.push(`${'memory'.padEnd(18)} ${pad('checkpoint', 10)} ${pad('dd write', 9)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} ${pad('dd read', 9)} ${pad('ratio', 7)} | ${pad('pause', 9)} | ${pad('image', 11)} ${pad('on disk', 11)}`);
+out.push('Checkpoint / restart, no compression. Limits for the same bytes in the same directory: write = the faster of');
+out.push('dd conv=fsync and dd oflag=direct; read = dd from the page cache / read into fresh memory (faults + copy, as a restore)');
+out.push(`${'memory'.padEnd(18)} ${pad('checkpoint', 10)} ${pad('dd write', 9)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} ${pad('dd read', 9)} ${pad('read in', 9)} ${pad('ratio', 7)} | ${pad('pause', 9)} | ${pad('image', 11)} ${pad('on disk', 11)}`);
 for (const r of matrix) {
   const l = limits[r.bytes / MiB]!;
-  out.push(`${r.label.padEnd(18)} ${pad(f3(r.checkpointS), 10)} ${pad(f3(l.writeS), 9)} ${pad(ratio(r.checkpointS, l.writeS), 7)} | ${pad(f3(r.restartS), 9)} ${pad(`(${f3(r.restoreS)})`, 10)} ${pad(f3(l.readS), 9)} ${pad(ratio(r.restartS, l.readS), 7)} | ${pad(f3(r.pauseS), 9)} | ${pad(mib(r.imageBytes), 11)} ${pad(mib(r.onDiskBytes), 11)}`);
+  out.push(`${r.label.padEnd(18)} ${pad(f3(r.checkpointS), 10)} ${pad(f3(l.writeS), 9)} ${pad(ratio(r.checkpointS, l.writeS), 7)} | ${pad(f3(r.restartS), 9)} ${pad(`(${f3(r.restoreS)})`, 10)} ${pad(f3(l.readS), 9)} ${pad(f3(l.readInS), 9)} ${pad(ratio(r.restartS, l.readInS), 7)} | ${pad(f3(r.pauseS), 9)} | ${pad(mib(r.imageBytes), 11)} ${pad(mib(r.onDiskBytes), 11)}`);
 }
+if (codecs.length) {
 out.push('');
 out.push(`Codecs on ${textMib} MiB of text-like memory (speed = memory bytes / checkpoint time)`);
 out.push(`${'codec'.padEnd(8)} ${pad('checkpoint', 10)} ${pad('MB/s', 7)} ${pad('image', 11)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} | ${pad('pause', 9)}`);
@@ -93,13 +102,14 @@ for (const r of codecs) {
 const z = codecs.find((r) => r.compress.startsWith('zstd'))!;
 const g = codecs.find((r) => r.compress.startsWith('gzip'))!;
 out.push(`zstd is ${(g.checkpointS / z.checkpointS).toFixed(1)}x the speed of gzip -1; ratio ${ratio(z.bytes, z.onDiskBytes)} vs ${ratio(g.bytes, g.onDiskBytes)}`);
+}
 out.push('');
-out.push(`Threads (${threadMib} MiB random)`);
+if (threads.length) out.push(`Threads (${threadMib} MiB random)`);
 for (const r of threads) out.push(`${String(r.threads).padStart(2)} thread(s): checkpoint ${f3(r.checkpointS)}, pause ${f3(r.pauseS)}, restart ${f3(r.restartS)}`);
 out.push('');
-out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.runs}: checkpoint ${f3(trivial.checkpointS)} (pause ${f3(trivial.pauseS)}); cairn command --bcheckpoint end to end ${f3(trivial.commandWallS)}`);
-out.push(`Launch of /bin/true, median of ${launch.runs}: native ${f3(launch.nativeS)}, cairn launch --new-coordinator ${f3(launch.cairnS)} (+${f3(launch.cairnS - launch.nativeS)})`);
-out.push('Runtime without checkpoints (each program times itself), median:');
+if (trivial) out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.runs}: checkpoint ${f3(trivial.checkpointS)} (pause ${f3(trivial.pauseS)}); cairn command --bcheckpoint end to end ${f3(trivial.commandWallS)}`);
+if (launch) out.push(`Launch of /bin/true, median of ${launch.runs}: native ${f3(launch.nativeS)}, cairn launch --new-coordinator ${f3(launch.cairnS)} (+${f3(launch.cairnS - launch.nativeS)})`);
+if (runtime.length) out.push('Runtime without checkpoints (each program times itself), median:');
 for (const r of runtime) out.push(`  ${r.workload.padEnd(16)} native ${f3(r.nativeS)}  under cairn ${f3(r.cairnS)}  overhead ${(((r.cairnS - r.nativeS) / r.nativeS) * 100).toFixed(1)}%`);
 for (const n of notes) out.push(`note: ${n}`);
 console.log(out.join('\n'));

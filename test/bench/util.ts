@@ -21,15 +21,34 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** The physical limit for `mib` MiB in `dir`: dd writing them (fsynced, as cairn fsyncs its
- * images) and reading them back (from the page cache, as a restart right after a checkpoint
- * does: an unprivileged user cannot drop it). */
-export function dd(dir: string, mib: number): { writeS: number; readS: number } {
+export interface Limits {
+  /** dd of the same bytes, fsynced (conv=fsync: through the page cache, as cairn writes). */
+  ddFsyncS: number;
+  /** dd with O_DIRECT: the disk itself. */
+  ddDirectS: number;
+  /** The write limit: the faster of the two. */
+  writeS: number;
+  /** dd reading them back (page cache: an unprivileged user cannot drop it; so is a restart
+   * right after a checkpoint). */
+  readS: number;
+  /** Reading them into fresh memory (faults + copy), as a restore must: workload readin. */
+  readInS: number;
+}
+
+/** The physical limits for `mib` MiB in `dir`. */
+export function dd(dir: string, mib: number, workload: string): Limits {
   const f = path.join(dir, 'dd.bench');
+  const count = `count=${Math.ceil(mib / 4)}`;
   try {
-    const writeS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', `count=${Math.ceil(mib / 4)}`, 'conv=fsync'], { stdio: 'ignore' }));
+    const ddDirectS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', count, 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' }));
+    fs.rmSync(f);
+    const ddFsyncS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', count, 'conv=fsync'], { stdio: 'ignore' }));
     const readS = seconds(() => execFileSync('dd', [`if=${f}`, 'of=/dev/null', 'bs=4M'], { stdio: 'ignore' }));
-    return { writeS, readS };
+    const out = path.join(dir, 'readin.txt');
+    execFileSync(workload, [out, 'readin', f], { stdio: 'ignore' });
+    const readInS = Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
+    fs.rmSync(out);
+    return { ddFsyncS, ddDirectS, writeS: Math.min(ddFsyncS, ddDirectS), readS, readInS };
   } finally {
     fs.rmSync(f, { force: true });
   }

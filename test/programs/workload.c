@@ -5,12 +5,17 @@
  *   workload OUTFILE pipe MiB        a child writes MiB through a pipe, the parent reads
  *   workload OUTFILE syscall N       N getppid system calls
  *   workload OUTFILE idle THREADS MiB   MiB of random memory, THREADS threads, then sleeps
+ *   workload OUTFILE readin FILE     FILE read into fresh memory (MADV_POPULATE_WRITE + pread, as
+ *                                    cairn's restorer does): the limit of a restore
  * Appends "elapsed_ns N" (or "ready" for idle) to OUTFILE. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -82,6 +87,20 @@ int main(int argc, char **argv)
 		if (total != n << 20) return 5;
 	} else if (!strcmp(mode, "syscall")) {
 		for (long i = 0; i < n; i++) syscall(SYS_getppid);
+	} else if (!strcmp(mode, "readin")) {
+		int fd = open(argv[3], O_RDONLY);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) return 7;
+		t0 = now_ns();
+		char *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) return 8;
+		for (off_t off = 0; off < st.st_size;) {
+			size_t n = st.st_size - off > (1 << 30) ? (1 << 30) : (size_t)(st.st_size - off);
+			madvise(m + off, n, 23 /* MADV_POPULATE_WRITE */);
+			ssize_t r = pread(fd, m + off, n, off);
+			if (r <= 0) return 9;
+			off += r;
+		}
 	} else if (!strcmp(mode, "idle") && argc >= 5) {
 		size_t bytes = (size_t)atol(argv[4]) << 20;
 		uint64_t *m = malloc(bytes), seed = 88172645463325252ULL;

@@ -199,8 +199,8 @@ void decompress_pages(const std::string &image_path, const ProcessImage &img, in
         if (!error.empty()) return;
       }
       const PageFrame &f = img.page_frames[i];
-      const std::string where = at + ": page frame " + std::to_string(i) + " at offset " + std::to_string(f.offset);
-      if (f.length > (1u << 30) || f.raw_length > (1u << 30) || f.raw_length < 4) return fail(where + " has an impossible size");
+      const std::string where = "page frame " + std::to_string(i) + " at offset " + std::to_string(f.offset);
+      if (f.length > (1u << 30) || f.raw_length > (1u << 30) || f.raw_length < 4) return fail(at + " is damaged: " + where + " has an impossible size");
       in.resize(size_t(f.length));
       out.resize(size_t(f.raw_length));
       if (!pread_all(src, in.data(), in.size(), f.offset)) return fail(at + " is cut short (" + where + ")");

@@ -95,3 +95,28 @@ test('a bad --compress value is one line naming the flag', async (t) => {
   t.not(env.code, 0);
   t.regex(env.stderr.split('\n')[0]!, /^cairn: CAIRN_COMPRESS: 'fast' is not a codec$/);
 });
+
+test.serial('a damaged compressed frame is found before anything starts, in one line', async (t) => {
+  const job = new TestJob('compress-damaged');
+  t.teardown(() => job.cleanup());
+  const out = path.join(job.work, 'out.txt');
+  job.launch([program('bigmem'), 'out.txt', '16', 'mixed', '1', '1000000'], { extra: ['--compress', 'gzip'] });
+  const s = await job.running();
+  await waitFor('memory filled', () => readIf(out).includes('ready'), 60_000);
+  t.is((await job.command('--bcheckpoint')).code, 0);
+  const gen = fs.realpathSync(path.join(s.ckptDir, 'latest'));
+  await job.command('--kill');
+  await job.launcher!.exited;
+  const main = images(gen).find((f) => path.basename(f).startsWith('bigmem'))!;
+  const fd = fs.openSync(main, 'r+');
+  const b = Buffer.alloc(1);
+  fs.readSync(fd, b, 0, 1, 4096 + 1000);
+  b[0] ^= 0xff;
+  fs.writeSync(fd, b, 0, 1, 4096 + 1000);
+  fs.closeSync(fd);
+  for (const args of [['inspect', '--verify', gen], ['restart', '--coord-port', '0', gen]]) {
+    const r = await cairn(args, { cwd: job.work, timeoutMs: 60_000 });
+    t.not(r.code, 0, args[0]);
+    t.regex(r.stderr.split('\n')[0]!, /^cairn: .*image .*bigmem.*\.cimg is damaged: page frame \d+ at offset \d+: gzip: /, args[0]);
+  }
+});

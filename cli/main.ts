@@ -32,8 +32,7 @@ export function splitLaunchArgv(argv: string[]): string[] {
     if (a === '--') return argv;
     if (!a.startsWith('-') || a === '-') break;
     if (a === '--compress') {
-      i += CODEC_WORD.test(argv[i + 1] ?? '') ? 2 : 1;
-      if (i > argv.length || argv[i - 1] === a) return [...argv.slice(0, i), '--', ...argv.slice(i)];
+      i += CODEC_WORD.test(argv[i + 1] ?? '') ? 2 : 1;   // else another option or the program follows
       continue;
     }
     i += LAUNCH_VALUE_OPTIONS.has(a) ? 2 : 1;

@@ -10,6 +10,16 @@ import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
 import { commOf, isZombie, jobProcesses, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
 
+/** RssAnon of /proc/PID/status in bytes (0 if unreadable): about what its dump will write. */
+function rssAnon(pid: number): number {
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** A SIGKILLed process takes a moment to become a zombie: look for up to 200 ms. */
 async function stillAlive(pid: number): Promise<boolean> {
   for (let i = 0; i < 20; i++) {
@@ -48,6 +58,8 @@ export interface AgentOptions {
   coord: { host: string; port: number; secret: string };
   register: Register;
   log: (line: string) => void;
+  /** Page data codec of this agent's checkpoints unless the checkpoint names one ('none' if unset). */
+  compress?: string;
 }
 
 export class Agent {
@@ -282,12 +294,43 @@ export class Agent {
     });
     const images: ImageInfo[] = [];
     const dumped: DumpedImage[] = [];
+    // Progress for `cairn command --bcheckpoint`: what the engine has written, out of what it
+    // has scanned plus the resident anonymous memory of the processes still to dump.
+    const pending = new Map(this.frozen.map((p) => [p, rssAnon(p)]));
+    this.o.engine.resetProgress();
+    const report = () => {
+      const p = this.o.engine.progress();
+      let rest = 0;
+      for (const v of pending.values()) rest += v;
+      this.session?.send({ progress: { checkpointId: cmd.checkpointId, done: p.done, total: Math.max(p.done, p.total + rest) } });
+    };
+    const timer = setInterval(report, 250);
+    try {
+      await this.dumpAll(cmd, stdioIdentity, dumped, pending);
+    } finally {
+      clearInterval(timer);
+    }
+    report();
+    await this.dumpSysvIpc(dumped);
+    // ... and so is a job whose processes share something cairn cannot share again.
+    this.o.engine.checkJobRestorable(dumped.map((d) => d.image));
+    for (const d of dumped) {
+      const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd, Number(d.image.pagesCodec ?? 0));
+      const notes = ((d.image as { notes?: string[] }).notes ?? []).slice();
+      images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes });
+    }
+    return images;
+  }
+
+  private async dumpAll(cmd: PhaseCommand__Output, stdioIdentity: Array<{ dev: string; ino: string } | null>, dumped: DumpedImage[], pending: Map<number, number>): Promise<void> {
     for (const pid of this.frozen) {
       const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
       const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
       const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
       const imagePath = path.join(cmd.genDir, file);
-      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets });
+      const compress = cmd.compress || this.o.compress || 'none';
+      pending.delete(pid);   // the engine counts it from its scan on
+      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress });
       const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[]; ttyStdio?: number; ttyTermios?: Buffer };
       if (pid === this.o.job.pid) {
         // A full-screen or line-editing program left the terminal in its own mode.
@@ -305,15 +348,6 @@ export class Agent {
       this.o.engine.checkRestorable(res.image, 3);
       dumped.push({ pid, imagePath, image: res.image, pagesEnd: res.pagesEnd, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
     }
-    await this.dumpSysvIpc(dumped);
-    // ... and so is a job whose processes share something cairn cannot share again.
-    this.o.engine.checkJobRestorable(dumped.map((d) => d.image));
-    for (const d of dumped) {
-      const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd);
-      const notes = ((d.image as { notes?: string[] }).notes ?? []).slice();
-      images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes });
-    }
-    return images;
   }
 
   /** The job's SysV IPC objects (its IPC namespace dies with it): cairn-ipc joins the job's

@@ -46,6 +46,9 @@ export interface DumpOptions {
   stdioIdentity: Array<{ dev: string; ino: string } | null>;
   /** Written into image.clocks: the job's clocks are the host's plus these offsets. */
   timeOffsets: TimeOffsets;
+  /** Page data codec: 'zstd[:LEVEL]', 'gzip[:LEVEL]' or 'none' (the default). Zero pages are
+   * never stored, whatever the codec. */
+  compress?: string;
 }
 
 export interface DumpResult {
@@ -117,6 +120,10 @@ export interface Engine {
   sameMemory(pidA: number, pidB: number): boolean;
   clocks(): HostClocks;
   crc32c(data: Buffer, seed?: number): number;
+  /** Bytes of memory done and to do in the dumps since resetProgress(), or in the restore in
+   * progress (decompression counts as much again). Cheap: callable while a call runs. */
+  progress(): { done: number; total: number };
+  resetProgress(): void;
   /** Stop the engine thread (pending calls reject). */
   close(): void;
 }

@@ -3,8 +3,10 @@
 // metadata, and everything is fsynced: a file cut short or damaged is detected, never
 // misread.
 //
-//   [0, 64)          header: "CAIRNIMG", container version, meta offset/length/crc32c,
-//                    total size, header crc32c
+//   [0, 64)          header: "CAIRNIMG", container version, page codec (u32 at 12: 0 none,
+//                    1 zstd, 2 gzip), meta offset/length/crc32c, total size, header crc32c.
+//                    Container version 2 when the page data is compressed: an older cairn
+//                    refuses it instead of reading frames as pages.
 //   [4096, pagesEnd) page data (engine)
 //   [pagesEnd, ...)  metadata
 import fs from 'node:fs';
@@ -17,6 +19,7 @@ import type { ProcessImage__Output } from '../gen/cairn/image/ProcessImage.js';
 
 export const IMAGE_MAGIC = 'CAIRNIMG';
 export const CONTAINER_VERSION = 1;
+export const CONTAINER_VERSION_COMPRESSED = 2;
 export const IMAGE_FORMAT_VERSION = 1;
 export const HEADER_SIZE = 64;
 export const IMAGE_SUFFIX = '.cimg';
@@ -54,13 +57,14 @@ export function decodeImage(buf: Buffer): ProcessImageObject {
 }
 
 /** Appends the metadata after the page data, writes the header, fsyncs. Returns the file size. */
-export function finishImage(file: string, image: Record<string, unknown>, pagesEnd: number): { bytes: number; metaCrc: number } {
+export function finishImage(file: string, image: Record<string, unknown>, pagesEnd: number, codec = 0): { bytes: number; metaCrc: number } {
   const meta = encodeImage(image);
   const metaCrc = crc32c(meta);
   const total = pagesEnd + meta.length;
   const header = Buffer.alloc(HEADER_SIZE);
   header.write(IMAGE_MAGIC, 0, 'latin1');
-  header.writeUInt32LE(CONTAINER_VERSION, 8);
+  header.writeUInt32LE(codec ? CONTAINER_VERSION_COMPRESSED : CONTAINER_VERSION, 8);
+  header.writeUInt32LE(codec, 12);
   header.writeBigUInt64LE(BigInt(pagesEnd), 16);
   header.writeBigUInt64LE(BigInt(meta.length), 24);
   header.writeUInt32LE(metaCrc, 32);
@@ -107,9 +111,10 @@ export function readImage(file: string): LoadedImage {
       throw new UserError(`image ${file} is corrupted: header checksum mismatch`, 'restart from an older generation');
     }
     const version = header.readUInt32LE(8);
-    if (version !== CONTAINER_VERSION) {
-      throw new UserError(`image ${file} has container version ${version}, this cairn reads ${CONTAINER_VERSION}`, 'restart it with the cairn version that wrote it');
+    if (version !== CONTAINER_VERSION && version !== CONTAINER_VERSION_COMPRESSED) {
+      throw new UserError(`image ${file} has container version ${version}, this cairn reads ${CONTAINER_VERSION} and ${CONTAINER_VERSION_COMPRESSED}`, 'restart it with the cairn version that wrote it');
     }
+    const codec = header.readUInt32LE(12);
     const metaOff = Number(header.readBigUInt64LE(16));
     const metaLen = Number(header.readBigUInt64LE(24));
     const metaCrc = header.readUInt32LE(32);
@@ -126,6 +131,10 @@ export function readImage(file: string): LoadedImage {
     }
     if (image.formatVersion !== IMAGE_FORMAT_VERSION) {
       throw new UserError(`image ${file} has format version ${image.formatVersion}, this cairn reads ${IMAGE_FORMAT_VERSION}`, `restart it with cairn ${image.cairnVersion}`);
+    }
+    const metaCodec = Number(image.pagesCodec ?? 0);
+    if (codec !== metaCodec || (codec !== 0) !== (version === CONTAINER_VERSION_COMPRESSED)) {
+      throw new UserError(`image ${file} is corrupted: its header says page codec ${codec}, its metadata ${metaCodec}`, 'restart from an older generation');
     }
     return { file, image, metaCrc, bytes: total };
   } finally {

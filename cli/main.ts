@@ -19,6 +19,9 @@ const coordOptions = (y: Argv) =>
 // Options of `cairn launch` that take a value: everything up to the first other word is
 // cairn's, the rest is the program's command line (which may have options of its own).
 const LAUNCH_VALUE_OPTIONS = new Set(['--coord-host', '-h', '--coord-port', '-p', '--port-file', '--ckptdir', '--interval', '-i', '--hosts', '--hostfile']);
+// --compress takes its codec only when the next word looks like one (a word, maybe ":N", no
+// '.' or '/'): `--compress ./a.out` compresses with zstd and runs ./a.out.
+const CODEC_WORD = /^[A-Za-z]+[0-9]*(:[^/]*)?$/;
 
 /** `launch OPTS PROG ARGS` -> `launch OPTS -- PROG ARGS`, so the program's flags stay its own. */
 export function splitLaunchArgv(argv: string[]): string[] {
@@ -28,6 +31,10 @@ export function splitLaunchArgv(argv: string[]): string[] {
     const a = argv[i]!;
     if (a === '--') return argv;
     if (!a.startsWith('-') || a === '-') break;
+    if (a === '--compress') {
+      i += CODEC_WORD.test(argv[i + 1] ?? '') ? 2 : 1;   // else another option or the program follows
+      continue;
+    }
     i += LAUNCH_VALUE_OPTIONS.has(a) ? 2 : 1;
   }
   return [...argv.slice(0, i), '--', ...argv.slice(i)];
@@ -52,13 +59,14 @@ async function run(argv: string[]): Promise<number> {
           .usage('cairn launch [options] PROGRAM [ARGS...]')
           .option('new-coordinator', { type: 'boolean', default: false, describe: 'start a new coordinator (fails if the port is taken)' })
           .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds (CAIRN_CHECKPOINT_INTERVAL)' })
-          .option('gzip', { type: 'boolean', describe: 'compress images (--no-gzip: do not; the default)' })
+          .option('compress', { type: 'string', describe: 'page data codec for this job\'s checkpoints: zstd[:LEVEL], gzip[:LEVEL], none (CAIRN_COMPRESS; default none; --compress alone: zstd)' })
+          .option('gzip', { type: 'boolean', describe: 'DMTCP habit: --gzip = --compress gzip, --no-gzip = --compress none (DMTCP_GZIP)' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false })
           .option('hosts', { type: 'string', describe: 'run the program on each of these hosts (a,b,c), agents started over ssh' })
           .option('hostfile', { type: 'string', describe: 'as --hosts, one host per line (MPI hostfiles work)' })
           .option('secret-stdin', { type: 'boolean', hidden: true, describe: 'the job secret is the first line of stdin' }),
       (a) => {
-        result = launch({ hosts: a.hosts, hostfile: a.hostfile, secretStdin: a['secret-stdin'], command: ((a['--'] as unknown[] | undefined) ?? []).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, quiet: a.quiet });
+        result = launch({ hosts: a.hosts, hostfile: a.hostfile, secretStdin: a['secret-stdin'], command: ((a['--'] as unknown[] | undefined) ?? []).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, compress: a.compress, quiet: a.quiet });
       },
     )
     .command(
@@ -68,6 +76,7 @@ async function run(argv: string[]): Promise<number> {
         coordOptions(y)
           .option('new-coordinator', { type: 'boolean', default: false })
           .option('interval', { alias: 'i', type: 'number', describe: 'checkpoint every S seconds' })
+          .option('compress', { type: 'string', describe: 'page data codec for later checkpoints: zstd[:LEVEL], gzip[:LEVEL], none (default: CAIRN_COMPRESS, else the codec of the images)' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false })
           .positional('targets', { type: 'string', array: true })
           .option('hosts', { type: 'string', describe: 'restart each host of the checkpoint on these hosts, in the manifest order (a,b,c)' })
@@ -76,7 +85,7 @@ async function run(argv: string[]): Promise<number> {
           .option('only-host', { type: 'string', hidden: true, describe: 'restore only the processes of this host of the checkpoint' })
           .option('secret-stdin', { type: 'boolean', hidden: true }),
       (a) => {
-        result = restart({ hosts: a.hosts, hostfile: a.hostfile, hostMap: a['host-map'], onlyHost: a['only-host'], secretStdin: a['secret-stdin'], targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, quiet: a.quiet });
+        result = restart({ hosts: a.hosts, hostfile: a.hostfile, hostMap: a['host-map'], onlyHost: a['only-host'], secretStdin: a['secret-stdin'], targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, compress: a.compress, quiet: a.quiet });
       },
     )
     .command(
@@ -86,13 +95,14 @@ async function run(argv: string[]): Promise<number> {
         coordOptions(y)
           .option('checkpoint', { alias: 'c', type: 'boolean', describe: 'checkpoint now' })
           .option('bcheckpoint', { type: 'boolean', describe: 'checkpoint now and wait until it is written' })
+          .option('compress', { type: 'string', describe: 'with --checkpoint/--bcheckpoint: page data codec for this checkpoint: zstd[:LEVEL], gzip[:LEVEL], none (default: each agent\'s own)' })
           .option('status', { alias: 's', type: 'boolean', describe: 'show the job and coordinator status' })
           .option('list', { alias: 'l', type: 'boolean', describe: 'list the job\'s members and processes' })
           .option('kill', { alias: 'k', type: 'boolean', describe: 'kill the job' })
           .option('quit', { alias: 'q', type: 'boolean', describe: 'kill the job and stop the coordinator' })
           .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }),
       (a) => {
-        result = command({ checkpoint: a.checkpoint, bcheckpoint: a.bcheckpoint, status: a.status, list: a.list, kill: a.kill, quit: a.quit, json: a.json, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir });
+        result = command({ checkpoint: a.checkpoint, bcheckpoint: a.bcheckpoint, status: a.status, list: a.list, kill: a.kill, quit: a.quit, json: a.json, compress: a.compress, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir });
       },
     )
     .command(

@@ -66,6 +66,9 @@ export function agentSessionHandlers(host: SessionHost): AgentSessionHandlers {
           case 'jobExited':
             if (msg.jobExited) host.jobExited(member, msg.jobExited);
             break;
+          case 'progress':
+            if (msg.progress) member.progress = { checkpointId: String(msg.progress.checkpointId), done: Number(msg.progress.done), total: Number(msg.progress.total) };
+            break;
           case 'register':
             host.log(`member ${member.id} (${member.label}) registered twice; ignored`);
             break;

@@ -27,6 +27,8 @@ export interface CheckpointPlan {
   connectedMembers: () => Member[];
   phaseTimeoutMs: number;
   writeTimeoutMs: number;
+  /** Page data codec for this checkpoint ('' = each agent's own setting). */
+  compress: string;
   /** The manifest for the images the members reported. */
   manifest: (images: Map<number, ImageInfo__Output[]>) => Manifest;
   log: (line: string) => void;
@@ -164,7 +166,7 @@ export class CheckpointRun {
     this.current = barrier;
     if (this.abortReason) barrier.fail(this.abortReason);
     const cmd: CoordinatorMessage = {
-      phase: { checkpointId: plan.checkpointId, phase: phase as Phase, genDir: this.partialDir, generation: plan.generation },
+      phase: { checkpointId: plan.checkpointId, phase: phase as Phase, genDir: this.partialDir, generation: plan.generation, compress: plan.compress },
     };
     for (const m of plan.participants) {
       const mine = remote?.get(m.id);

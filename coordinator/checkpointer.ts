@@ -35,8 +35,13 @@ export class Checkpointer {
     return this.active !== undefined;
   }
 
+  /** Id of the checkpoint in progress ('' if none). */
+  get activeId(): string {
+    return this.active?.run.plan.checkpointId ?? '';
+  }
+
   /** Start a checkpoint, or join the one in progress; a string is why none can run. */
-  request(): ActiveCheckpoint | string {
+  request(compress = ''): ActiveCheckpoint | string {
     if (this.active) return this.active;
     if (this.stopped) return 'the coordinator is shutting down';
     const jobDir = this.job.jobDir;
@@ -53,6 +58,7 @@ export class Checkpointer {
       connectedMembers: () => job.connected(),
       phaseTimeoutMs: opts.phaseTimeoutS * 1000,
       writeTimeoutMs: opts.writeTimeoutS * 1000,
+      compress,
       manifest: (images) =>
         buildManifest({
           jobId: job.jobId!,

@@ -14,7 +14,7 @@ import type { Rendezvous } from './rendezvous.js';
 
 export interface ControlHost {
   secret: string;
-  requestCheckpoint(): ActiveCheckpoint | string;
+  requestCheckpoint(compress?: string): ActiveCheckpoint | string;
   genDirOf(generation: number): string;
   status(): StatusReply;
   kill(reason: string): number;
@@ -58,7 +58,7 @@ export function controlHandlers(host: ControlHost): ControlHandlers {
   const { secret } = host;
   return {
     Checkpoint: guarded(secret, async (req) => {
-      const active = host.requestCheckpoint();
+      const active = host.requestCheckpoint(req.compress);
       if (typeof active === 'string') return { ok: false, error: active };
       if (!req.wait) {
         const generation = active.run.generation;

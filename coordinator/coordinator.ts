@@ -132,8 +132,8 @@ class Coordinator implements SessionHost, ControlHost {
 
   // ---- Control ----
 
-  requestCheckpoint(): ActiveCheckpoint | string {
-    return this.checkpointer.request();
+  requestCheckpoint(compress?: string): ActiveCheckpoint | string {
+    return this.checkpointer.request(compress ?? '');
   }
 
   genDirOf(generation: number): string {
@@ -161,7 +161,21 @@ class Coordinator implements SessionHost, ControlHost {
       coordinatorPid: process.pid,
       port: this.port,
       remote: this.remotes.map((r) => ({ host: r.host, pid: r.remotePid, state: r.state, detail: r.exitInfo })),
+      ...this.progress(),
     };
+  }
+
+  /** Sum of the members' progress in the checkpoint in progress. */
+  private progress(): { progressDone: number; progressTotal: number } {
+    const id = this.checkpointer.activeId;
+    let progressDone = 0;
+    let progressTotal = 0;
+    for (const m of this.job.all()) {
+      if (!id || m.progress?.checkpointId !== id) continue;
+      progressDone += m.progress.done;
+      progressTotal += m.progress.total;
+    }
+    return { progressDone, progressTotal };
   }
 
   kill(reason: string): number {

@@ -16,6 +16,8 @@ export class Member {
   exitStatus?: number;
   /** The last checkpoint phase this member finished, while a checkpoint runs. */
   phase?: string;
+  /** Its last Progress of the checkpoint in progress. */
+  progress?: { checkpointId: string; done: number; total: number };
   processes: ProcessInfo__Output[];
   private streamOpen = true;
 

@@ -12,12 +12,15 @@
         "src/job_objects.cc",
         "src/memory.cc",
         "src/namespaces.cc",
+        "src/pagecodec.cc",
+        "src/progress.cc",
         "src/plan.cc",
         "src/process.cc",
         "src/procstate.cc",
         "src/procstate_js.cc",
         "src/ptys.cc",
         "src/restore.cc",
+        "src/runcheck.cc",
         "src/sharing.cc",
         "src/sockets.cc",
         "src/tcp_counters.cc",
@@ -54,7 +57,9 @@
         "-Wextra"
       ],
       "libraries": [
-        "-lpthread"
+        "-lpthread",
+        "-lzstd",
+        "-lz"
       ],
       "configurations": {
         "Release": {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages cairn's build and tests need (run as root; idempotent).
-#   build: gcc/g++/make (addon, static helpers), python3 (node-gyp), libc6-dev (static libc)
+#   build: gcc/g++/make (addon, static helpers), python3 (node-gyp), libc6-dev (static libc),
+#          libzstd-dev zlib1g-dev (page data compression: zstd, gzip)
 #   tests: procps (ps), util-linux (runuser); the runtimes test/e2e/runtimes.test.ts resumes:
 #          python3-numpy, perl, openjdk-17-jdk-headless (java, javac), golang-go;
 #          test/e2e/terminal.test.ts: tmux (the terminals), procps (top); the make -j2 test: make, gcc;
@@ -9,7 +10,7 @@
 #          iproute2; MPI (later tests): openmpi-bin libopenmpi-dev mpich libmpich-dev
 set -euo pipefail
 [[ $(id -u) -eq 0 ]] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
-pkgs=(build-essential g++ make python3 libc6-dev procps util-linux
+pkgs=(build-essential g++ make python3 libc6-dev libzstd-dev zlib1g-dev procps util-linux
       python3-numpy perl openjdk-17-jdk-headless golang-go tmux redis-server
       openssh-server openssh-client iproute2 openmpi-bin libopenmpi-dev mpich libmpich-dev)
 missing=()

@@ -1,9 +1,11 @@
 // cairn command: talk to a running coordinator (checkpoint, status, list, kill, quit).
 import { call, type CoordTarget } from '../../common/control-client.js';
 import { ckptDirOf, coordHost, coordPort, readPortFile } from '../../common/coord-address.js';
+import { parseCompress } from '../../common/compress.js';
 import { UserError } from '../../common/errors.js';
 import { findSecret } from '../../common/secret.js';
 import { formatBytes } from '../output.js';
+import { withProgress } from '../progress.js';
 import type { CheckpointReply__Output } from '../../gen/cairn/v1/CheckpointReply.js';
 import type { StatusReply__Output } from '../../gen/cairn/v1/StatusReply.js';
 import type { ListReply__Output } from '../../gen/cairn/v1/ListReply.js';
@@ -16,6 +18,8 @@ export interface CommandArgs {
   kill?: boolean;
   quit?: boolean;
   json?: boolean;
+  /** Page data codec for this checkpoint (--checkpoint / --bcheckpoint). */
+  compress?: string;
   coordHost?: string;
   coordPort?: number;
   portFile?: string;
@@ -69,11 +73,20 @@ function describeCheckpoint(r: CheckpointReply__Output, blocking: boolean): stri
 export async function command(a: CommandArgs): Promise<number> {
   const chosen = ['checkpoint', 'bcheckpoint', 'status', 'list', 'kill', 'quit'].filter((k) => a[k as keyof CommandArgs]);
   if (chosen.length !== 1) throw new UserError(chosen.length ? `choose one of --${chosen.join(', --')}` : 'no command given', 'cairn command --checkpoint | --bcheckpoint | --status | --list | --kill | --quit');
+  if (a.compress !== undefined && !(a.checkpoint || a.bcheckpoint)) throw new UserError('--compress goes with --checkpoint or --bcheckpoint', 'cairn command --bcheckpoint --compress zstd', 2);
+  const compress = a.compress !== undefined ? parseCompress(a.compress, '--compress') : '';
   const t = target(a);
   const out = (obj: unknown, text: string) => process.stdout.write(a.json ? JSON.stringify(obj) + '\n' : text + '\n');
   if (a.checkpoint || a.bcheckpoint) {
     const blocking = !!a.bcheckpoint;
-    const r = await call<{ wait: boolean }, CheckpointReply__Output>(t, (c) => c.Checkpoint, { wait: blocking }, blocking ? 0 : 10_000);
+    const req = call<{ wait: boolean; compress: string }, CheckpointReply__Output>(t, (c) => c.Checkpoint, { wait: blocking, compress }, blocking ? 0 : 10_000);
+    // A blocking checkpoint shows how far the images are (stderr; not with --json).
+    const r = blocking && !a.json
+      ? await withProgress('checkpoint', req, async () => {
+          const s = await call<Record<string, never>, StatusReply__Output>(t, (c) => c.Status, {}, 5_000);
+          return s.checkpointInProgress ? { done: Number(s.progressDone), total: Number(s.progressTotal) } : undefined;
+        })
+      : await req;
     if (!r.ok) throw new UserError(`checkpoint failed: ${r.error}`, 'the previous checkpoint is still the latest; see cairn command --status');
     out(r, describeCheckpoint(r, blocking));
     if (!a.json) for (const n of r.notes ?? []) process.stderr.write(`cairn: note: ${n}\n`);

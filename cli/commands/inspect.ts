@@ -230,7 +230,7 @@ function extras(obj: Record<string, unknown>, known: Set<string>): Array<[string
 }
 
 // Fields laid out below; anything else that holds something is shown as it is (newer schemas).
-const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'argv', 'nsPgid', 'nsSid', 'sharedFiles', 'pipes', 'ptys', 'zombies', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
+const KNOWN_IMAGE = new Set(['formatVersion', 'cairnVersion', 'nsPid', 'nsPpid', 'comm', 'exe', 'cwd', 'umask', 'hostname', 'mm', 'auxv', 'threads', 'vmas', 'fds', 'sigactions', 'rlimits', 'clocks', 'special', 'pagesBytes', 'pagesCodec', 'pageFrames', 'argv', 'nsPgid', 'nsSid', 'sharedFiles', 'pipes', 'ptys', 'zombies', 'sharedPending', 'itimers', 'posixTimers', 'personality', 'nonDumpable']);
 const KNOWN_THREAD = new Set(['tid', 'regs', 'xstate', 'sigmask', 'clearChildTid', 'robustList', 'robustListLen', 'rseqPtr', 'rseqLen', 'rseqSig', 'altstackSp', 'altstackSize', 'altstackFlags', 'pending', 'cpuAffinity', 'nice', 'comm', 'noNewPrivs', 'schedPolicy', 'schedPriority', 'schedResetOnFork', 'timerslackNs']);
 const KNOWN_FD = new Set(['fd', 'kind', 'path', 'flags', 'cloexec', 'pos', 'size', 'file', 'inheritedIndex', 'eventfdCount', 'eventfdSemaphore', 'timerfdClockid', 'timerfdTicks', 'timerfdSettimeFlags', 'timerfdValueNs', 'timerfdIntervalNs', 'signalfdMask', 'epollTargets', 'inotifyWatches', 'sharedFile', 'pipe', 'ofd', 'locks', 'ptyIndex', 'ptyMaster']);
 const KNOWN_VMA = new Set(['start', 'end', 'prot', 'kind', 'path', 'pgoff', 'file', 'runs', 'name', 'sharedFile', 'flags']);
@@ -314,7 +314,9 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
     const how = st & 0x7f ? `killed by signal ${st & 0x7f}` : `exited with ${(st >> 8) & 0xff}`;
     out.push(`  zombie child ${z.nsPid} (${z.comm}): ${how}, not waited for yet`);
   }
-  out.push(`  image      ${path.basename(file)}: ${formatBytes(bytes)} (${bytes} bytes; pages ${formatBytes(num(img.pagesBytes))}), written by cairn ${img.cairnVersion}, format ${img.formatVersion}`);
+  const codec = shortEnum(canon.pagesCodec ?? 'CODEC_NONE');
+  const pageStore = codec === 'none' ? 'zero pages as holes' : `${codec}, ${((canon.pageFrames as J[] | undefined) ?? []).length} frames, zero pages left out`;
+  out.push(`  image      ${path.basename(file)}: ${formatBytes(bytes)} (${bytes} bytes; pages ${formatBytes(num(img.pagesBytes))}: ${pageStore}), written by cairn ${img.cairnVersion}, format ${img.formatVersion}`);
   const runs = img.vmas.reduce((n, v) => n + v.runs.length, 0) + [...sharedFiles, ...pipes, ...((canon.ptys as J[] | undefined) ?? [])].reduce((n: number, f: J) => n + (f.runs?.length ?? 0), 0);
   out.push(`  checksums  header ${x.checks.header}, metadata crc32c ${hex(metaCrc)} ${x.checks.metadata}, manifest ${x.checks.manifest}, pages (${runs} runs, crc32c each) ${x.checks.pages === 'not checked' ? 'not checked (--verify checks them)' : x.checks.pages}`);
   out.push(`  exe        ${img.exe}`);

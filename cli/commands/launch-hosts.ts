@@ -17,8 +17,8 @@ function exitStatusOf(state: string): number | undefined {
   return state === 'disconnected' ? 255 : undefined;
 }
 
-export async function launchOnHosts(coord: CoordinatorFound, hosts: string[], command: string[], cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
-  const args = ['launch', ...(quiet ? ['-q'] : []), '--', ...command];
+export async function launchOnHosts(coord: CoordinatorFound, hosts: string[], command: string[], cwd: string, ckptDir: string, quiet: boolean, compress?: string): Promise<number> {
+  const args = ['launch', ...(quiet ? ['-q'] : []), ...(compress ? [`--compress=${compress}`] : []), '--', ...command];
   return runOnHosts(coord, hosts.map((host) => ({ host, args })), cwd, ckptDir, quiet);
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { serveJob } from '../../agent/agent.js';
 import { loadEngine } from '../../agent/engine-api.js';
 import { launchJob, resolveProgram } from '../../agent/launch.js';
+import { compressOf } from '../../common/compress.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError } from '../../common/errors.js';
 import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
@@ -21,6 +22,7 @@ export interface LaunchArgs {
   interval?: number;
   ckptdir?: string;
   gzip?: boolean;
+  compress?: string;
   quiet?: boolean;
   /** --hosts / --hostfile: run CMD on each of these hosts (agents started over ssh). */
   hosts?: string;
@@ -31,7 +33,7 @@ export interface LaunchArgs {
 
 export async function launch(a: LaunchArgs): Promise<number> {
   if (a.command.length === 0) throw new UserError('no program to launch', 'cairn launch [options] ./a.out [args...]');
-  if (a.gzip === true) throw new UserError('--gzip: compressed images are not available in this version', 'leave it out (images are written uncompressed)');
+  const compress = compressOf(a.compress, a.gzip);
   const cwd = process.cwd();
   const hosts = hostsOf(a.hosts, a.hostfile);
   const secret = a.secretStdin ? readSecretFromStdin() : undefined;
@@ -57,7 +59,7 @@ export async function launch(a: LaunchArgs): Promise<number> {
     exitOnLast: hosts.length === 0,
     secret,
   });
-  if (hosts.length) return launchOnHosts(coord, hosts, a.command, cwd, ckptDir, !!a.quiet);
+  if (hosts.length) return launchOnHosts(coord, hosts, a.command, cwd, ckptDir, !!a.quiet, compress);
   const engine = loadEngine();
   const job = await withCoordinator(coord, () => launchJob(engine, a.command, cwd));
   const log = a.quiet ? () => undefined : info;
@@ -68,5 +70,6 @@ export async function launch(a: LaunchArgs): Promise<number> {
     coord,
     register: { jobName: path.basename(a.command[0]!), argv: a.command, cwd, restarted: false },
     log,
+    compress,
   }, forwardSignals);
 }

@@ -54,7 +54,7 @@ export function planHosts(target: RestartTarget, a: { hosts?: string; hostfile?:
   return { map };
 }
 
-export async function restartOnHosts(target: RestartTarget, placement: HostPlacement, a: { newCoordinator: boolean; coordPort?: number; portFile?: string; interval?: number; ckptdir?: string; quiet?: boolean }): Promise<number> {
+export async function restartOnHosts(target: RestartTarget, placement: HostPlacement, a: { newCoordinator: boolean; coordPort?: number; portFile?: string; interval?: number; ckptdir?: string; quiet?: boolean; compress?: string }): Promise<number> {
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
   ckptDirOf(ckptDir);
   const port = coordPort(a.coordPort);
@@ -68,6 +68,6 @@ export async function restartOnHosts(target: RestartTarget, placement: HostPlace
     // This process waits for every host and then quits the coordinator.
     exitOnLast: false,
   });
-  const agents = [...placement.map].map(([from, to]) => ({ host: to, args: ['restart', ...(a.quiet ? ['-q'] : []), '--only-host', from, target.genDir] }));
+  const agents = [...placement.map].map(([from, to]) => ({ host: to, args: ['restart', ...(a.quiet ? ['-q'] : []), ...(a.compress !== undefined ? [`--compress=${a.compress}`] : []), '--only-host', from, target.genDir] }));
   return runOnHosts(coord, agents, '/', ckptDir, !!a.quiet);
 }

@@ -10,11 +10,13 @@ import { readImage } from '../../agent/image-file.js';
 import { remakeRemoteTcp } from '../../agent/remote-tcp-restart.js';
 import { jobProcesses } from '../../agent/job-processes.js';
 import { resolveRestartTarget } from '../../agent/restart-target.js';
+import { codecSpec, compressOf } from '../../common/compress.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError, errorMessage } from '../../common/errors.js';
 import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
 import { readSecretFromStdin } from '../../common/hostfile.js';
 import { info } from '../output.js';
+import { withProgress } from '../progress.js';
 import { imagesOfHost, planHosts, restartOnHosts } from './restart-hosts.js';
 import { forwardSignals } from '../signals.js';
 
@@ -26,6 +28,8 @@ export interface RestartArgs {
   portFile?: string;
   interval?: number;
   ckptdir?: string;
+  /** Codec of later checkpoints (default: CAIRN_COMPRESS, else the images' own). */
+  compress?: string;
   quiet?: boolean;
   /** Multi-host restart: the new hosts, in the order of the manifest's hosts... */
   hosts?: string;
@@ -42,6 +46,7 @@ function offset(jobNs: string, hostNs: string): string {
 }
 
 export async function restart(a: RestartArgs): Promise<number> {
+  const compressFlag = compressOf(a.compress);   // a bad value is refused before anything
   const target = resolveRestartTarget(a.targets, ckptDirOf(a.ckptdir));
   const secret = a.secretStdin ? readSecretFromStdin() : undefined;
   const placement = planHosts(target, a);
@@ -50,7 +55,8 @@ export async function restart(a: RestartArgs): Promise<number> {
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
   for (const l of loaded) {
-    await engine.verifyPages(l.file, l.image as never);
+    // Compressed page data is checked as the restore decompresses it, before anything starts.
+    if (!l.image.pagesCodec) await engine.verifyPages(l.file, l.image as never);
     try {
       engine.checkRestorable(l.image as never, 3);
     } catch (e) {
@@ -91,7 +97,7 @@ export async function restart(a: RestartArgs): Promise<number> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
   // Connections to the job on other hosts, made again with their agents first.
   await withCoordinator(coord, () => remakeRemoteTcp(loaded.map((l) => ({ image: l.image as never, file: l.file })), target.genDir, coord, log));
-  const job = await withCoordinator(coord, () => engine.restore({
+  const job = await withCoordinator(coord, () => withProgress('restart', engine.restore({
     processes: loaded.map((l) => ({ image: l.image as never, imagePath: l.file })),
     nsinitPath: paths.nsinit,
     restorerPath: paths.restorer,
@@ -100,7 +106,7 @@ export async function restart(a: RestartArgs): Promise<number> {
     passFds: [0, 1, 2],
     timeOffsets,
     hostname: image.hostname,
-  })).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  }), () => (a.quiet ? undefined : engine.progress()))).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   // ...and a full-screen program learns that its screen may have changed.
   if (ttyStdio) {
@@ -128,5 +134,6 @@ export async function restart(a: RestartArgs): Promise<number> {
       generation: target.manifest?.generation ?? 0,
     },
     log,
+    compress: compressFlag ?? codecSpec(image.pagesCodec as unknown as number),
   }, forwardSignals);
 }

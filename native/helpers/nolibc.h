@@ -34,7 +34,7 @@ enum {
 enum {
 	SYS_ioctl = 16, SYS_flock = 73, SYS_ftruncate = 77, SYS_fchmod = 91, SYS_epoll_ctl = 233,
 	SYS_inotify_add_watch = 254, SYS_inotify_rm_watch = 255, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
-	SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_inotify_init1 = 294, SYS_memfd_create = 319,
+	SYS_fallocate = 285, SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_inotify_init1 = 294, SYS_memfd_create = 319,
 	SYS_splice = 275, SYS_pipe2 = 293, SYS_shmat = 30, SYS_shmctl = 31,
 };
 #define O_DIRECT 040000
@@ -64,6 +64,10 @@ enum {
 #define O_DIRECTORY 0200000
 #define O_CLOEXEC 02000000
 #define SEEK_SET 0
+#define SEEK_DATA 3
+#define SEEK_HOLE 4
+#define FALLOC_FL_KEEP_SIZE 1
+#define FALLOC_FL_PUNCH_HOLE 2
 #define F_DUPFD 0
 #define F_GETFD 1
 #define F_SETFD 2

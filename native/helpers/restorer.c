@@ -38,6 +38,8 @@ static const struct plan_vma *V;
 static const struct plan_run *R;
 static const struct plan_fd *F;
 static int log_fd = RFD_LOG, plan_fd = RFD_PLAN, image_fd = -1;
+static int pages_fd = -1;     /* VMA page runs: the image, or a passed memfd of decompressed pages */
+static int pages_mem;         /* pages_fd is that memfd: free what has been read */
 static volatile int threads_ready;
 
 static void __attribute__((noreturn)) fail_at(const char *what, const char *path, u64 addr, int has_addr, long r)
@@ -303,6 +305,33 @@ static int open_mapped(u32 path_off, u32 mode)
 	return cached_fd;
 }
 
+/* Reads [off, off + n) of the page data into addr. Zero pages were never stored: they are
+ * holes (SEEK_DATA/SEEK_HOLE find them), which a fresh anonymous mapping already reads as
+ * zeros, so they are skipped there; a private file mapping gets them as zeros over the file. */
+static void fill_run(u64 addr, u64 n, u64 off, int anon)
+{
+	u64 end = off + n;
+	for (u64 pos = off; pos < end;) {
+		u64 d = pos, h = end;
+		if (anon) {
+			long r = sys_lseek(pages_fd, (long)pos, SEEK_DATA);
+			if (r < 0 || (u64)r >= end)
+				break; /* ENXIO: nothing but holes up to the end of the file */
+			d = (u64)r;
+			r = sys_lseek(pages_fd, (long)d, SEEK_HOLE);
+			h = r < 0 || (u64)r > end ? end : (u64)r;
+		}
+		/* Fault the pages in one batch (far cheaper than one fault per page inside pread);
+		 * failure only costs speed (e.g. kernels before 5.14). */
+		sc3(SYS_madvise, addr + (d - off), h - d, MADV_POPULATE_WRITE);
+		pread_full(pages_fd, (void *)(addr + (d - off)), h - d, d, "read page run into");
+		pos = h;
+	}
+	/* Decompressed pages are copies: give their memory back as soon as they are in place. */
+	if (pages_mem)
+		sc4(SYS_fallocate, pages_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, n);
+}
+
 static void map_vma(const struct plan_vma *v)
 {
 	ul len = v->end - v->start;
@@ -368,10 +397,7 @@ static void map_vma(const struct plan_vma *v)
 				break;
 			n += b->len;
 		}
-		/* Fault the pages in one batch (far cheaper than one fault per page inside pread);
-		 * failure only costs speed (e.g. kernels before 5.14). */
-		sc3(SYS_madvise, addr, n, MADV_POPULATE_WRITE);
-		pread_full(image_fd, (void *)addr, n, off, "read page run into");
+		fill_run(addr, n, off, v->kind == PVMA_ANON || v->kind == PVMA_STACK);
 	}
 	if (mprot != prot) {
 		r = sys_mprotect(v->start, len, prot);
@@ -715,6 +741,13 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 		fail_s("cannot open image", job_str(ME->image_path), img);
 	if ((image_fd = move_fd((int)img, floor)) < 0)
 		fail_x("move image descriptor above", (u64)floor, image_fd);
+	pages_fd = image_fd;
+	if (ME->pages_passed) {
+		if (ME->pages_passed > J.npassed)
+			fail_x("page data descriptor out of range", ME->pages_passed, 0);
+		pages_fd = (int)J.pass_floor + (int)ME->pages_passed - 1;
+		pages_mem = 1;
+	}
 	create_children();
 
 	ul size = (hdr0.total_size + PAGE - 1) & ~(PAGE - 1);

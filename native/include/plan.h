@@ -140,7 +140,8 @@ struct plan_proc {
 	plan_i32 status;         /* zombie: wait status */
 	plan_u64 plan_off, plan_size;
 	plan_u32 image_path;     /* job string: the image file, opened by the restorer itself */
-	plan_u32 pad;
+	plan_u32 pages_passed;   /* 0: VMA page runs are read from the image; k + 1: from passed k
+	                          * (a memfd the agent decompressed them into; holes are zero pages) */
 	char comm[16];           /* zombie: its name */
 };
 

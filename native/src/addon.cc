@@ -24,6 +24,7 @@
 #include "job_objects.h"
 #include "namespaces.h"
 #include "process.h"
+#include "progress.h"
 #include "restore.h"
 #include "sharing.h"
 #include "sockets.h"
@@ -105,6 +106,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("verifyPages", &Engine::VerifyPages),
                         InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
                         InstanceMethod("clocks", &Engine::Clocks), InstanceMethod("crc32c", &Engine::Crc32c),
+                        InstanceMethod("progress", &Engine::GetProgress), InstanceMethod("resetProgress", &Engine::ResetProgress),
                         InstanceMethod("checkRestorable", &Engine::CheckRestorable),
                         InstanceMethod("openFileDescriptions", &Engine::OpenFileDescriptions),
                         InstanceMethod("sameMemory", &Engine::SameMemory),
@@ -374,6 +376,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
     }
     time_offsets(o.Get("timeOffsets"), opts.mono_offset_ns, opts.boot_offset_ns);
+    if (Napi::Value cv = o.Get("compress"); cv.IsString()) {
+      try {
+        opts.codec = parse_codec(cv.As<Napi::String>().Utf8Value());
+      } catch (const std::exception &e) {
+        throw Napi::TypeError::New(info.Env(), std::string("dump: compress: ") + e.what());
+      }
+    }
     return Submit(info.Env(), [=, this](Call *c) {
       auto it = thread_->traced.find(pid);
       if (it == thread_->traced.end()) fail_pid(pid, "cannot dump: not frozen (freeze it first)");
@@ -386,6 +395,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
         t.Set("stateMs", res->ms_state);
         t.Set("memoryMs", res->ms_memory);
         t.Set("pagesReadMs", res->ms_pages_read);
+        t.Set("pagesStored", double(res->pages_stored));
         r.Set("timing", t);
         return r;
       };
@@ -495,6 +505,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
     o.Set("boottimeNs", std::to_string(clock_ns(CLOCK_BOOTTIME)));
     o.Set("realtimeNs", std::to_string(clock_ns(CLOCK_REALTIME)));
     return o;
+  }
+
+  // Read on the JS thread while the engine thread works (atomics: no request queued).
+  Napi::Value GetProgress(const Napi::CallbackInfo &info) {
+    Progress p = progress_get();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("done", double(p.done));
+    o.Set("total", double(p.total));
+    return o;
+  }
+  Napi::Value ResetProgress(const Napi::CallbackInfo &info) {
+    progress_reset(0);
+    return info.Env().Undefined();
   }
 
   Napi::Value Crc32c(const Napi::CallbackInfo &info) {

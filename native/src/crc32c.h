@@ -9,4 +9,10 @@ namespace cairn {
 // the CRC of a followed by b.
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 
+// crc32c(crc, `len` zero bytes) without touching them (holes, zero pages): O(log len).
+uint32_t crc32c_zeros(uint32_t crc, uint64_t len);
+
+// The CRC of a followed by b from crc32c(0, a), crc32c(0, b) and b's length (parallel checks).
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 }  // namespace cairn

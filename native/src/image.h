@@ -57,6 +57,16 @@ struct FileIdentity {
   int64_t mtime_ns = 0;
 };
 
+// How a process's VMA page data is stored (image.proto PageCodec). Zero pages are never
+// stored: holes in the file (none), left out of the frames (zstd, gzip).
+enum PageCodec : uint32_t { CODEC_NONE = 0, CODEC_ZSTD = 1, CODEC_GZIP = 2 };
+
+// One compressed frame of VMA page data: a dump batch starting at `logical` (the offset the
+// page runs refer to), stored at [offset, offset + length) of the file (pagecodec.h).
+struct PageFrame {
+  uint64_t logical = 0, offset = 0, length = 0, raw_length = 0;
+};
+
 struct PageRun {
   uint64_t addr = 0, len = 0, offset = 0;
   uint32_t crc32c = 0;
@@ -261,6 +271,10 @@ struct ProcessImage {
   bool non_dumpable = false;
   uint64_t sysv_ipc_offset = 0, sysv_ipc_length = 0;   // the job's SysV IPC blob in this image (ipc.h)
   uint32_t sysv_ipc_crc32c = 0;
+  // CODEC_NONE: VMA runs' offsets are in this file. Otherwise they are logical offsets into
+  // the page data the frames hold; other runs (pipes, shared files ...) are always in the file.
+  PageCodec pages_codec = CODEC_NONE;
+  std::vector<PageFrame> page_frames;
 };
 
 }  // namespace cairn

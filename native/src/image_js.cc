@@ -655,6 +655,18 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     x.Set("crc32c", img.sysv_ipc_crc32c);
     o.Set("sysvIpc", x);
   }
+  o.Set("pagesCodec", uint32_t(img.pages_codec));
+  Napi::Array fr = Napi::Array::New(env, img.page_frames.size());
+  for (size_t i = 0; i < img.page_frames.size(); i++) {
+    const PageFrame &f = img.page_frames[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("logical", u64s(env, f.logical));
+    x.Set("offset", u64s(env, f.offset));
+    x.Set("length", u64s(env, f.length));
+    x.Set("rawLength", u64s(env, f.raw_length));
+    fr.Set(uint32_t(i), x);
+  }
+  o.Set("pageFrames", fr);
   return o;
 }
 
@@ -800,6 +812,14 @@ ProcessImage image_from_js(const Napi::Value &val) {
     img.sysv_ipc_offset = u64(x, "offset");
     img.sysv_ipc_length = u64(x, "length");
     img.sysv_ipc_crc32c = u32(x, "crc32c");
+  }
+  const uint32_t codec = u32(o, "pagesCodec");
+  if (codec > CODEC_GZIP) throw std::runtime_error("image: unknown page codec " + std::to_string(codec));
+  img.pages_codec = PageCodec(codec);
+  Napi::Array fr = arr(o, "pageFrames");
+  for (uint32_t i = 0; i < fr.Length(); i++) {
+    Napi::Object x = elem(fr, i, "pageFrames");
+    img.page_frames.push_back(PageFrame{u64(x, "logical"), u64(x, "offset"), u64(x, "length"), u64(x, "rawLength")});
   }
   return img;
 }

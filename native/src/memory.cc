@@ -17,11 +17,14 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include "crc32c.h"
+#include "pagecodec.h"
+#include "progress.h"
 #include "process.h"
 
 namespace cairn {
@@ -159,76 +162,181 @@ struct Piece {
   bool zero_ok;   // unreadable bytes become zeros (a mapping beyond the end of its file)
 };
 
-// Writer thread: takes filled buffers and writes them at the given offset, in order.
-class Writer {
+bool zero_page(const uint8_t *p) {
+  const uint64_t *q = reinterpret_cast<const uint64_t *>(p);
+  for (size_t i = 0; i < kPage / 8; i += 8)   // 64 bytes at a time: random data stops at once
+    if (q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] | q[i + 7]) return false;
+  return true;
+}
+
+// The pages of a batch that hold data (all-zero pages are never stored).
+std::vector<Extent> data_extents(const uint8_t *buf, size_t len) {
+  std::vector<Extent> ext;
+  for (uint32_t pg = 0; pg < len / kPage; pg++) {
+    if (zero_page(buf + size_t(pg) * kPage)) continue;
+    if (!ext.empty() && ext.back().page + ext.back().npages == pg)
+      ext.back().npages++;
+    else
+      ext.push_back(Extent{pg, 1});
+  }
+  return ext;
+}
+
+struct Batch {
+  uint8_t *buf = nullptr;
+  size_t len = 0;
+  uint64_t logical = 0;   // where the batch's first byte goes (raw: the file offset)
+  std::vector<Extent> ext;
+  uint64_t seq = 0;
+};
+
+// Worker threads that store batches the reader filled, while it reads the next ones. Raw:
+// each extent is written at its own offset (zero pages become holes). Compressed: batches are
+// compressed in parallel and appended in order, one frame each.
+class PageSink {
  public:
-  explicit Writer(int fd) : fd_(fd), th_([this] { loop(); }) {}
-  ~Writer() {
+  PageSink(int fd, const Codec &codec, unsigned workers, uint64_t phys_start)
+      : fd_(fd), codec_(codec), phys_end_(phys_start) {
+    const size_t nbufs = workers + 2;   // the reader fills one while every worker holds one
+    mem_ = mmap(nullptr, nbufs * kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem_ == MAP_FAILED) throw std::runtime_error("cannot allocate dump buffers: " + errno_str(errno));
+    nbufs_ = nbufs;
+    for (size_t i = 0; i < nbufs; i++) free_.push_back(static_cast<uint8_t *>(mem_) + i * kBatchBytes);
+    for (unsigned i = 0; i < workers; i++) th_.emplace_back([this] { loop(); });
+  }
+  ~PageSink() {
     {
       std::lock_guard<std::mutex> g(mu_);
       quit_ = true;
     }
     cv_.notify_all();
-    th_.join();
+    for (std::thread &t : th_) t.join();
+    munmap(mem_, nbufs_ * kBatchBytes);
   }
-  // Blocks while the previous buffer is still being written (two buffers in flight).
-  void submit(const uint8_t *buf, size_t len, uint64_t off) {
+  uint8_t *acquire() {
     std::unique_lock<std::mutex> g(mu_);
-    cv_.wait(g, [&] { return !busy_; });
-    buf_ = buf;
-    len_ = len;
-    off_ = off;
-    busy_ = true;
+    cv_.wait(g, [&] { return !free_.empty(); });
+    uint8_t *b = free_.back();
+    free_.pop_back();
+    return b;
+  }
+  void submit(Batch b) {
+    std::lock_guard<std::mutex> g(mu_);
+    b.seq = submitted_++;
+    queue_.push_back(std::move(b));
     cv_.notify_all();
   }
-  // Waits until everything submitted is written; returns 0 or the first errno.
-  int drain() {
+  // Waits for everything submitted; returns the first error ("" if none).
+  std::string finish() {
     std::unique_lock<std::mutex> g(mu_);
-    cv_.wait(g, [&] { return !busy_; });
-    return err_;
+    cv_.wait(g, [&] { return done_ == submitted_; });
+    return error_;
   }
+  uint64_t phys_end() const { return phys_end_; }
+  std::vector<PageFrame> frames;
 
  private:
   void loop() {
+    std::vector<uint8_t> out;
     std::unique_lock<std::mutex> g(mu_);
     for (;;) {
-      cv_.wait(g, [&] { return busy_ || quit_; });
-      if (!busy_ && quit_) return;
-      const uint8_t *b = buf_;
-      size_t len = len_;
-      uint64_t off = off_;
+      cv_.wait(g, [&] { return !queue_.empty() || quit_; });
+      if (queue_.empty()) return;
+      Batch b = std::move(queue_.front());
+      queue_.pop_front();
+      const bool skip = !error_.empty();
       g.unlock();
-      int e = 0;
-      while (len) {
-        ssize_t w = pwrite(fd_, b, len, off_t(off));
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          e = errno;
-          break;
+      std::string e;
+      if (!skip && codec_.kind == CODEC_NONE) {
+        for (const Extent &x : b.ext)
+          if (!write_all(b.buf + size_t(x.page) * kPage, size_t(x.npages) * kPage, b.logical + uint64_t(x.page) * kPage, e)) break;
+        if (e.empty()) written(b.logical, b.len);
+      } else if (!skip && !b.ext.empty()) {
+        try {
+          compress_frame(codec_, b.buf, b.ext, out);
+        } catch (const std::exception &x) {
+          e = std::string("cannot compress page data: ") + x.what();
         }
-        if (w == 0) {
-          e = EIO;
-          break;
-        }
-        b += w;
-        len -= size_t(w);
-        off += uint64_t(w);
       }
       g.lock();
-      if (e && !err_) err_ = e;
-      busy_ = false;
+      free_.push_back(b.buf);
+      cv_.notify_all();
+      if (codec_.kind != CODEC_NONE) {
+        // Frames go to the file in batch order: wait for the batches before this one.
+        cv_.wait(g, [&] { return next_seq_ == b.seq; });
+        uint64_t at = phys_end_;
+        const bool write = !skip && e.empty() && !b.ext.empty() && error_.empty();
+        if (write) {
+          phys_end_ += out.size();
+          frames.push_back(PageFrame{b.logical, at, out.size(), 0});
+          frames.back().raw_length = 4 + 8 * b.ext.size();
+          for (const Extent &x : b.ext) frames.back().raw_length += uint64_t(x.npages) * kPage;
+        }
+        next_seq_++;
+        cv_.notify_all();
+        if (write) {
+          g.unlock();
+          if (write_all(out.data(), out.size(), at, e)) written(at, out.size());   // concurrent with the next frame's
+          g.lock();
+        }
+      }
+      if (!e.empty() && error_.empty()) error_ = e;
+      done_++;
       cv_.notify_all();
     }
   }
+  // The disk works while the next batches are read: writeback of what was just written starts
+  // now, and a worker waits for the writeback of what lies more than kWriteback behind, so the
+  // final fsync finds little left and the page cache does not fill with this image.
+  void written(uint64_t off, uint64_t len) {
+    sync_file_range(fd_, off_t(off), off_t(len), SYNC_FILE_RANGE_WRITE);
+    std::pair<uint64_t, uint64_t> old{0, 0};
+    {
+      std::lock_guard<std::mutex> g(wb_mu_);
+      wb_.push_back({off, len});
+      wb_bytes_ += len;
+      if (wb_bytes_ > kWriteback) {
+        old = wb_.front();
+        wb_.pop_front();
+        wb_bytes_ -= old.second;
+      }
+    }
+    if (old.second)
+      sync_file_range(fd_, off_t(old.first), off_t(old.second),
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  }
+
+  bool write_all(const uint8_t *b, size_t len, uint64_t off, std::string &e) {
+    while (len) {
+      ssize_t w = pwrite(fd_, b, len, off_t(off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        e = "cannot write page data to the image: " + errno_str(w < 0 ? errno : EIO);
+        return false;
+      }
+      b += w;
+      len -= size_t(w);
+      off += uint64_t(w);
+    }
+    return true;
+  }
+
   int fd_;
+  Codec codec_;
+  void *mem_ = nullptr;
+  size_t nbufs_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
-  const uint8_t *buf_ = nullptr;
-  size_t len_ = 0;
-  uint64_t off_ = 0;
-  bool busy_ = false, quit_ = false;
-  int err_ = 0;
-  std::thread th_;
+  std::vector<uint8_t *> free_;
+  std::deque<Batch> queue_;
+  std::vector<std::thread> th_;
+  uint64_t submitted_ = 0, done_ = 0, next_seq_ = 0, phys_end_;
+  static constexpr uint64_t kWriteback = 64u << 20;
+  std::mutex wb_mu_;
+  std::deque<std::pair<uint64_t, uint64_t>> wb_;   // ranges written, writeback not waited for
+  uint64_t wb_bytes_ = 0;
+  std::string error_;
+  bool quit_ = false;
 };
 
 }  // namespace
@@ -291,7 +399,7 @@ SpecialMappings special_mappings(const std::vector<MapEntry> &maps) {
 }
 
 uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd, ProcessImage &img,
-                     MemoryStats *stats) {
+                     const Codec &codec, MemoryStats *stats) {
   timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   const std::string root = "/proc/" + std::to_string(pid) + "/root";
@@ -402,28 +510,29 @@ uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd,
         pieces.push_back(Piece{a, std::min<uint64_t>(kBatchBytes, r.addr + r.len - a), &r, w.scan == Scan::All});
     }
   }
-  const uint64_t end = off;
+  uint64_t end = off, stored = 0;
   img.pages_bytes = end - kPageDataOffset;
+  progress_add_total(img.pages_bytes);
   double scan_ms = ms_since(t0);
 
-  // Copy: batches of up to kBatchBytes / kMaxIov pieces into one of two buffers.
+  // Copy: batches of up to kBatchBytes / kMaxIov pieces, read here (with their checksums and
+  // zero pages found) while the sink's workers store the previous ones.
   timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double read_ms = 0;
+  uint64_t phys_end = end;
   if (!pieces.empty()) {
     const std::string mem_path = "/proc/" + std::to_string(pid) + "/mem";
     int mem = -1;   // opened on the first short read only
-    void *bufs = mmap(nullptr, 2 * kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (bufs == MAP_FAILED) fail_pid(pid, "cannot allocate dump buffers: " + errno_str(errno));
     std::string error;
     {
-      Writer writer(image_fd);
+      const unsigned workers = codec.kind == CODEC_NONE ? 1 : codec_threads();
+      PageSink sink(image_fd, codec, workers, kPageDataOffset);
       uint64_t woff = kPageDataOffset;
-      int which = 0;
       std::vector<iovec> riov;
       riov.reserve(kMaxIov);
       for (size_t i = 0; i < pieces.size() && error.empty();) {
-        uint8_t *buf = static_cast<uint8_t *>(bufs) + size_t(which) * kBatchBytes;
+        uint8_t *buf = sink.acquire();
         size_t first = i, total = 0;
         riov.clear();
         while (i < pieces.size() && riov.size() < kMaxIov && total + pieces[i].len <= kBatchBytes) {
@@ -460,27 +569,38 @@ uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd,
             pos += size_t(pc.len);
           }
         }
-        if (!error.empty()) break;
+        if (!error.empty()) {
+          sink.submit(Batch{buf, 0, woff, {}, 0});   // gives the buffer back
+          break;
+        }
         size_t pos = 0;
         for (size_t k = first; k < i; k++) {
           pieces[k].run->crc32c = crc32c(pieces[k].run->crc32c, buf + pos, size_t(pieces[k].len));
           pos += size_t(pieces[k].len);
         }
+        std::vector<Extent> ext = data_extents(buf, total);
+        for (const Extent &x : ext) stored += uint64_t(x.npages) * kPage;
         read_ms += ms_since(tr);
-        writer.submit(buf, total, woff);
+        progress_add(total);
+        sink.submit(Batch{buf, total, woff, std::move(ext), 0});
         woff += total;
-        which ^= 1;
       }
-      if (int e = writer.drain(); e && error.empty()) error = "cannot write page data to the image: " + errno_str(e);
+      if (std::string e = sink.finish(); !e.empty() && error.empty()) error = e;
+      if (codec.kind != CODEC_NONE) {
+        img.page_frames = std::move(sink.frames);
+        phys_end = sink.phys_end();
+      }
     }
-    munmap(bufs, 2 * kBatchBytes);
     if (mem >= 0) close(mem);
     if (!error.empty()) fail_pid(pid, error);
   }
+  img.pages_codec = codec.kind;
+  if (codec.kind != CODEC_NONE) end = std::max<uint64_t>(phys_end, kPageDataOffset);
   if (stats) {
     stats->vmas = img.vmas.size();
     stats->runs = nruns;
     stats->bytes = img.pages_bytes;
+    stats->stored = stored;
     stats->read_ms = read_ms + scan_ms;
     stats->write_ms = ms_since(t1) - read_ms;   // time spent waiting for the writer
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "image.h"
+#include "pagecodec.h"
 
 namespace cairn {
 
@@ -25,12 +26,15 @@ SpecialMappings special_mappings(const std::vector<MapEntry> &maps);
 
 struct MemoryStats {
   uint64_t vmas = 0, runs = 0, bytes = 0;
+  uint64_t stored = 0;   // bytes of pages with data (the rest are zero pages, never stored)
   double read_ms = 0, write_ms = 0;
 };
 
-// Fills img.vmas and img.pages_bytes; page data goes to image_fd from kPageDataOffset on,
-// written sequentially. Returns the first byte after the page data. Throws naming pid.
+// Fills img.vmas, img.pages_bytes, img.pages_codec and img.page_frames; page data goes to
+// image_fd from kPageDataOffset on: raw at the runs' offsets (zero pages left as holes), or
+// compressed frames one after the other. Returns the first byte after the page data. Throws
+// naming pid.
 uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd, ProcessImage &img,
-                     MemoryStats *stats = nullptr);
+                     const Codec &codec, MemoryStats *stats = nullptr);
 
 }  // namespace cairn

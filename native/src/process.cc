@@ -328,7 +328,7 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
   if (fd < 0) fail_pid(pid, "cannot create image " + opts.image_path + ": " + errno_str(errno));
   try {
     MemoryStats ms;
-    res.pages_end = dump_memory(pid, maps, fd, img, &ms);
+    res.pages_end = dump_memory(pid, maps, fd, img, opts.codec, &ms);
     // memfd / deleted file / shared anonymous contents follow the pages (fd_kinds.cc)
     uint64_t end = dump_shared_files(pid, fd, res.pages_end, img);
     end = dump_pipes(pid, fd, end, img);
@@ -338,6 +338,7 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
     img.pages_bytes += end - res.pages_end;
     res.pages_end = end;
     res.ms_pages_read = ms.read_ms;
+    res.pages_stored = ms.stored;
   } catch (...) {
     close(fd);
     throw;

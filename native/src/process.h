@@ -8,6 +8,7 @@
 
 #include "files.h"
 #include "image.h"
+#include "pagecodec.h"
 
 namespace cairn {
 
@@ -22,6 +23,7 @@ struct DumpOptions {
   std::string image_path;
   std::vector<StdioIdentity> stdio;   // the agent's fds 0, 1, 2
   int64_t mono_offset_ns = 0, boot_offset_ns = 0;
+  Codec codec;                        // how page data is stored
 };
 
 struct DumpResult {
@@ -29,6 +31,7 @@ struct DumpResult {
   uint64_t pages_end = 0;
   double ms_state = 0, ms_memory = 0;   // where the time went, for people tuning it
   double ms_pages_read = 0;             // of ms_memory: pagemap + process_vm_readv + crc
+  uint64_t pages_stored = 0;            // bytes of non-zero pages (before compression)
 };
 
 // `tids`: the host tids the engine froze (leader first). Registers of every thread are

@@ -30,6 +30,10 @@
 #include "crc32c.h"
 #include "job_objects.h"
 #include "namespaces.h"
+#include "pagecodec.h"
+#include "process.h"
+#include "progress.h"
+#include "runcheck.h"
 #include "procstate.h"
 #include "threads.h"
 
@@ -126,8 +130,16 @@ struct RProc {
 // Waits until every live process of the job exists and each of its threads sits on its
 // int3 (SIGTRAP, SI_KERNEL). New processes come as fork/vfork events of their parent's
 // restorer, new threads as clone events.
+// Bytes a process has read (/proc/PID/io rchar): the restorers' page data, for progress.
+uint64_t rchar_of(pid_t pid) {
+  std::string s;
+  if (!read_text("/proc/" + std::to_string(pid) + "/io", s)) return 0;
+  size_t p = s.find("rchar: ");
+  return p == std::string::npos ? 0 : strtoull(s.c_str() + p + 7, nullptr, 10);
+}
+
 void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t, const ProcessImage *> &by_ns_pid,
-                 int64_t deadline, const std::string &log_path) {
+                 int64_t deadline, const std::string &log_path, uint64_t progress_base) {
   std::map<pid_t, size_t> proc_of;   // host tid -> index into procs
   for (size_t i = 0; i < procs.size(); i++)
     for (pid_t t : procs[i].tids) proc_of[t] = i;
@@ -142,7 +154,14 @@ void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t,
     return true;
   };
   long nap = 50;
+  int64_t next_progress = 0;
   while (!all_parked()) {
+    if (mono_ms() >= next_progress) {
+      uint64_t read = 0;
+      for (const RProc &p : procs) read += rchar_of(p.host);
+      progress_set_done(std::min(progress_get().total, progress_base + read));
+      next_progress = mono_ms() + 100;
+    }
     bool progress = false;
     for (size_t k = 0; k < rs.tids.size(); k++) {
       const pid_t t = rs.tids[k];
@@ -285,12 +304,16 @@ struct JobPlan {
 // The job plan (plan.h): header, process table (zombies included), strings, then each live
 // process's plan. Shared objects are made here: the plans refer to them by passed index.
 JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const ProcessImage *> &imgs,
-                       const ProcessImage *main_img) {
+                       const ProcessImage *main_img, const std::vector<int> &page_fds) {
   JobPlan jp;
   std::vector<std::string> paths;
   for (const RestoreProc &rp : req.procs) paths.push_back(rp.image_path);
   jp.objects = make_job_objects(imgs, paths);
-  const uint32_t npassed = uint32_t(3 + jp.objects.fds.size());
+  // Decompressed page data (one memfd per compressed image) is passed after the job objects.
+  uint32_t npages = 0;
+  for (int f : page_fds) npages += f >= 0;
+  const uint32_t npassed = uint32_t(3 + jp.objects.fds.size() + npages);
+  uint32_t next_pages = uint32_t(3 + jp.objects.fds.size());
   int32_t max_fd = 2;
   for (const ProcessImage *img : imgs)
     for (const FdImage &f : img->fds) max_fd = std::max(max_fd, f.fd);
@@ -317,6 +340,7 @@ JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const Proces
     e.pgid = img.ns_pgid;
     e.sid = img.ns_sid;
     e.image_path = uint32_t(jstr.size());
+    if (page_fds[i] >= 0) e.pages_passed = 1 + next_pages++;
     jstr += req.procs[i].image_path;
     jstr.push_back('\0');
     e.plan_size = i;   // index into plans until the layout below
@@ -396,7 +420,26 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   if (access(req.restorer_path.c_str(), X_OK) < 0)   // nsinit would only report a failed exec as a status
     throw std::runtime_error(who + ": cannot run the restorer " + req.restorer_path + ": " + err(errno));
 
-  JobPlan jp = build_job_plan(req, imgs, main_img);
+  // Compressed page data is decompressed here, before anything starts (a damaged image fails
+  // now), into one memfd per image: the restorer reads it like a raw image and frees it as it goes.
+  // Progress: every page byte is read once by a restorer, compressed ones decompressed first.
+  uint64_t work = 0;
+  for (const ProcessImage *img : imgs) work += img->pages_bytes * (img->pages_codec == CODEC_NONE ? 1 : 2);
+  progress_reset(work);
+  std::vector<Fd> page_mem(imgs.size());
+  std::vector<int> page_fds(imgs.size(), -1);
+  for (size_t i = 0; i < imgs.size(); i++) {
+    if (imgs[i]->pages_codec == CODEC_NONE) continue;
+    page_mem[i].fd = int(syscall(SYS_memfd_create, "cairn-pages", MFD_CLOEXEC));
+    if (page_mem[i].fd < 0) throw std::runtime_error(who_of(*imgs[i]) + ": memfd for its pages: " + err(errno));
+    try {
+      decompress_pages(req.procs[i].image_path, *imgs[i], page_mem[i].fd, codec_threads());
+    } catch (const std::exception &e) {
+      throw std::runtime_error(who_of(*imgs[i]) + ": " + e.what());
+    }
+    page_fds[i] = page_mem[i].fd;
+  }
+  JobPlan jp = build_job_plan(req, imgs, main_img, page_fds);
 
   Fd plan_fd(int(syscall(SYS_memfd_create, "cairn-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (plan_fd.fd < 0) throw std::runtime_error(who + ": memfd for the restore plan: " + err(errno));
@@ -419,6 +462,8 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   fds.push_back(log_fd.fd);     // RFD_LOG
   for (size_t i = 0; i < 3; i++) fds.push_back(i < req.pass_fds.size() ? req.pass_fds[i] : devnull.fd);   // passed 0..2
   for (int f : jp.objects.fds) fds.push_back(f);                                                         // passed 3..
+  for (int f : page_fds)
+    if (f >= 0) fds.push_back(f);                                                                        // then page memfds
 
   std::vector<std::string> args = {"restore", "--pid", std::to_string(main_img->ns_pid), "--restorer", req.restorer_path};
   // The job's SysV IPC objects (one image has them): nsinit's init recreates them from that
@@ -476,7 +521,7 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   procs[0].img = main_img;
   procs[0].host = pid;
   procs[0].tids.push_back(pid);
-  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path);
+  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path, progress_get().done);
 
   for (RProc &p : procs) {
     try {
@@ -522,39 +567,31 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   const std::string who = who_of(image);
   Fd f(open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) throw std::runtime_error(who + ": cannot open image " + image_path + ": " + err(errno));
-  posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  const size_t kBuf = 8u << 20;
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[kBuf]);
   std::vector<const std::vector<PageRun> *> all;
-  for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
+  if (image.pages_codec != CODEC_NONE) {
+    // The frames are decompressed into memory that is dropped after: each VMA run's crc32c is
+    // checked there (decompress_pages); the other runs are plain bytes in the file (below).
+    Fd mem(int(syscall(SYS_memfd_create, "cairn-verify", MFD_CLOEXEC)));
+    if (mem.fd < 0) throw std::runtime_error(who + ": memfd: " + err(errno));
+    try {
+      decompress_pages(image_path, image, mem.fd, codec_threads());
+    } catch (const std::exception &e) {
+      throw std::runtime_error(who + ": " + e.what());
+    }
+  } else {
+    for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
+  }
   for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
   for (const PipeImage &p : image.pipes) all.push_back(&p.runs);            // bytes in flight in pipes
   for (const PtyImage &p : image.ptys) all.push_back(&p.runs);              // output in flight in pseudo-terminals
   for (const TmpfsFile &t : image.tmpfs_files) all.push_back(&t.runs);     // shared memory files
   const std::vector<PageRun> ipc = {PageRun{0, image.sysv_ipc_length, image.sysv_ipc_offset, image.sysv_ipc_crc32c}};
   if (image.sysv_ipc_length) all.push_back(&ipc);                           // the job's SysV IPC objects
-  for (const std::vector<PageRun> *runs : all) {
-    for (const PageRun &r : *runs) {
-      char at[160];
-      snprintf(at, sizeof at, "page run %#llx+%#llx at image offset %llu", (unsigned long long)r.addr,
-               (unsigned long long)r.len, (unsigned long long)r.offset);
-      uint32_t crc = 0;
-      for (uint64_t done = 0; done < r.len;) {
-        size_t want = size_t(std::min<uint64_t>(kBuf, r.len - done));
-        ssize_t n = pread(f.fd, buf.get(), want, off_t(r.offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error(who + ": image " + image_path + ": " + at + ": " + err(errno));
-        if (n == 0) throw std::runtime_error(who + ": image " + image_path + " is cut short: " + at);
-        crc = crc32c(crc, buf.get(), size_t(n));
-        done += uint64_t(n);
-      }
-      if (crc != r.crc32c) {
-        char c[64];
-        snprintf(c, sizeof c, " (stored %08x, read %08x)", r.crc32c, crc);
-        throw std::runtime_error(who + ": image " + image_path + " is damaged: checksum mismatch in " + at + c);
-      }
-    }
-  }
+  std::vector<const PageRun *> flat;
+  for (const std::vector<PageRun> *runs : all)
+    for (const PageRun &r : *runs) flat.push_back(&r);
+  const std::string e = check_runs(f.fd, flat, codec_threads());
+  if (!e.empty()) throw std::runtime_error(who + ": image " + image_path + " " + e);
 }
 
 }  // namespace cairn

@@ -1,80 +1,121 @@
-// npm run bench: checkpoint and restart of 64 MiB and 1 GiB processes, each figure beside
-// the physical limit measured in the same run: dd writing (and reading) the same number
-// of bytes in the same directory. Prints a table, then the JSON.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
+// npm run bench: how fast cairn is, each figure beside its physical limit measured in the same
+// run. Prints tables, then one JSON document. `--quick`: 64 MiB only, fewer repetitions;
+// `--sizes=64,1024`: those sizes in the first table; `--only=matrix,codecs,threads,overhead`.
+//   - checkpoint and restart of 64 MiB / 1 GiB / 4 GiB processes of random, zero and
+//     patterned memory, against dd writing and reading as many bytes in the same directory
+//     (4 GiB only when memory allows); the application's pause; the image's size
+//   - zstd, gzip -1 and no compression on text-like memory: speed and ratio
+//   - a process of 1 and of 8 threads
+//   - a trivial process's checkpoint end to end; launch overhead; runtime overhead without
+//     checkpoints (malloc-heavy 8 threads, pipe I/O, syscall loop) against native runs
+import os from 'node:os';
 import path from 'node:path';
-import { cairn, readIf, waitFor } from '../helpers/cairn.js';
-import { TestJob } from '../helpers/job.js';
+import { readIf } from '../helpers/cairn.js';
 import { program } from '../helpers/programs.js';
+import { bigmemSpec, checkpointAndRestart, type CheckpointRow } from './checkpoints.js';
+import { launchOverhead, runtimeOverhead, trivialCheckpoint } from './overhead.js';
+import { availableMemory, dd, MiB, type Limits } from './util.js';
 
-interface Row {
-  mib: number;
-  checkpointS: number;
-  pauseS: number;
-  imageBytes: number;
-  ddWriteS: number;
-  restartS: number;
-  ddReadS: number;
-}
+const quick = process.argv.includes('--quick');
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const only = arg('only')?.split(',');
+const want = (section: string) => !only || only.includes(section);
+const bigmem = program('bigmem');
+const workload = program('workload');
+const f3 = (x: number) => `${x.toFixed(3)} s`;
+const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const pad = (s: string, n: number) => s.padStart(n);
+const notes: string[] = [];
+const started = Date.now();
 
-function seconds(fn: () => void): number {
-  const t = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-function dd(dir: string, mib: number): { write: number; read: number } {
-  const f = path.join(dir, 'dd.bench');
-  const write = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', `count=${mib / 4}`, 'conv=fsync'], { stdio: 'ignore' }));
-  const read = seconds(() => execFileSync('dd', [`if=${f}`, 'of=/dev/null', 'bs=4M'], { stdio: 'ignore' }));
-  fs.rmSync(f);
-  return { write, read };
-}
-
-async function measure(mib: number): Promise<Row> {
-  const job = new TestJob(`bench${mib}`);
-  try {
-    job.launch([program('bigmem'), 'out.txt', String(mib), 'random', '1000000', '1000']);
-    const s = await job.running();
-    await waitFor('memory filled', () => readIf(path.join(job.work, 'out.txt')).includes('ready'), 120_000);
-    const cp = await job.command('--bcheckpoint', '--json');
-    if (cp.code !== 0) throw new Error(cp.stderr);
-    const reply = JSON.parse(cp.stdout) as { durationUs: string; pauseUs: string; bytes: string };
-    const limits = dd(s.ckptDir, mib);
-    await job.killAll(s);
-    await job.launcher!.exited;
-    fs.rmSync(job.portFile, { force: true });
-    const restarted = cairn(['restart', '--coord-port', '0', '--port-file', job.portFile, s.ckptDir], { cwd: job.work });
-    await job.running();
-    await job.command('--kill');
-    const r = await restarted;
-    const m = /restored .* in ([\d.]+) ms/.exec(r.stderr);
-    if (!m) throw new Error(`restart did not report: ${r.stderr}`);
-    const restartS = Number(m[1]) / 1000;
-    return {
-      mib,
-      checkpointS: Number(reply.durationUs) / 1e6,
-      pauseS: Number(reply.pauseUs) / 1e6,
-      imageBytes: Number(reply.bytes),
-      ddWriteS: limits.write,
-      restartS,
-      ddReadS: limits.read,
-    };
-  } finally {
-    await job.cleanup();
+// 1. Memory sizes x kinds, no compression, against dd.
+const sizes = !want('matrix') ? [] : arg('sizes') ? arg('sizes')!.split(',').map(Number) : quick ? [64] : [64, 1024, 4096];
+const limits: Record<number, Limits> = {};
+const matrix: CheckpointRow[] = [];
+for (const size of sizes) {
+  // The process, its image in the page cache and dd's file must fit with room to spare.
+  const need = size * MiB * 3;
+  if (availableMemory() < need) {
+    notes.push(`${size} MiB skipped: ${mib(availableMemory())} available, ${mib(need)} needed (process + image in the page cache + dd)`);
+    continue;
+  }
+  for (const kind of ['random', 'zero', 'pattern']) {
+    const before = kind === 'random' ? (dir: string) => (limits[size] = dd(dir, size, workload)) : undefined;
+    matrix.push(await checkpointAndRestart(bigmemSpec(bigmem, size, kind, { before })));
+    process.stderr.write(`bench: ${size} MiB ${kind} done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   }
 }
 
-const rows: Row[] = [];
-for (const mib of [64, 1024]) rows.push(await measure(mib));
-const f = (x: number) => x.toFixed(3);
-console.log('size      checkpoint  dd write  ratio | restart  dd read  ratio | pause    image');
-for (const r of rows) {
-  console.log(
-    `${String(r.mib).padStart(5)} MiB  ${f(r.checkpointS).padStart(8)} s ${f(r.ddWriteS).padStart(7)} s ${(r.checkpointS / r.ddWriteS).toFixed(2).padStart(5)}x | ` +
-      `${f(r.restartS).padStart(6)} s ${f(r.ddReadS).padStart(6)} s ${(r.restartS / r.ddReadS).toFixed(2).padStart(5)}x | ${f(r.pauseS)} s ${(r.imageBytes / 2 ** 20).toFixed(1)} MiB`,
-  );
+// 2. Codecs on patterned memory (bigmem's byte pattern) and on text-like memory (random
+// words and numbers: entropy-bound, harder than most real data).
+const textMib = quick ? 64 : 1024;
+const codecs: Array<CheckpointRow & { kind: string }> = [];
+for (const kind of want('codecs') ? ['pattern', 'text'] : []) {
+  for (const compress of ['none', 'zstd:1', 'gzip:1']) {
+    codecs.push({ kind, ...(await checkpointAndRestart(bigmemSpec(bigmem, textMib, kind, { compress, label: `${textMib} MiB ${kind} ${compress}` }))) });
+  }
 }
-console.log('(dd read is from the page cache: an unprivileged user cannot drop it)');
-console.log(JSON.stringify({ rows }, null, 2));
+process.stderr.write(`bench: codecs done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+
+// 3. Threads: the same memory in a process of 1 and of 8 threads.
+const threadMib = quick ? 64 : 256;
+const threads: Array<CheckpointRow & { threads: number }> = [];
+for (const n of want('threads') ? [1, 8] : []) {
+  const row = await checkpointAndRestart({
+    label: `${threadMib} MiB, ${n} thread${n > 1 ? 's' : ''}`,
+    argv: [workload, 'out.txt', 'idle', String(n), String(threadMib)],
+    bytes: threadMib * MiB,
+    ready: (work) => readIf(path.join(work, 'out.txt')).includes('ready'),
+  });
+  threads.push({ ...row, threads: n });
+}
+
+// 4. What cairn costs outside checkpoints.
+const overhead = want('overhead');
+const trivial = overhead ? await trivialCheckpoint(workload, quick ? 3 : 10) : undefined;
+const launch = overhead ? await launchOverhead(quick ? 2 : 5) : undefined;
+const runs = quick ? 1 : 3;
+const runtime = overhead
+  ? [
+      await runtimeOverhead(workload, 'malloc', quick ? '200000' : '2000000', runs),
+      await runtimeOverhead(workload, 'pipe', quick ? '512' : '4096', runs),
+      await runtimeOverhead(workload, 'syscall', quick ? '500000' : '5000000', runs),
+    ]
+  : [];
+
+// ---- report
+const out: string[] = [];
+out.push(`cairn bench: ${os.cpus().length} CPUs, ${mib(os.totalmem())} RAM, kernel ${os.release()}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+out.push('');
+out.push('Checkpoint / restart, no compression. Limits for the same bytes in the same directory: write = the faster of');
+out.push('dd conv=fsync and dd oflag=direct; read = dd from the page cache / read into fresh memory (faults + copy, as a restore)');
+out.push(`${'memory'.padEnd(18)} ${pad('checkpoint', 10)} ${pad('dd write', 9)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} ${pad('dd read', 9)} ${pad('read in', 9)} ${pad('ratio', 7)} | ${pad('pause', 9)} | ${pad('image', 11)} ${pad('on disk', 11)}`);
+for (const r of matrix) {
+  const l = limits[r.bytes / MiB]!;
+  out.push(`${r.label.padEnd(18)} ${pad(f3(r.checkpointS), 10)} ${pad(f3(l.writeS), 9)} ${pad(ratio(r.checkpointS, l.writeS), 7)} | ${pad(f3(r.restartS), 9)} ${pad(`(${f3(r.restoreS)})`, 10)} ${pad(f3(l.readS), 9)} ${pad(f3(l.readInS), 9)} ${pad(ratio(r.restartS, l.readInS), 7)} | ${pad(f3(r.pauseS), 9)} | ${pad(mib(r.imageBytes), 11)} ${pad(mib(r.onDiskBytes), 11)}`);
+}
+if (codecs.length) {
+out.push('');
+out.push(`Codecs on ${textMib} MiB (speed = memory bytes / checkpoint time; gzip:1 = gzip -1)`);
+out.push(`${'memory'.padEnd(8)} ${'codec'.padEnd(8)} ${pad('checkpoint', 10)} ${pad('MB/s', 7)} ${pad('image', 11)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} | ${pad('pause', 9)}`);
+for (const r of codecs) {
+  out.push(`${r.kind.padEnd(8)} ${r.compress.padEnd(8)} ${pad(f3(r.checkpointS), 10)} ${pad((r.bytes / r.checkpointS / 1e6).toFixed(0), 7)} ${pad(mib(r.onDiskBytes), 11)} ${pad(ratio(r.bytes, r.onDiskBytes), 7)} | ${pad(f3(r.restartS), 9)} ${pad(`(${f3(r.restoreS)})`, 10)} | ${pad(f3(r.pauseS), 9)}`);
+}
+for (const kind of ['pattern', 'text']) {
+  const z = codecs.find((r) => r.kind === kind && r.compress.startsWith('zstd'))!;
+  const g = codecs.find((r) => r.kind === kind && r.compress.startsWith('gzip'))!;
+  out.push(`${kind}: zstd checkpoints ${(g.checkpointS / z.checkpointS).toFixed(1)}x as fast as gzip -1; ratio ${ratio(z.bytes, z.onDiskBytes)} vs ${ratio(g.bytes, g.onDiskBytes)}`);
+}
+}
+out.push('');
+if (threads.length) out.push(`Threads (${threadMib} MiB random)`);
+for (const r of threads) out.push(`${String(r.threads).padStart(2)} thread(s): checkpoint ${f3(r.checkpointS)}, pause ${f3(r.pauseS)}, restart ${f3(r.restartS)}`);
+out.push('');
+if (trivial) out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.runs}: checkpoint ${f3(trivial.checkpointS)} (pause ${f3(trivial.pauseS)}); cairn command --bcheckpoint end to end ${f3(trivial.commandWallS)}`);
+if (launch) out.push(`Launch of /bin/true, median of ${launch.runs}: native ${f3(launch.nativeS)}, cairn launch --new-coordinator ${f3(launch.cairnS)} (+${f3(launch.cairnS - launch.nativeS)})`);
+if (runtime.length) out.push('Runtime without checkpoints (each program times itself), median:');
+for (const r of runtime) out.push(`  ${r.workload.padEnd(16)} native ${f3(r.nativeS)}  under cairn ${f3(r.cairnS)}  overhead ${(((r.cairnS - r.nativeS) / r.nativeS) * 100).toFixed(1)}%`);
+for (const n of notes) out.push(`note: ${n}`);
+console.log(out.join('\n'));
+console.log(JSON.stringify({ cpus: os.cpus().length, kernel: os.release(), limits, matrix, codecs, threads, trivial, launch, runtime, notes }, null, 2));

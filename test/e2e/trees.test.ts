@@ -12,7 +12,7 @@ import { TestJob } from '../helpers/job.js';
 import { uninterruptedOutput } from './reference.js';
 
 /** Launch, checkpoint once ready() holds, kill -9 everything, restart, compare out.txt. */
-async function resumesLikeUninterrupted(t: import('ava').ExecutionContext, argv: string[], ready: (work: string) => boolean) {
+async function resumesLikeUninterrupted(t: import('ava').ExecutionContext, argv: string[], ready: (work: string) => boolean, checkpointArgs: string[] = []) {
   const reference = uninterruptedOutput(argv);
   reference.catch(() => undefined);
   const job = new TestJob('tree');
@@ -20,7 +20,7 @@ async function resumesLikeUninterrupted(t: import('ava').ExecutionContext, argv:
   const runner = job.launch(argv);
   const s = await job.running();
   await waitFor('the job to get going', () => ready(job.work), 20_000);
-  const cp = await job.command('--bcheckpoint');
+  const cp = await job.command('--bcheckpoint', ...checkpointArgs);
   t.is(cp.code, 0, cp.stderr.trim());
   if (cp.code !== 0) {
     await reference.catch(() => '');
@@ -42,6 +42,11 @@ const PIPELINE = 'for i in $(seq 1 4000); do echo $(( (i * 7919) % 61 )); if [ $
 test.serial('a bash pipeline checkpointed mid-stream finishes with the output of an uninterrupted run', async (t) => {
   let started = 0;
   await resumesLikeUninterrupted(t, ['/bin/bash', '-c', PIPELINE], () => (started ||= Date.now()) < Date.now() - 600);
+});
+
+test.serial('the same pipeline from zstd images (every process\'s pages decompressed and passed to its restorer)', async (t) => {
+  let started = 0;
+  await resumesLikeUninterrupted(t, ['/bin/bash', '-c', PIPELINE], () => (started ||= Date.now()) < Date.now() - 600, ['--compress', 'zstd']);
 });
 
 // make -j2 of a small C project (test/programs/build), each compile followed by a pause:

@@ -1,7 +1,9 @@
 /* A process holding MiB of memory filled with a pattern (random, zero or patterned),
  * then idling; on SIGUSR1... no signals: it checks its memory every STEP_MS and appends
  * "ok N" or "BAD" to OUTFILE, so a restart is checked too.
- *   bigmem OUTFILE MiB random|zero|pattern STEPS STEP_MS */
+ *   bigmem OUTFILE MiB random|zero|pattern|mixed|text STEPS STEP_MS
+ * mixed: 1 MiB random, 1 MiB zeros, ..., with every 8th page of the random MiBs zero too;
+ * text: words and numbers, compressible about as much as logs or text files are. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +24,27 @@ int main(int argc, char **argv)
 	if (m == MAP_FAILED) return 3;
 	size_t n = bytes / 8;
 	uint64_t seed = 88172645463325252ULL;
-	for (size_t i = 0; i < n; i++)
-		m[i] = !strcmp(kind, "random") ? next(&seed) : !strcmp(kind, "zero") ? 0 : (i & 0xff) * 0x0101010101010101ULL;
+	static const char words[16][9] = { "alpha   ", "beta    ", "gamma   ", "delta   ", "step=   ", "ok      ", "value:  ",
+					   "node17  ", "rank    ", "iter    ", "energy= ", "-0.0031 ", "1.25e+03", "MPI     ", "t=      ", "\n       " };
+	int mixed = !strcmp(kind, "mixed"), text = !strcmp(kind, "text"), random = !strcmp(kind, "random"), zero = !strcmp(kind, "zero");
+	for (size_t i = 0; i < n; i++) {
+		if (random)
+			m[i] = next(&seed);
+		else if (zero)
+			m[i] = 0;
+		else if (mixed)
+			m[i] = ((i >> 17) & 1) || ((i >> 9) & 7) == 7 ? 0 : next(&seed);
+		else if (text) {
+			uint64_t r = next(&seed);
+			if ((r & 3) == 0) { /* a number: 8 decimal digits */
+				char d[8];
+				for (int k = 0; k < 8; k++) d[k] = (char)('0' + (r >> (8 + 4 * k)) % 10);
+				memcpy(&m[i], d, 8);
+			} else
+				memcpy(&m[i], words[(r >> 2) & 15], 8);
+		} else
+			m[i] = (i & 0xff) * 0x0101010101010101ULL;
+	}
 	uint64_t want = 0;
 	for (size_t i = 0; i < n; i++) want = want * 1099511628211ULL + m[i];
 	FILE *out = fopen(argv[1], "a");

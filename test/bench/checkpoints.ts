@@ -1,0 +1,89 @@
+// Checkpoint and restart of one job, as a user runs them: `cairn command --bcheckpoint`, kill,
+// `cairn restart`. What the coordinator reports (duration, pause, bytes) plus wall clocks.
+import fs from 'node:fs';
+import path from 'node:path';
+import { cairnBackground, readIf, waitFor } from '../helpers/cairn.js';
+import { TestJob } from '../helpers/job.js';
+import { diskUsage } from './util.js';
+
+export interface CheckpointRow {
+  label: string;
+  /** Logical size of the process's memory under test, bytes. */
+  bytes: number;
+  compress: string;
+  checkpointS: number;
+  pauseS: number;
+  /** Image files: apparent size and what they take on disk (zero pages are holes). */
+  imageBytes: number;
+  onDiskBytes: number;
+  /** `cairn restart` started -> it reports the job restored (reads, checks, maps back). */
+  restartS: number;
+  /** Of restartS: the engine's restore (decompression included). */
+  restoreS: number;
+}
+
+export interface JobSpec {
+  label: string;
+  argv: string[];
+  bytes: number;
+  /** True once the program has built its memory. */
+  ready: (work: string) => boolean;
+  compress?: string;
+  /** Called with the empty checkpoint directory before the job starts (dd goes there). */
+  before?: (dir: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export async function checkpointAndRestart(spec: JobSpec): Promise<CheckpointRow> {
+  const job = new TestJob(`bench-${spec.label.replace(/[^a-z0-9]/gi, '')}`);
+  try {
+    spec.before?.(job.ckpt);
+    job.launch(spec.argv);
+    const s = await job.running();
+    await waitFor(`${spec.label}: memory built`, () => spec.ready(job.work), spec.readyTimeoutMs ?? 300_000, 20);
+    const cp = await job.command('--bcheckpoint', '--json', ...(spec.compress ? ['--compress', spec.compress] : []));
+    if (cp.code !== 0) throw new Error(`${spec.label}: checkpoint failed: ${cp.stderr}`);
+    const reply = JSON.parse(cp.stdout) as { durationUs: string; pauseUs: string; bytes: string };
+    const disk = diskUsage(fs.realpathSync(path.join(s.ckptDir, 'latest')));
+    await job.killAll(s);
+    await job.launcher!.exited;
+    fs.rmSync(job.portFile, { force: true });
+    const t0 = process.hrtime.bigint();
+    const restarted = cairnBackground(['restart', '--coord-port', '0', '--port-file', job.portFile, s.ckptDir], { cwd: job.work });
+    job.launcher = restarted;
+    let wall = 0;
+    await waitFor(`${spec.label}: restart`, () => {
+      if (/restored .* in [\d.]+ ms/.test(restarted.stderr)) wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      return wall > 0 || restarted.child.exitCode !== null;
+    }, 600_000, 5);
+    const m = /restored .* in ([\d.]+) ms/.exec(restarted.stderr);
+    if (!m) throw new Error(`${spec.label}: restart failed: ${restarted.stderr.trim()}`);
+    await job.running();
+    await job.command('--kill');
+    await restarted.exited;
+    return {
+      label: spec.label,
+      bytes: spec.bytes,
+      compress: spec.compress ?? 'none',
+      checkpointS: Number(reply.durationUs) / 1e6,
+      pauseS: Number(reply.pauseUs) / 1e6,
+      imageBytes: Number(reply.bytes),
+      onDiskBytes: disk.onDisk,
+      restartS: wall,
+      restoreS: Number(m[1]) / 1000,
+    };
+  } finally {
+    await job.cleanup();
+  }
+}
+
+/** bigmem holding `mib` MiB of `kind` memory, idle (no checks that would take CPU). */
+export function bigmemSpec(prog: string, mib: number, kind: string, extra: Partial<JobSpec> = {}): JobSpec {
+  return {
+    label: `${mib} MiB ${kind}`,
+    argv: [prog, 'out.txt', String(mib), kind, '1', '100000000'],
+    bytes: mib * 2 ** 20,
+    ready: (work) => readIf(path.join(work, 'out.txt')).includes('ready'),
+    ...extra,
+  };
+}

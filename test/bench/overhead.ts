@@ -1,0 +1,106 @@
+// What cairn costs outside checkpoints: a trivial process's checkpoint end to end, starting a
+// program under cairn, and running under it (each workload times itself, natively and under
+// cairn launch, alternately).
+import fs from 'node:fs';
+import path from 'node:path';
+import { cairn, readIf, runAsUser, waitFor } from '../helpers/cairn.js';
+import { TestJob } from '../helpers/job.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { median, secondsAsync } from './util.js';
+
+export interface TrivialCheckpoint {
+  runs: number;
+  /** The checkpoint itself, as the coordinator measures it (freeze to thaw, images fsynced). */
+  checkpointS: number;
+  pauseS: number;
+  /** `cairn command --bcheckpoint` as a user runs it (node start-up included). */
+  commandWallS: number;
+}
+
+export async function trivialCheckpoint(workload: string, runs: number): Promise<TrivialCheckpoint> {
+  const job = new TestJob('bench-trivial');
+  try {
+    job.launch([workload, 'out.txt', 'idle', '1', '1']);
+    await job.running();
+    await waitFor('trivial process ready', () => readIf(path.join(job.work, 'out.txt')).includes('ready'));
+    const d: number[] = [], p: number[] = [], w: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      let out = '';
+      w.push(await secondsAsync(async () => {
+        const r = await job.command('--bcheckpoint', '--json');
+        if (r.code !== 0) throw new Error(`trivial checkpoint failed: ${r.stderr}`);
+        out = r.stdout;
+      }));
+      const reply = JSON.parse(out) as { durationUs: string; pauseUs: string };
+      d.push(Number(reply.durationUs) / 1e6);
+      p.push(Number(reply.pauseUs) / 1e6);
+    }
+    await job.command('--kill');
+    await job.launcher!.exited;
+    return { runs, checkpointS: median(d), pauseS: median(p), commandWallS: median(w) };
+  } finally {
+    await job.cleanup();
+  }
+}
+
+export interface LaunchOverhead {
+  runs: number;
+  nativeS: number;
+  /** `cairn launch --new-coordinator` of the same program: namespaces, init, coordinator. */
+  cairnS: number;
+}
+
+export async function launchOverhead(runs: number): Promise<LaunchOverhead> {
+  const job = new TestJob('bench-launch');
+  try {
+    const n: number[] = [], c: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      n.push(await secondsAsync(() => runAsUser('/bin/true', [], { cwd: job.work })));
+      fs.rmSync(job.portFile, { force: true });
+      c.push(await secondsAsync(async () => {
+        const r = await cairn(['launch', '--new-coordinator', '--coord-port', '0', '--port-file', job.portFile, '--ckptdir', job.ckpt, '/bin/true'], { cwd: job.work });
+        if (r.code !== 0) throw new Error(`cairn launch /bin/true failed: ${r.stderr}`);
+      }));
+    }
+    return { runs, nativeS: median(n), cairnS: median(c) };
+  } finally {
+    await job.cleanup();
+  }
+}
+
+export interface RuntimeOverhead {
+  workload: string;
+  runs: number;
+  nativeS: number;
+  cairnS: number;
+}
+
+function elapsed(file: string): number {
+  const m = /elapsed_ns (\d+)/.exec(readIf(file));
+  if (!m) throw new Error(`no timing in ${file}`);
+  return Number(m[1]) / 1e9;
+}
+
+export async function runtimeOverhead(workload: string, mode: string, arg: string, runs: number): Promise<RuntimeOverhead> {
+  const scratch = scratchDir('cairn-bench-native-');
+  const n: number[] = [], c: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const out = path.join(scratch.dir, `native.${i}.txt`);
+      const r = await runAsUser(workload, [out, mode, arg], { cwd: scratch.dir });
+      if (r.code !== 0) throw new Error(`native ${mode} failed (${r.code})`);
+      n.push(elapsed(out));
+      const job = new TestJob(`bench-${mode}`);
+      try {
+        const l = await job.launch([workload, 'out.txt', mode, arg]).exited;
+        if (l.code !== 0) throw new Error(`${mode} under cairn failed: ${l.stderr}`);
+        c.push(elapsed(path.join(job.work, 'out.txt')));
+      } finally {
+        await job.cleanup();
+      }
+    }
+    return { workload: `${mode} ${arg}`, runs, nativeS: median(n), cairnS: median(c) };
+  } finally {
+    scratch.remove();
+  }
+}

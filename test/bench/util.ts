@@ -1,0 +1,76 @@
+// Small measuring tools of the benchmark: clocks, medians, the disk's own speed (dd), memory.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export function seconds(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+export async function secondsAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface Limits {
+  /** dd of the same bytes, fsynced (conv=fsync: through the page cache, as cairn writes). */
+  ddFsyncS: number;
+  /** dd with O_DIRECT: the disk itself. */
+  ddDirectS: number;
+  /** The write limit: the faster of the two. */
+  writeS: number;
+  /** dd reading them back (page cache: an unprivileged user cannot drop it; so is a restart
+   * right after a checkpoint). */
+  readS: number;
+  /** Reading them into fresh memory (faults + copy), as a restore must: workload readin. */
+  readInS: number;
+}
+
+/** The physical limits for `mib` MiB in `dir`. */
+export function dd(dir: string, mib: number, workload: string): Limits {
+  const f = path.join(dir, 'dd.bench');
+  const count = `count=${Math.ceil(mib / 4)}`;
+  try {
+    const ddDirectS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', count, 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' }));
+    fs.rmSync(f);
+    const ddFsyncS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', count, 'conv=fsync'], { stdio: 'ignore' }));
+    const readS = seconds(() => execFileSync('dd', [`if=${f}`, 'of=/dev/null', 'bs=4M'], { stdio: 'ignore' }));
+    const out = path.join(dir, 'readin.txt');
+    execFileSync(workload, [out, 'readin', f], { stdio: 'ignore' });
+    const readInS = Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
+    fs.rmSync(out);
+    return { ddFsyncS, ddDirectS, writeS: Math.min(ddFsyncS, ddDirectS), readS, readInS };
+  } finally {
+    fs.rmSync(f, { force: true });
+  }
+}
+
+/** MemAvailable of /proc/meminfo, bytes. */
+export function availableMemory(): number {
+  const m = /MemAvailable:\s+(\d+) kB/.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Bytes the files of a directory take on disk (holes excluded) and their apparent size. */
+export function diskUsage(dir: string): { apparent: number; onDisk: number } {
+  let apparent = 0;
+  let onDisk = 0;
+  for (const f of fs.readdirSync(dir)) {
+    const st = fs.statSync(path.join(dir, f));
+    if (!st.isFile()) continue;
+    apparent += st.size;
+    onDisk += st.blocks * 512;
+  }
+  return { apparent, onDisk };
+}
+
+export const MiB = 2 ** 20;

@@ -1,0 +1,120 @@
+/* Workloads for the benchmark (test/bench): each measures its own elapsed time, so the same
+ * binary natively and under cairn compares the cost of running inside cairn's job, not the
+ * cost of starting it.
+ *   workload OUTFILE malloc ITERS    8 threads, malloc/free of mixed sizes
+ *   workload OUTFILE pipe MiB        a child writes MiB through a pipe, the parent reads
+ *   workload OUTFILE syscall N       N getppid system calls
+ *   workload OUTFILE idle THREADS MiB   MiB of random memory, THREADS threads, then sleeps
+ *   workload OUTFILE readin FILE     FILE read into fresh memory (MADV_POPULATE_WRITE + pread, as
+ *                                    cairn's restorer does): the limit of a restore
+ * Appends "elapsed_ns N" (or "ready" for idle) to OUTFILE. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long iters;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t next(uint64_t *s) { *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17; return *s; }
+
+static void *malloc_worker(void *arg)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL + (uintptr_t)arg;
+	enum { POOL = 1024 };
+	void *pool[POOL] = { 0 };
+	for (long i = 0; i < iters; i++) {
+		uint64_t r = next(&seed);
+		size_t k = r % POOL, size = 16 + (r >> 16) % 4096;
+		free(pool[k]);
+		pool[k] = malloc(size);
+		memset(pool[k], (int)i, size < 64 ? size : 64);
+	}
+	for (int k = 0; k < POOL; k++) free(pool[k]);
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;) pause();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) return 2;
+	FILE *out = fopen(argv[1], "a");
+	if (!out) return 3;
+	const char *mode = argv[2];
+	long n = atol(argv[3]);
+	uint64_t t0 = now_ns();
+	if (!strcmp(mode, "malloc")) {
+		pthread_t th[8];
+		iters = n;
+		for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, malloc_worker, (void *)(intptr_t)i);
+		for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
+	} else if (!strcmp(mode, "pipe")) {
+		int p[2];
+		static char buf[65536];
+		if (pipe(p) < 0) return 4;
+		pid_t c = fork();
+		if (c == 0) {
+			close(p[0]);
+			memset(buf, 'x', sizeof buf);
+			for (long i = 0; i < n * 16; i++)
+				if (write(p[1], buf, sizeof buf) != (ssize_t)sizeof buf) _exit(1);
+			_exit(0);
+		}
+		close(p[1]);
+		long total = 0;
+		for (ssize_t r; (r = read(p[0], buf, sizeof buf)) > 0;) total += r;
+		waitpid(c, NULL, 0);
+		if (total != n << 20) return 5;
+	} else if (!strcmp(mode, "syscall")) {
+		for (long i = 0; i < n; i++) syscall(SYS_getppid);
+	} else if (!strcmp(mode, "readin")) {
+		int fd = open(argv[3], O_RDONLY);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) return 7;
+		t0 = now_ns();
+		char *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) return 8;
+		for (off_t off = 0; off < st.st_size;) {
+			size_t n = st.st_size - off > (1 << 30) ? (1 << 30) : (size_t)(st.st_size - off);
+			madvise(m + off, n, 23 /* MADV_POPULATE_WRITE */);
+			ssize_t r = pread(fd, m + off, n, off);
+			if (r <= 0) return 9;
+			off += r;
+		}
+	} else if (!strcmp(mode, "idle") && argc >= 5) {
+		size_t bytes = (size_t)atol(argv[4]) << 20;
+		uint64_t *m = malloc(bytes), seed = 88172645463325252ULL;
+		if (!m) return 6;
+		for (size_t i = 0; i < bytes / 8; i++) m[i] = next(&seed);
+		pthread_t th;
+		for (long i = 1; i < n; i++) pthread_create(&th, NULL, sleeper, NULL);
+		fprintf(out, "ready\n");
+		fflush(out);
+		for (;;) pause();
+	} else {
+		return 2;
+	}
+	fprintf(out, "elapsed_ns %llu\n", (unsigned long long)(now_ns() - t0));
+	fclose(out);
+	return 0;
+}

@@ -315,13 +315,22 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
       if (s.peer_ino && saved.count(s.peer_ino)) dgram_servers.insert(s.peer_ino);
       if (!s.runs.empty() && holders.count(ino)) dgram_servers.insert(ino);
     }
+    std::map<std::vector<uint8_t>, int> made;   // saved name -> the agent's socket
+    std::vector<uint64_t> to_refill;
     for (uint64_t ino : dgram_servers) {
       const auto &[i0, k0] = saved.at(ino);
       const SocketImage &s = procs[i0]->sockets[k0];
       if (index_of_ino.count(ino) || !holders.count(ino)) continue;
       const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
-      out.fds.push_back(make_unix_dgram_server(*procs[i0], s, image_paths[i0], at));
+      out.fds.push_back(make_unix_dgram_server(*procs[i0], s, at));
       index_of_ino[ino] = int(out.fds.size()) - 1;
+      if (s.name.size() > sizeof(sa_family_t)) made[s.name] = out.fds.back();
+      to_refill.push_back(ino);
+    }
+    for (uint64_t ino : to_refill) {
+      const auto &[i0, k0] = saved.at(ino);
+      refill_unix_dgram(out.fds[size_t(index_of_ino.at(ino))], procs[i0]->sockets[k0], image_paths[i0], made,
+                        who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(ino) + "]");
     }
     for (const auto &[ino, where] : saved) {
       const SocketImage &s = procs[where.first]->sockets[where.second];

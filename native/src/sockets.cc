@@ -725,11 +725,6 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
           refusal = "a queued message carries descriptors (SCM_RIGHTS): not supported";
         }
       if (refusal.empty() && (m.msg_flags & MSG_CTRUNC)) refusal = "a queued message carries too much control data: not supported";
-      if (refusal.empty() && dgram_server && m.msg_namelen > sizeof(sa_family_t)) {
-        const uint8_t *fp = reinterpret_cast<const uint8_t *>(&from);
-        refusal = "a queued datagram from " + addr_str(std::vector<uint8_t>(fp, fp + m.msg_namelen)) +
-                  ", a named sender it cannot come from again: not supported";
-      }
       if (refusal.empty() && !stream && size_t(n) > buf.size()) refusal = "a queued message of " + std::to_string(n) + " bytes: too large";
       if (refusal.empty() && rounds > (1u << 20)) refusal = "more than a million queued messages";
       if (!refusal.empty()) break;
@@ -737,7 +732,7 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
       // down socket reads as 0 too, told from an empty message by the byte count.
       if (n == 0 && (stream || (s.type == SOCK_SEQPACKET && (s.shutdown & 1) && total == uint64_t(inq)))) break;
       if (!(refusal = put_bytes(image_fd, off, buf.data(), size_t(n))).empty()) break;
-      if (udp) {
+      if (udp || dgram_server) {
         const uint8_t *fp = reinterpret_cast<const uint8_t *>(&from);
         s.senders.emplace_back(fp, fp + std::min<size_t>(m.msg_namelen, sizeof from));
       }
@@ -1009,26 +1004,44 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
   return fd;
 }
 
-int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const std::string &image, const std::string &at) {
-  int fd = make_socket(img, s, at);
-  try {
-    if (!s.runs.empty()) {
-      // Its queued datagrams, each sent again from an unnamed socket (as they came).
-      sockaddr_storage a;
-      socklen_t alen = sizeof a;
-      if (getsockname(fd, reinterpret_cast<sockaddr *>(&a), &alen) < 0) throw std::runtime_error(at + ": getsockname: " + errno_str(errno));
-      Fd from(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      if (from.fd < 0 || connect(from.fd, reinterpret_cast<const sockaddr *>(&a), alen) < 0)
-        throw std::runtime_error(at + ": a socket to refill its queued datagrams at " +
-                                 addr_str(std::vector<uint8_t>(reinterpret_cast<uint8_t *>(&a), reinterpret_cast<uint8_t *>(&a) + alen)) +
-                                 ": " + errno_str(errno));
-      refill(from.fd, s, image, at);
+int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const std::string &at) { return make_socket(img, s, at); }
+
+void refill_unix_dgram(int fd, const SocketImage &s, const std::string &image, const std::map<std::vector<uint8_t>, int> &made,
+                       const std::string &at) {
+  if (s.runs.empty()) return;
+  std::vector<uint8_t> to = sockname(fd, false);
+  std::vector<uint8_t> bytes = read_runs(image, s.runs, at);
+  size_t pos = 0;
+  for (size_t k = 0; k < s.runs.size(); k++) {
+    const uint8_t *p = bytes.data() + pos;
+    const size_t len = size_t(s.runs[k].len);
+    pos += len;
+    const std::vector<uint8_t> from = k < s.senders.size() ? s.senders[k] : std::vector<uint8_t>();
+    const bool named = from.size() > sizeof(sa_family_t);
+    auto send_from = [&](int sfd) {
+      return sendto(sfd, p, len, MSG_DONTWAIT, reinterpret_cast<const sockaddr *>(to.data()), socklen_t(to.size())) == ssize_t(len);
+    };
+    // From its sender's name, so recvfrom() names it: the job's socket if the agent made it
+    // already, else a temporary socket bound there (the job's own is bound after, by its
+    // restorer). A name that cannot be taken (someone outside holds it, a relative path)
+    // leaves the datagram unnamed, as from a closed sender.
+    if (named) {
+      auto m = made.find(from);
+      if (m != made.end() && send_from(m->second)) continue;
+      const std::string path = unix_path(from);
+      if (path.empty() || path[0] == '/') {
+        Fd t(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        if (t.fd >= 0 && bind(t.fd, reinterpret_cast<const sockaddr *>(from.data()), socklen_t(from.size())) == 0) {
+          const bool ok = send_from(t.fd);
+          if (!path.empty()) unlink(path.c_str());   // the job's own socket binds it again
+          if (ok) continue;
+        }
+      }
     }
-  } catch (...) {
-    close(fd);
-    throw;
+    Fd t(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (t.fd < 0 || !send_from(t.fd))
+      throw std::runtime_error(at + ": refilling a queued datagram of " + std::to_string(len) + " bytes at " + addr_str(to) + ": " + errno_str(errno));
   }
-  return fd;
 }
 
 int make_udp_socket(const ProcessImage &img, const SocketImage &s, const std::string &at) {

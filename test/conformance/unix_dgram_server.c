@@ -1,7 +1,8 @@
 /* A UNIX datagram server (bound to a relative path) with two clients connected to it but not
  * it to them, and datagrams from both queued unread at checkpoint. After restart the server
  * reads them in order, the clients are still connected to it by name, and what they send
- * arrives. */
+ * arrives. A third client has an autobound (abstract) name: its datagram still comes from
+ * that name. */
 #include "conformance.h"
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -25,10 +26,22 @@ int main(void)
 	OK(connect(c1, (struct sockaddr *)&a, sizeof a));
 	OK(connect(c2, (struct sockaddr *)&a, sizeof a));
 	CHECK(send(c1, "one", 3, 0) == 3 && send(c2, "two", 3, 0) == 3 && send(c1, "three", 5, 0) == 5, "send: %s", strerror(errno));
+	int c3 = OK(socket(AF_UNIX, SOCK_DGRAM, 0));
+	struct sockaddr_un auto_name = { .sun_family = AF_UNIX };
+	OK(bind(c3, (struct sockaddr *)&auto_name, sizeof(sa_family_t)));   /* autobind: "\0xxxxx" */
+	socklen_t al = sizeof auto_name;
+	OK(getsockname(c3, (struct sockaddr *)&auto_name, &al));
+	OK(connect(c3, (struct sockaddr *)&a, sizeof a));
+	CHECK(send(c3, "auto", 4, 0) == 4, "send from c3: %s", strerror(errno));
 	cf_wait();
 	expect(srv, "one");
 	expect(srv, "two");
 	expect(srv, "three");
+	struct sockaddr_un who;
+	socklen_t wl = sizeof who;
+	char got[8] = { 0 };
+	CHECK(recvfrom(srv, got, sizeof got - 1, MSG_DONTWAIT, (struct sockaddr *)&who, &wl) == 4 && !strcmp(got, "auto"), "expected 'auto', got '%s'", got);
+	CHECK(wl == al && !memcmp(&who, &auto_name, al), "'auto' no longer comes from its sender's autobound name");
 	char buf[4];
 	CHECK(recv(srv, buf, sizeof buf, MSG_DONTWAIT) < 0 && errno == EAGAIN, "a fourth datagram was queued");
 	struct sockaddr_un p;

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { errorMessage } from '../common/errors.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
-import { commOf, isZombie, jobProcesses, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
+import { commOf, isZombie, jobProcesses, mpiRankOf, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
 
 /** RssAnon of /proc/PID/status in bytes (0 if unreadable): about what its dump will write. */
 function rssAnon(pid: number): number {
@@ -106,7 +106,7 @@ export class Agent {
   /** The main process first, then the rest of the tree (zombies left out). */
   private processList() {
     const others = jobProcesses(this.o.job.initPid).filter((p) => p !== this.o.job.pid && !isZombie(p));
-    return [this.processInfo(), ...others.map((p) => ({ hostPid: p, nsPid: nsPidOf(p), comm: commOf(p) }))];
+    return [this.processInfo(), ...others.map((p) => ({ hostPid: p, nsPid: nsPidOf(p), comm: commOf(p), rank: mpiRankOf(p) }))];
   }
 
   private processInfo() {

@@ -23,6 +23,22 @@ export function jobProcesses(initPid: number): number[] {
   return out;
 }
 
+/** An MPI rank's number, from the variables its launcher gives it (Open MPI, PMI, PMIx);
+ * "" for any other process. */
+export function mpiRankOf(pid: number): string {
+  let env: string;
+  try {
+    env = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return '';
+  }
+  for (const name of ['OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'PMIX_RANK']) {
+    const m = new RegExp(`(?:^|\\0)${name}=(\\d+)(?:\\0|$)`).exec(env);
+    if (m) return m[1]!;
+  }
+  return '';
+}
+
 export function commOf(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();

@@ -42,13 +42,13 @@ function printStatus(s: StatusReply__Output, t: CoordTarget): void {
     `Last generation: ${s.lastGeneration || 'none'}${s.checkpointInProgress ? ' (checkpoint in progress)' : ''}`,
   ];
   if (s.lastError) lines.push(`Last error:  ${s.lastError}`);
-  // The job by host: each host's agents (members) and their processes.
+  // The job by host: each host's agents (members) and their processes (MPI ranks named).
   const hosts = new Map<string, StatusReply__Output['member']>();
   for (const m of s.member ?? []) hosts.set(m.host, [...(hosts.get(m.host) ?? []), m]);
   for (const [host, ms] of [...hosts].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`Host ${host}:`);
     for (const m of ms) {
-      const procs = m.processes.map((p) => `${p.comm}[${p.hostPid}]`).join(' ');
+      const procs = m.processes.map((p) => `${p.comm}[${p.hostPid}]${p.rank ? ` rank ${p.rank}` : ''}`).join(' ');
       lines.push(`  member ${m.memberId}, agent pid ${m.agentPid}, ${m.state}, ${m.processes.length} process(es): ${procs}`);
     }
   }

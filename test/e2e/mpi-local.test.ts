@@ -41,6 +41,13 @@ async function checkpointKillRestart(t: import('ava').ExecutionContext, argv: st
   const runner = job.launch(argv, { env });
   const s = await job.running();
   await waitFor('two heartbeats of the ring', () => /t=\s*2\.\d+s/.test(runner.stdout), 30_000);
+  // --status names the ranks among the job's processes (the agent's heartbeat, every 5 s).
+  let ranks = '';
+  for (const end = Date.now() + 20_000; ranks !== '0,1' && Date.now() < end; await new Promise((r) => setTimeout(r, 500))) {
+    const st = await job.command('--status');
+    ranks = [...st.stdout.matchAll(/ rank (\d+)/g)].map((m) => m[1]).sort().join(',');
+  }
+  t.is(ranks, '0,1', 'cairn command --status shows ranks 0 and 1');
   const cp = await job.command('--bcheckpoint');
   t.is(cp.code, 0, cp.stderr.trim());
   if (cp.code !== 0) return;

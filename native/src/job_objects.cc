@@ -322,7 +322,7 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
       const SocketImage &s = procs[i0]->sockets[k0];
       if (index_of_ino.count(ino) || !holders.count(ino)) continue;
       const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]";
-      out.fds.push_back(make_unix_dgram_server(*procs[i0], s, at));
+      out.fds.push_back(make_socket(*procs[i0], s, at));
       index_of_ino[ino] = int(out.fds.size()) - 1;
       if (s.name.size() > sizeof(sa_family_t)) made[s.name] = out.fds.back();
       to_refill.push_back(ino);

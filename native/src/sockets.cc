@@ -1004,8 +1004,6 @@ int make_socket(const ProcessImage &img, const SocketImage &s, const std::string
   return fd;
 }
 
-int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const std::string &at) { return make_socket(img, s, at); }
-
 void refill_unix_dgram(int fd, const SocketImage &s, const std::string &image, const std::map<std::vector<uint8_t>, int> &made,
                        const std::string &at) {
   if (s.runs.empty()) return;
@@ -1374,12 +1372,28 @@ uint64_t get_le64(const uint8_t *p) {
 }
 }  // namespace
 
+namespace {
+// Non-blocking: sends (out) or receives what it can now of p[done..len), adding to done.
+// 0 when it would block or is complete; else the errno, or -1 for the peer's EOF.
+int move_some(int fd, uint8_t *p, size_t len, size_t &done, bool out) {
+  while (done < len) {
+    ssize_t n = out ? send(fd, p + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL) : recv(fd, p + done, len - done, MSG_DONTWAIT);
+    if (n > 0) done += size_t(n);
+    else if (n < 0 && errno == EINTR) continue;
+    else if (n < 0 && errno == EAGAIN) return 0;
+    else return n == 0 ? -1 : errno;
+  }
+  return 0;
+}
+}  // namespace
+
 void echo_tcp(std::vector<EchoEnd> &ends, int timeout_ms) {
   struct St {
     std::vector<uint8_t> out;   // a length, then this end's bytes
     size_t out_done = 0;
     uint8_t hdr[8];
     size_t hdr_got = 0;
+    bool sized = false;          // the header is in and `back` has its size
     std::vector<uint8_t> back;   // the peer's bytes, sent straight back
     size_t back_got = 0, back_sent = 0;
     bool done = false;
@@ -1399,42 +1413,21 @@ void echo_tcp(std::vector<EchoEnd> &ends, int timeout_ms) {
       const std::string &what = ends[i].what;
       if (x.done) continue;
       auto fail = [&](const std::string &why) { throw std::runtime_error(what + ": " + why); };
-      while (x.out_done < x.out.size()) {
-        ssize_t n = send(fd, x.out.data() + x.out_done, x.out.size() - x.out_done, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0) x.out_done += size_t(n);
-        else if (n < 0 && errno == EINTR) continue;
-        else if (n < 0 && errno == EAGAIN) break;
-        else fail("sending its bytes in flight to the other host: " + errno_str(errno));
+      const std::string closed = "the other host's end closed while their bytes in flight were exchanged";
+      if (int e = move_some(fd, x.out.data(), x.out.size(), x.out_done, true)) fail("sending its bytes in flight to the other host: " + errno_str(e));
+      if (int e = move_some(fd, x.hdr, 8, x.hdr_got, false)) fail(e < 0 ? closed : "receiving: " + errno_str(e));
+      if (x.hdr_got == 8 && !x.sized) {
+        const uint64_t want = get_le64(x.hdr);
+        if (want > (uint64_t(1) << 34)) fail("the other host announced " + std::to_string(want) + " bytes in flight: not a cairn peer");
+        x.back.resize(size_t(want));
+        x.sized = true;
       }
-      while (x.hdr_got < 8) {
-        ssize_t n = recv(fd, x.hdr + x.hdr_got, 8 - x.hdr_got, MSG_DONTWAIT);
-        if (n > 0) x.hdr_got += size_t(n);
-        else if (n < 0 && errno == EINTR) continue;
-        else if (n < 0 && errno == EAGAIN) break;
-        else fail(n == 0 ? "the other host's end closed while their bytes in flight were exchanged" : "receiving: " + errno_str(errno));
-        if (x.hdr_got == 8) {
-          const uint64_t want = get_le64(x.hdr);
-          if (want > (uint64_t(1) << 34)) fail("the other host announced " + std::to_string(want) + " bytes in flight: not a cairn peer");
-          x.back.resize(size_t(want));
-        }
-      }
-      while (x.hdr_got == 8 && x.back_got < x.back.size()) {
-        ssize_t n = recv(fd, x.back.data() + x.back_got, x.back.size() - x.back_got, MSG_DONTWAIT);
-        if (n > 0) x.back_got += size_t(n);
-        else if (n < 0 && errno == EINTR) continue;
-        else if (n < 0 && errno == EAGAIN) break;
-        else fail(n == 0 ? "the other host's end closed while their bytes in flight were exchanged" : "receiving: " + errno_str(errno));
-      }
+      if (x.sized)
+        if (int e = move_some(fd, x.back.data(), x.back.size(), x.back_got, false)) fail(e < 0 ? closed : "receiving: " + errno_str(e));
       // Back only once this end's own bytes are all out (the peer reads exactly those
       // first) and the peer's are all here; what does not fit now is pumped later.
-      if (x.out_done == x.out.size() && x.hdr_got == 8 && x.back_got == x.back.size()) {
-        while (x.back_sent < x.back.size()) {
-          ssize_t n = send(fd, x.back.data() + x.back_sent, x.back.size() - x.back_sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-          if (n > 0) x.back_sent += size_t(n);
-          else if (n < 0 && errno == EINTR) continue;
-          else if (n < 0 && errno == EAGAIN) break;
-          else fail("sending their bytes in flight back: " + errno_str(errno));
-        }
+      if (x.out_done == x.out.size() && x.sized && x.back_got == x.back.size()) {
+        if (int e = move_some(fd, x.back.data(), x.back.size(), x.back_sent, true)) fail("sending their bytes in flight back: " + errno_str(e));
         x.done = true;
         continue;
       }

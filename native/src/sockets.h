@@ -55,12 +55,11 @@ void clear_stale_unix_path(const ProcessImage &img, const SocketImage &s, const 
 // Agent-made sockets (job objects): shared by several processes of the job.
 // make_socket: an unbound, bound or listening socket as saved. Returns the descriptor.
 int make_socket(const ProcessImage &img, const SocketImage &s, const std::string &at);
-// make_unix_dgram_server: a bound UNIX datagram socket (make_socket); once every one is
-// made, refill_unix_dgram sends its queued datagrams again, each from its sender's name
-// (`made`: the agent's sockets by saved name; else a temporary socket bound there; else
-// unnamed). make_unix_dgram_client: a datagram socket connected to a job server's name (a
+// Bound UNIX datagram sockets with queued datagrams or job clients are made first
+// (make_socket); once every one is made, refill_unix_dgram sends its queued datagrams
+// again, each from its sender's name (`made`: the agent's sockets by saved name; else a
+// temporary socket bound there; else unnamed). make_unix_dgram_client: a datagram socket connected to a job server's name (a
 // relative name taken from the server's directory).
-int make_unix_dgram_server(const ProcessImage &img, const SocketImage &s, const std::string &at);
 void refill_unix_dgram(int fd, const SocketImage &s, const std::string &image, const std::map<std::vector<uint8_t>, int> &made,
                        const std::string &at);
 int make_unix_dgram_client(const ProcessImage &img, const SocketImage &s, const ProcessImage &server_img, const std::string &at);

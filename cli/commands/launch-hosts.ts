@@ -75,8 +75,10 @@ async function waitOnHosts(coord: CoordinatorFound, agents: Array<{ host: string
     const remotesDone = s.remote.every((r) => r.state !== 'running' && r.state !== 'connecting');
     if ((allRegistered && states.every((x) => x !== undefined)) || (remotesDone && s.remote.length > 0 && !s.running)) {
       status = Math.max(0, ...states.map((x) => x ?? 255));
-      // An agent that ended without its job ever joining (it could not start it there).
-      const failed = s.remote.filter((r) => r.detail !== 'status 0' && !s.member.some((m) => m.host === r.host));
+      // An agent that ended without its job ever joining (it could not start it there). A
+      // member names its host by its own hostname, which an ssh alias does not match: the
+      // agent's pid tells too.
+      const failed = s.remote.filter((r) => r.detail !== 'status 0' && !s.member.some((m) => m.host === r.host || (r.pid > 0 && m.agentPid === r.pid)));
       if (failed.length) {
         info(`the job did not start on ${failed.map((r) => `${r.host} (${r.detail})`).join(', ')}; see cairn-agent-<host>.log in ${ckptDir}`);
         status = Math.max(status, 1);

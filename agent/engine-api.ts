@@ -128,13 +128,15 @@ export interface Engine {
   close(): void;
 }
 
-export function nativePaths(): { addon: string; nsinit: string; restorer: string; ipc: string } {
+export function nativePaths(): { addon: string; nsinit: string; restorer: string; ipc: string; rsh: string; relay: string } {
   const root = projectRoot();
   return {
     addon: path.join(root, 'native', 'build', process.env.CAIRN_ENGINE_BUILD === 'Debug' ? 'Debug' : 'Release', 'cairn_engine.node'),
     nsinit: path.join(root, 'native', 'build', 'helpers', 'cairn-nsinit'),
     restorer: path.join(root, 'native', 'build', 'helpers', 'cairn-restorer'),
     ipc: path.join(root, 'native', 'build', 'helpers', 'cairn-ipc'),
+    rsh: path.join(root, 'native', 'build', 'helpers', 'cairn-rsh'),
+    relay: path.join(root, 'native', 'build', 'helpers', 'cairn-relay'),
   };
 }
 

@@ -39,11 +39,11 @@ export function jobEnvironment(env: NodeJS.ProcessEnv = process.env): string[] {
     .map(([k, v]) => `${k}=${v}`);
 }
 
-export async function launchJob(engine: Engine, argv: string[], cwd: string): Promise<JobProcess> {
+export async function launchJob(engine: Engine, argv: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<JobProcess> {
   const program = resolveProgram(argv[0]!, cwd);
   return engine.launch({
     argv: [program, ...argv.slice(1)],
-    env: jobEnvironment(),
+    env: jobEnvironment({ ...process.env, ...extraEnv }),
     cwd,
     stdio: [0, 1, 2],
     nsinitPath: nativePaths().nsinit,

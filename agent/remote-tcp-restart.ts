@@ -4,9 +4,9 @@
 // connection's key; the other end connects; then both agents echo the bytes that were in
 // flight (each end's own bytes end up queued for it) and hand the socket to the restore.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { call, type CoordTarget } from '../common/control-client.js';
+import { hostAddresses } from '../common/host-addresses.js';
 import type { RendezvousReply__Output } from '../gen/cairn/v1/RendezvousReply.js';
 import type { RendezvousRequest } from '../gen/cairn/v1/RendezvousRequest.js';
 import { loadTcpRemote, type ProcessImageObject } from './engine-api.js';
@@ -46,14 +46,6 @@ function savedBytes(file: string, runs: SavedSocket['runs']): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Where this host can be reached: its addresses other than loopback, loopback last. */
-function hostAddresses(): string[] {
-  const out: string[] = [];
-  for (const list of Object.values(os.networkInterfaces()))
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
-  return [...out, '127.0.0.1'];
-}
-
 export async function remakeRemoteTcp(
   loaded: Array<{ image: ProcessImageObject; file: string }>,
   genDir: string,
@@ -62,7 +54,11 @@ export async function remakeRemoteTcp(
 ): Promise<void> {
   const ends: End[] = [];
   for (const l of loaded)
-    for (const s of ((l.image as { sockets?: SavedSocket[] }).sockets ?? []))
+    for (const s of ((l.image as { sockets?: SavedSocket[] }).sockets ?? [])) {
+      // A socket several processes hold is in each of their images, its bytes in one.
+      const twin = ends.findIndex((e) => e.ino === s.ino);
+      if (s.remoteConn && twin >= 0 && (s.runs ?? []).length) ends.splice(twin, 1);
+      else if (twin >= 0) continue;
       if (s.remoteConn)
         ends.push({
           ino: s.ino,
@@ -71,6 +67,7 @@ export async function remakeRemoteTcp(
           bytes: savedBytes(l.file, s.runs),
           what: `the TCP connection ${s.remoteConn} (to the job on another host)`,
         });
+    }
   if (ends.length === 0) return;
   const tcp = loadTcpRemote();
   const key = (e: End): string => `${path.basename(genDir)}#${e.id}`;

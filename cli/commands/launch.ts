@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { serveJob } from '../../agent/agent.js';
 import { loadEngine } from '../../agent/engine-api.js';
+import { mpiLauncherEnv, startDaemonSpawner } from '../../agent/daemon-spawn.js';
 import { launchJob, resolveProgram } from '../../agent/launch.js';
 import { compressOf } from '../../common/compress.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
@@ -61,8 +62,10 @@ export async function launch(a: LaunchArgs): Promise<number> {
   });
   if (hosts.length) return launchOnHosts(coord, hosts, a.command, cwd, ckptDir, !!a.quiet, compress);
   const engine = loadEngine();
-  const job = await withCoordinator(coord, () => launchJob(engine, a.command, cwd));
   const log = a.quiet ? () => undefined : info;
+  // mpirun/mpiexec in the job start their daemons on other hosts through this agent.
+  const spawner = await startDaemonSpawner(coord, { cwd, ckptDir, log });
+  const job = await withCoordinator(coord, () => launchJob(engine, a.command, cwd, mpiLauncherEnv(spawner.socketName)));
   return serveJob({
     engine,
     job,
@@ -71,5 +74,5 @@ export async function launch(a: LaunchArgs): Promise<number> {
     register: { jobName: path.basename(a.command[0]!), argv: a.command, cwd, restarted: false },
     log,
     compress,
-  }, forwardSignals);
+  }, forwardSignals).finally(() => spawner.close());
 }

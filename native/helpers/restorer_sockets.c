@@ -159,6 +159,14 @@ static void create_sockets(void)
 				} ts = { 0, 100000000 };
 				sc2(35 /* nanosleep */, &ts, 0);
 			}
+			/* An address of the old host that this one lacks (a restart elsewhere): the
+			 * same port on every address of this host, which is where peers now find it. */
+			if (r == -99 /* EADDRNOTAVAIL */ && (s->family == 2 || s->family == 10)) {
+				unsigned char any[128];
+				for (unsigned k = 0; k < sizeof any; k++)
+					any[k] = k < s->name_len && k < 4 ? s->name[k] : 0; /* family, port */
+				r = sc3(SK_NR_bind, fd, any, s->name_len);
+			}
 			if (r < 0)
 				fail_x("bind of socket (address in use?)", i, r);
 			/* a UNIX path (not abstract): its file's permissions as they were */

@@ -205,7 +205,9 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
     for (size_t i = 0; i < procs.size(); i++) {
       for (uint32_t k = 0; k < procs[i]->sockets.size(); k++) {
         const SocketImage &s = procs[i]->sockets[k];
-        saved.emplace(s.ino, std::make_pair(i, k));
+        // Every holder's image has the socket; the one that has its bytes in flight speaks.
+        auto [it, fresh] = saved.emplace(s.ino, std::make_pair(i, k));
+        if (!fresh && procs[it->second.first]->sockets[it->second.second].runs.empty() && !s.runs.empty()) it->second = {i, k};
         clear_stale_unix_path(*procs[i], s, who(*procs[i]) + ": cannot restore: socket:[" + std::to_string(s.ino) + "]");
       }
       for (const FdImage &f : procs[i]->fds)

@@ -51,6 +51,7 @@ constexpr int kTcpEstablished = 1, kTcpListen = 10;   // sk_state values sock_di
 struct TcpDrained {
   uint64_t peer_ino = 0;
   std::vector<uint8_t> bytes;
+  bool taken = false;   // written into one holder's image
 };
 std::mutex g_tcp_mu;
 std::map<uint64_t, TcpDrained> g_tcp;
@@ -145,6 +146,22 @@ uint16_t port_of(const std::vector<uint8_t> &a) {
   if (fam == AF_INET && a.size() >= sizeof(sockaddr_in)) return ntohs(reinterpret_cast<const sockaddr_in *>(a.data())->sin_port);
   if (fam == AF_INET6 && a.size() >= sizeof(sockaddr_in6)) return ntohs(reinterpret_cast<const sockaddr_in6 *>(a.data())->sin6_port);
   return 0;
+}
+
+// True when an IP address (port ignored) belongs to this host: binding to it works.
+static bool address_is_local(const std::vector<uint8_t> &a) {
+  sa_family_t fam = 0;
+  if (a.size() >= sizeof fam) memcpy(&fam, a.data(), sizeof fam);
+  if ((fam != AF_INET && fam != AF_INET6) || a.size() > sizeof(sockaddr_storage)) return false;
+  sockaddr_storage ss{};
+  memcpy(&ss, a.data(), a.size());
+  if (fam == AF_INET) reinterpret_cast<sockaddr_in *>(&ss)->sin_port = 0;
+  else reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port = 0;
+  int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool local = bind(fd, reinterpret_cast<sockaddr *>(&ss), static_cast<socklen_t>(a.size())) == 0;
+  close(fd);
+  return local;
 }
 
 // A UNIX path name (not abstract, not unnamed): its sun_path, else "".
@@ -661,8 +678,10 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
           if (pidfd >= 0) close(pidfd);
           fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) + " whose data was not drained");
         }
-        bytes = std::move(it->second.bytes);
-        g_tcp.erase(it);
+        // A socket several processes hold (fork, SCM_RIGHTS) is saved in each of their
+        // images, its bytes in one only (the restore takes the image that has them).
+        if (!it->second.taken) bytes = std::move(it->second.bytes);
+        it->second.taken = true;
       }
       std::string err = put_bytes(image_fd, off, bytes.data(), bytes.size());
       if (!err.empty()) {
@@ -767,6 +786,7 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
     g_unix_dgram_to.clear();
     g_remote_candidates.clear();
     g_remote.clear();
+    g_tcp.clear();
   }
   std::map<uint64_t, std::pair<pid_t, int>> job;   // socket inode -> a (pid, fd) holding it
   for (pid_t pid : pids) {
@@ -829,7 +849,8 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
       for (const std::vector<uint8_t> &l : tcp_listeners) {
         const bool any = l.size() == to.size() && to.size() >= 8 &&
                          std::all_of(l.begin() + 4, l.begin() + (l[0] == AF_INET6 ? 24 : 8), [](uint8_t b) { return b == 0; });
-        if (l.size() == to.size() && port_of(l) == port_of(to) && (any || l == to)) {
+        // (a listener on every address takes only connections to this host's addresses)
+        if (l.size() == to.size() && port_of(l) == port_of(to) && (l == to || (any && address_is_local(to)))) {
           close_all();
           fail_pid(conns[i].pid, sock_what(conns[i].fd, conns[i].ino) + ": a TCP connection to " + addr_str(to) +
                                      " waiting in the backlog of a listener of the job (not accepted yet): not supported yet");

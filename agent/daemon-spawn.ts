@@ -6,13 +6,12 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { hostAddresses } from '../common/host-addresses.js';
 import path from 'node:path';
-import { call } from '../common/control-client.js';
+import { call, type CoordTarget } from '../common/control-client.js';
+import { hostAddresses } from '../common/host-addresses.js';
 import { errorMessage } from '../common/errors.js';
 import type { SpawnAgentsReply__Output } from '../gen/cairn/v1/SpawnAgentsReply.js';
 import type { SpawnAgentsRequest } from '../gen/cairn/v1/SpawnAgentsRequest.js';
-import type { CoordTarget } from '../common/control-client.js';
 import { nativePaths } from './engine-api.js';
 
 export interface SpawnRequest {

@@ -52,22 +52,19 @@ export async function remakeRemoteTcp(
   coord: CoordTarget,
   log: (s: string) => void,
 ): Promise<void> {
-  const ends: End[] = [];
+  // A socket several processes hold is in each of their images, its bytes in one of them.
+  const byIno = new Map<string, End>();
   for (const l of loaded)
-    for (const s of ((l.image as { sockets?: SavedSocket[] }).sockets ?? [])) {
-      // A socket several processes hold is in each of their images, its bytes in one.
-      const twin = ends.findIndex((e) => e.ino === s.ino);
-      if (s.remoteConn && twin >= 0 && (s.runs ?? []).length) ends.splice(twin, 1);
-      else if (twin >= 0) continue;
-      if (s.remoteConn)
-        ends.push({
+    for (const s of ((l.image as { sockets?: SavedSocket[] }).sockets ?? []))
+      if (s.remoteConn && (!byIno.has(s.ino) || (s.runs ?? []).length))
+        byIno.set(s.ino, {
           ino: s.ino,
           id: s.remoteConn,
           listen: Boolean(s.remoteListen),
           bytes: savedBytes(l.file, s.runs),
           what: `the TCP connection ${s.remoteConn} (to the job on another host)`,
         });
-    }
+  const ends = [...byIno.values()];
   if (ends.length === 0) return;
   const tcp = loadTcpRemote();
   const key = (e: End): string => `${path.basename(genDir)}#${e.id}`;

@@ -1,7 +1,9 @@
 // cairn launch --hosts a,b / --hostfile F CMD: the coordinator starts one agent per host
 // over ssh, each running CMD under cairn there; this process waits for them all and exits
 // with the highest exit status.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { call } from '../../common/control-client.js';
+import { cairnBin } from '../../common/paths.js';
 import { UserError } from '../../common/errors.js';
 import type { SpawnAgentsReply__Output } from '../../gen/cairn/v1/SpawnAgentsReply.js';
 import type { SpawnAgentsRequest } from '../../gen/cairn/v1/SpawnAgentsRequest.js';
@@ -22,8 +24,15 @@ export async function launchOnHosts(coord: CoordinatorFound, hosts: string[], co
   return runOnHosts(coord, hosts.map((host) => ({ host, args })), cwd, ckptDir, quiet);
 }
 
-/** Starts one agent per entry through the coordinator and waits for all of them. */
-export async function runOnHosts(coord: CoordinatorFound, agents: Array<{ host: string; args: string[] }>, cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
+export interface HostAgent {
+  host: string;
+  args: string[];
+  /** Run here as a child of this process, with its terminal, instead of over ssh. */
+  here?: boolean;
+}
+
+/** Starts one agent per entry (through the coordinator, or here) and waits for all of them. */
+export async function runOnHosts(coord: CoordinatorFound, agents: HostAgent[], cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
   try {
     return await waitOnHosts(coord, agents, cwd, ckptDir, quiet);
   } finally {
@@ -33,9 +42,22 @@ export async function runOnHosts(coord: CoordinatorFound, agents: Array<{ host: 
   }
 }
 
-async function waitOnHosts(coord: CoordinatorFound, agents: Array<{ host: string; args: string[] }>, cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
+/** An agent on this host: `cairn SUB --coord-host localhost ...`, the user's terminal as
+ * its stdio (so a restarted mpirun's output comes here, not to a log); the secret is found
+ * in the ckptdir. */
+function startHere(coord: CoordinatorFound, a: HostAgent, cwd: string, ckptDir: string): ChildProcess {
+  const [sub, ...rest] = a.args;
+  const child = spawn(process.execPath, [cairnBin(), sub!, '--coord-host', 'localhost', '--coord-port', String(coord.port), '--ckptdir', ckptDir, ...rest], { cwd, stdio: 'inherit' });
+  child.on('error', () => undefined);
+  return child;
+}
+
+async function waitOnHosts(coord: CoordinatorFound, agents: HostAgent[], cwd: string, ckptDir: string, quiet: boolean): Promise<number> {
   const hosts = agents.map((a) => a.host);
-  const rep = await call<SpawnAgentsRequest, SpawnAgentsReply__Output>(coord, (c) => c.SpawnAgents, { agents, cwd, ckptDir }, 120_000);
+  const remote = agents.filter((a) => !a.here).map(({ host, args }) => ({ host, args }));
+  const rep = remote.length
+    ? await call<SpawnAgentsRequest, SpawnAgentsReply__Output>(coord, (c) => c.SpawnAgents, { agents: remote, cwd, ckptDir }, 120_000)
+    : { ok: true, error: '' };
   const stopAll = async () => {
     await call(coord, (c) => c.Kill, {}, 5000).catch(() => undefined);
     if (coord.started) await call(coord, (c) => c.Quit, {}, 5000).catch(() => undefined);
@@ -44,6 +66,12 @@ async function waitOnHosts(coord: CoordinatorFound, agents: Array<{ host: string
     await stopAll();
     throw new UserError(`could not start the job on every host: ${rep.error}`);
   }
+  const children = agents.filter((a) => a.here).map((a) => {
+    const child = startHere(coord, a, cwd, ckptDir);
+    const c = { host: a.host, pid: child.pid ?? 0, status: undefined as number | undefined };
+    child.on('exit', (code, signal) => (c.status = code ?? (signal ? 128 : 255)));
+    return c;
+  });
   if (!quiet) info(`started on ${hosts.join(', ')}`);
   let stop = false;
   const onSignal = () => {
@@ -72,8 +100,16 @@ async function waitOnHosts(coord: CoordinatorFound, agents: Array<{ host: string
     }
     const states = s.member.map((m) => exitStatusOf(m.state));
     const allRegistered = s.member.length >= hosts.length;
-    const remotesDone = s.remote.every((r) => r.state !== 'running' && r.state !== 'connecting');
-    if ((allRegistered && states.every((x) => x !== undefined)) || (remotesDone && s.remote.length > 0 && !s.running)) {
+    // An agent here that ended without its member joining could not start its part.
+    const lostHere = children.filter((c) => c.status !== undefined && !s.member.some((m) => m.agentPid === c.pid));
+    const remotesDone = s.remote.every((r) => r.state !== 'running' && r.state !== 'connecting') && children.every((c) => c.status !== undefined);
+    if (lostHere.length) {
+      info(`the job did not start on ${lostHere.map((c) => `${c.host} (status ${c.status})`).join(', ')}: stopping it everywhere`);
+      await stopAll();
+      status = 1;
+      break;
+    }
+    if ((allRegistered && states.every((x) => x !== undefined)) || (remotesDone && s.remote.length + children.length > 0 && !s.running)) {
       status = Math.max(0, ...states.map((x) => x ?? 255));
       // An agent that ended without its job ever joining (it could not start it there). A
       // member names its host by its own hostname, which an ssh alias does not match: the

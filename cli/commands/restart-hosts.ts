@@ -4,6 +4,7 @@
 // (restart --only-host OLD). The processes keep their old hostname (UTS namespace).
 // Each host's agent restores its own processes; connections between hosts are for a
 // later step, in which the agents exchange addresses through the coordinator.
+import os from 'node:os';
 import path from 'node:path';
 import { ckptDirOf, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError } from '../../common/errors.js';
@@ -54,6 +55,11 @@ export function planHosts(target: RestartTarget, a: { hosts?: string; hostfile?:
   return { map };
 }
 
+/** The host named as this machine calls itself (what a member reports as its host). */
+export function isThisHost(host: string): boolean {
+  return host === 'localhost' || host === os.hostname();
+}
+
 export async function restartOnHosts(target: RestartTarget, placement: HostPlacement, a: { newCoordinator: boolean; coordPort?: number; portFile?: string; interval?: number; ckptdir?: string; quiet?: boolean; compress?: string }): Promise<number> {
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
   ckptDirOf(ckptDir);
@@ -68,6 +74,8 @@ export async function restartOnHosts(target: RestartTarget, placement: HostPlace
     // This process waits for every host and then quits the coordinator.
     exitOnLast: false,
   });
-  const agents = [...placement.map].map(([from, to]) => ({ host: to, args: ['restart', ...(a.quiet ? ['-q'] : []), ...(a.compress !== undefined ? [`--compress=${a.compress}`] : []), '--only-host', from, target.genDir] }));
+  // The processes coming back to this very host are restored by a child of this process,
+  // on the user's terminal (a restarted mpirun prints here); the others over ssh.
+  const agents = [...placement.map].map(([from, to]) => ({ host: to, here: isThisHost(to), args: ['restart', ...(a.quiet ? ['-q'] : []), ...(a.compress !== undefined ? [`--compress=${a.compress}`] : []), '--only-host', from, target.genDir] }));
   return runOnHosts(coord, agents, '/', ckptDir, !!a.quiet);
 }

@@ -1,13 +1,13 @@
 /* ring_sum.c: a deterministic MPI job for checkpoint/restart tests.
- *   usage: ring_sum ITERATIONS [microseconds_per_iteration] [doubles_per_msg]
+ *   usage: ring_sum ITERATIONS [microseconds_per_iteration] [doubles_per_msg] [beat_every]
  * Each iteration: a token of N doubles goes around the ring (every rank adds
  * rank+iteration to element 0 and mixes element 1), then an MPI_Allreduce(SUM)
  * of values that depend on the rank and the iteration. Every value is checked
  * against its closed form each iteration (a mismatch aborts), and each rank
  * folds what it saw into a checksum. Rank 0 sleeps the given time per
  * iteration (so a run lasts long enough to be checkpointed; the values do not
- * depend on it) and appends a heartbeat line to ./heartbeat every 100
- * iterations, through a descriptor kept open. At the end rank 0 gathers every
+ * depend on it) and appends a heartbeat line to ./heartbeat every beat_every
+ * (default 100) iterations, through a descriptor kept open. At the end rank 0 gathers every
  * rank's checksum and host and writes ./result (and stdout):
  *   rank R on HOST: checksum HEX
  *   RING SUM OK size=S iterations=I checksum=HEX
@@ -44,8 +44,11 @@ int main(int argc, char **argv)
 	long iterations = argc > 1 ? atol(argv[1]) : 1000;
 	long sleep_us = argc > 2 ? atol(argv[2]) : 0;
 	int n = argc > 3 ? atoi(argv[3]) : 512;
+	long beat_every = argc > 4 ? atol(argv[4]) : 100;
 	if (n < 4)
 		n = 4;
+	if (beat_every < 1)
+		beat_every = 1;
 	char host[MPI_MAX_PROCESSOR_NAME];
 	int hl;
 	MPI_Get_processor_name(host, &hl);
@@ -82,7 +85,7 @@ int main(int argc, char **argv)
 		if (rank == 0) {
 			if (sleep_us)
 				usleep((useconds_t)sleep_us);
-			if (beat && it % 100 == 0) {
+			if (beat && it % beat_every == 0) {
 				fprintf(beat, "iteration %ld\n", it);
 				fflush(beat);
 			}

@@ -185,7 +185,11 @@ export class Agent {
         case 'CHECKPOINTED':
           // Every host has drained: what was read is put back before the images are written.
           await loadTcpRemote().echoPending(REMOTE_TCP_TIMEOUT_MS);
-          result.images = await this.writeImages(cmd);
+          {
+            const t0 = process.hrtime.bigint();
+            result.images = await this.writeImages(cmd);
+            result.writeUs = String((process.hrtime.bigint() - t0) / 1000n);
+          }
           break;
         case 'RESUMED':
         case 'ABORTED':

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../common/errors.js';
-import { readManifest } from './manifest.js';
+import { readManifest } from '../common/manifest-read.js';
 import { IMAGE_SUFFIX } from './image-file.js';
 import type { Manifest__Output } from '../gen/cairn/v1/Manifest.js';
 

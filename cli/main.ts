@@ -79,7 +79,7 @@ async function run(argv: string[]): Promise<number> {
           .option('compress', { type: 'string', describe: 'page data codec for later checkpoints: zstd[:LEVEL], gzip[:LEVEL], none (default: CAIRN_COMPRESS, else the codec of the images)' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false })
           .positional('targets', { type: 'string', array: true })
-          .option('hosts', { type: 'string', describe: 'restart each host of the checkpoint on these hosts, in the manifest order (a,b,c)' })
+          .option('hosts', { type: 'string', describe: 'restart the hosts of the checkpoint, taken in name order (node1, node2, node10...), on these hosts (a,b,c)' })
           .option('hostfile', { type: 'string', describe: 'as --hosts, one host per line' })
           .option('host-map', { type: 'string', describe: 'OLD=NEW,...: where each old host\'s processes come back' })
           .option('only-host', { type: 'string', hidden: true, describe: 'restore only the processes of this host of the checkpoint' })

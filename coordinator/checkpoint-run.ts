@@ -46,6 +46,8 @@ export interface CheckpointOutcome {
   pauseUs: bigint;
   /** Images per member id (CHECKPOINTED results), for the restart script. */
   images: Map<number, ImageInfo__Output[]>;
+  /** Each member's own image writing. */
+  writes: Array<{ host: string; bytes: bigint; writeUs: bigint }>;
 }
 
 export class CheckpointRun {
@@ -92,6 +94,7 @@ export class CheckpointRun {
       bytes: 0n,
       durationUs: 0n,
       pauseUs: 0n,
+      writes: [],
       images: new Map(),
     };
     const finish = () => {
@@ -122,7 +125,9 @@ export class CheckpointRun {
       for (const m of plan.participants) {
         const images = results.get(m.id)?.images ?? [];
         outcome.images.set(m.id, images);
-        for (const img of images) outcome.bytes += BigInt(img.bytes || '0');
+        const bytes = images.reduce((n, img) => n + BigInt(img.bytes || '0'), 0n);
+        outcome.bytes += bytes;
+        outcome.writes.push({ host: m.host, bytes, writeUs: BigInt(results.get(m.id)?.writeUs || '0') });
       }
       phase = 'COMMIT';
       if (this.abortReason) throw new PhaseFailed(this.abortReason);

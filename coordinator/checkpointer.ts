@@ -47,6 +47,7 @@ export class Checkpointer {
     const jobDir = this.job.jobDir;
     const participants = this.job.running();
     if (!jobDir || participants.length === 0) return NO_JOB_MESSAGE;
+    if (this.job.notWhole) return this.job.notWhole;
 
     const generation = this.job.highestGeneration() + 1;
     const { opts, job } = this;
@@ -64,7 +65,12 @@ export class Checkpointer {
           jobId: job.jobId!,
           generation,
           createdUnixMs: String(Date.now()),
-          hosts: participants.map((m) => ({ host: m.host, cwd: m.cwd, images: images.get(m.id) ?? [] })),
+          // By host name, numbers in names compared as numbers (node2 before node10): the
+          // order `restart --hosts/--hostfile` maps onto, the same whatever order the
+          // members joined in.
+          hosts: participants
+            .map((m) => ({ host: m.host, cwd: m.cwd, images: images.get(m.id) ?? [] }))
+            .sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true })),
           intervalS: Math.round(opts.intervalS),
           coordPort: opts.port,
           argv: job.argv,
@@ -77,7 +83,7 @@ export class Checkpointer {
       .run()
       .catch((err: unknown): CheckpointOutcome => ({
         ok: false, error: `checkpoint ${generation} failed: ${errorMessage(err)}`, generation, genDir: '', committed: false,
-        bytes: 0n, durationUs: 0n, pauseUs: 0n, images: new Map(),
+        bytes: 0n, durationUs: 0n, pauseUs: 0n, images: new Map(), writes: [],
       }))
       .then((o) => this.finished(run, o));
     const active = { run, outcome };
@@ -107,7 +113,11 @@ export class Checkpointer {
       this.timer = undefined;
       if (this.active || !this.job.isRunning) return;
       const started = this.request();
-      if (typeof started === 'string') this.opts.log(`interval checkpoint not started: ${started}`);
+      if (typeof started === 'string') {
+        this.opts.log(`interval checkpoint not started: ${started}`);
+        // Not a failed checkpoint: try again one interval later.
+        if (this.job.notWhole) this.armInterval();
+      }
     }, this.opts.intervalS * 1000);
   }
 

@@ -7,6 +7,8 @@ import type { Register__Output } from '../gen/cairn/v1/Register.js';
 import { latestGeneration, listGenerations, removeStalePartials } from './generations.js';
 import { isValidJobId, newJobId } from './job-naming.js';
 import { Member, type SessionCall } from './member.js';
+import { readManifest } from '../common/manifest-read.js';
+import { genName } from './generations.js';
 
 export class RegisterRefused extends Error {
   constructor(
@@ -57,9 +59,34 @@ export class Job {
       );
     }
     if (this.argv.length === 0 && reg.argv.length > 0) this.argv = [...reg.argv];
+    if (reg.restarted) this.noteRestored(reg.generation);
     const member = new Member(this.nextMemberId++, reg, call);
     this.members.set(member.id, member);
     return member;
+  }
+
+  /** A restart on several hosts: how many of the generation's hosts are back. Until all
+   * are, a checkpoint would miss the others' processes (and call their connections
+   * outside the job). */
+  private restoring?: { generation: number; hosts: number; back: number };
+
+  private noteRestored(generation: number): void {
+    if (!this.restoring) {
+      let hosts = 1;
+      try {
+        hosts = readManifest(path.join(this.jobDir!, genName(generation))).hosts.length;
+      } catch {
+        // single images, or a generation removed meanwhile: nothing to wait for
+      }
+      this.restoring = { generation, hosts, back: 0 };
+    }
+    if (this.restoring.generation === generation) this.restoring.back++;
+  }
+
+  /** Why no checkpoint can start yet ('' when it can). */
+  get notWhole(): string {
+    const r = this.restoring;
+    return r && r.back < r.hosts ? `the job is still being restored: ${r.back} of the ${r.hosts} hosts of generation ${r.generation} are back` : '';
   }
 
   /** The highest generation on disk (committed or not yet pruned), 0 if none. */

@@ -9,156 +9,27 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cairnBin, projectRoot } from '../../common/paths.js';
-import { cairn, killPid, readIf, waitFor, type RunResult } from '../helpers/cairn.js';
-import { requireTestbed, sshAsUser } from '../helpers/cluster.js';
-import { mkdirForUser, scratchDir } from '../helpers/scratch.js';
-import { shQuote } from '../../coordinator/restart-script.js';
-
-const RANKS = 6;
-const HOSTS = ['node1', 'node2', 'node3'];
-
-interface Flavor {
-  name: string;
-  mpicc: string;
-  /** The launcher's command line (run in the job's directory on node1), hostfile given. */
-  run: (hostfile: string, prog: string[]) => string[];
-  hostfile: string;
-  env: string;
-  /** ring_sum arguments: iterations, microseconds of sleep per iteration, doubles, beat. */
-  args: string[];
-}
-
-const mpiDir = () => path.join(projectRoot(), 'test', 'testbed', 'mpi');
-
-const OPENMPI: Flavor = {
-  name: 'openmpi',
-  mpicc: '/usr/bin/mpicc.openmpi',
-  run: (hf, prog) => ['/usr/bin/mpirun.openmpi', '--hostfile', hf, '-np', String(RANKS), ...prog],
-  hostfile: HOSTS.map((h) => `${h} slots=2\n`).join(''),
-  env: 'openmpi.env',
-  // ~1000 iterations/s without sleep: about 40 s with 10 ms per iteration.
-  args: ['4000', '10000', '512', '100'],
-};
-
-const MPICH: Flavor = {
-  name: 'mpich',
-  mpicc: '/usr/bin/mpicc.mpich',
-  run: (hf, prog) => ['/usr/bin/mpiexec.mpich', '-f', hf, '-n', String(RANKS), ...prog],
-  hostfile: HOSTS.map((h) => `${h}:2\n`).join(''),
-  env: 'mpich.env',
-  // MPICH (ch4:ucx) busy-polls: 6 ranks on 2 cores make ~10-15 iterations/s.
-  args: ['450', '0', '512', '10'],
-};
-
-class MpiJob {
-  readonly dir: string;
-  readonly ckpt: string;
-  readonly portFile: string;
-  private remove: () => void;
-  private pids = new Set<number>();
-
-  constructor(readonly f: Flavor, name: string) {
-    const s = scratchDir(`cairn-mpi-${f.name}-${name}-`);
-    this.dir = s.dir;
-    this.remove = s.remove;
-    this.ckpt = mkdirForUser(path.join(this.dir, 'ckpt'));
-    this.portFile = path.join(this.dir, 'port');
-    fs.writeFileSync(path.join(this.dir, 'hostfile'), f.hostfile, { mode: 0o644 });
-  }
-
-  /** A command line run on node1 in the job's directory, with the flavor's settings. */
-  onNode1(argv: string[], timeoutMs: number): Promise<RunResult> {
-    const env = path.join(mpiDir(), this.f.env);
-    return sshAsUser('node1', `cd ${shQuote(this.dir)} && . ${shQuote(env)} && exec ${argv.map(shQuote).join(' ')}`, timeoutMs);
-  }
-
-  mpirun(prog: string): string[] {
-    return this.f.run(path.join(this.dir, 'hostfile'), [prog, ...this.f.args]);
-  }
-
-  cairnArgs(sub: string, ...args: string[]): string[] {
-    return [process.execPath, cairnBin(), sub, '--coord-port', '0', '--port-file', this.portFile, '--ckptdir', this.ckpt, ...args];
-  }
-
-  /** `cairn command` from this host to the coordinator on node1. */
-  command(...args: string[]): Promise<RunResult> {
-    return cairn(['command', '--coord-host', 'node1', '--port-file', this.portFile, '--ckptdir', this.ckpt, ...args], { cwd: this.dir });
-  }
-
-  async status(): Promise<StatusJson> {
-    const r = await this.command('--status', '--json');
-    if (r.code !== 0) throw new Error(`status: ${r.stderr}`);
-    const s = JSON.parse(r.stdout) as StatusJson;
-    this.pids.add(s.coordinatorPid);
-    for (const m of s.member) for (const p of [{ hostPid: m.agentPid }, ...m.processes]) this.pids.add(p.hostPid);
-    return s;
-  }
-
-  /** Waits for the job on every host with every rank, and returns its status. */
-  async allRanks(): Promise<StatusJson> {
-    let s: StatusJson | undefined;
-    for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 500))) {
-      await waitFor('the port file', () => readIf(this.portFile).trim() !== '', 60_000);
-      s = await this.status().catch(() => undefined);
-      if (s && ranksByHost(s).flat().length === RANKS) return s;
-    }
-    throw new Error(`the job did not show ${RANKS} ranks: ${JSON.stringify(s)}`);
-  }
-
-  heartbeats(): number {
-    return readIf(path.join(this.dir, 'heartbeat')).split('\n').filter(Boolean).length;
-  }
-
-  result(): string {
-    return readIf(path.join(this.dir, 'result'));
-  }
-
-  latest(): number {
-    const jobs = fs.readdirSync(this.ckpt).filter((n) => fs.existsSync(path.join(this.ckpt, n, 'latest')));
-    if (jobs.length !== 1) return 0;
-    return Number(/gen-(\d+)/.exec(fs.readlinkSync(path.join(this.ckpt, jobs[0]!, 'latest')))?.[1] ?? 0);
-  }
-
-  /** kill -9 of the coordinator, every agent and every job process seen, on every host. */
-  killAll(): void {
-    for (const p of this.pids) killPid(p);
-    this.pids.clear();
-  }
-
-  async cleanup(): Promise<void> {
-    await this.command('--quit').catch(() => undefined);
-    this.killAll();
-    this.remove();
-  }
-}
-
-interface StatusJson {
-  lastGeneration: number;
-  coordinatorPid: number;
-  member: Array<{ host: string; agentPid: number; processes: Array<{ hostPid: number; comm: string; rank: string }> }>;
-}
-
-/** The ranks each of node1..3 holds, sorted. */
-function ranksByHost(s: StatusJson): number[][] {
-  return HOSTS.map((h) => s.member.filter((m) => m.host === h).flatMap((m) => m.processes.filter((p) => p.rank !== '').map((p) => Number(p.rank))).sort((a, b) => a - b));
-}
-
-/** ring_sum built as the test user, on the shared filesystem every node sees. */
-async function build(t: import('ava').ExecutionContext, f: Flavor, dir: string): Promise<string> {
-  if (!fs.existsSync(f.mpicc)) throw new Error(`${f.mpicc} is missing: install the MPI packages (scripts/setup-debian.sh)`);
-  const prog = path.join(dir, `ring_sum.${f.name}`);
-  const cc = await sshAsUser('node1', `${f.mpicc} -O2 -o ${shQuote(prog)} ${shQuote(path.join(mpiDir(), 'ring_sum.c'))}`, 120_000);
-  t.is(cc.code, 0, cc.stderr);
-  return prog;
-}
+import { readIf, waitFor } from '../helpers/cairn.js';
+import { requireTestbed } from '../helpers/cluster.js';
+import { buildRingSum, MPICH, MpiJob, OPENMPI, RANKS, ranksByHost, type Flavor } from '../helpers/mpi.js';
 
 async function checkpointedTwiceAndMoved(t: import('ava').ExecutionContext, f: Flavor) {
   requireTestbed();
   const ref = new MpiJob(f, 'ref');
   const job = new MpiJob(f, 'job');
   t.teardown(() => Promise.all([ref.cleanup(), job.cleanup()]));
-  const prog = await build(t, f, job.dir);
+  try {
+    await cycles(t, f, ref, job);
+  } catch (e) {
+    t.log(agentLogs(job));
+    throw e;
+  } finally {
+    if (!t.passed) t.log(agentLogs(job));
+  }
+}
+
+async function cycles(t: import('ava').ExecutionContext, f: Flavor, ref: MpiJob, job: MpiJob) {
+  const prog = await buildRingSum(f, job.dir);
 
   // The reference: the same program without cairn, to the end.
   const r0 = await ref.onNode1(ref.mpirun(prog), 300_000);
@@ -205,6 +76,11 @@ async function checkpointedTwiceAndMoved(t: import('ava').ExecutionContext, f: F
   const end3 = await run3;
   t.is(end3.code, 0, end3.stderr.slice(-2000));
   t.is(job.result(), expected, 'the result of an uninterrupted run');
+}
+
+/** The agents' logs, for a failure's message. */
+function agentLogs(job: MpiJob): string {
+  return fs.readdirSync(job.ckpt).filter((n) => n.endsWith('.log')).map((n) => `--- ${n}\n${readIf(path.join(job.ckpt, n)).slice(-3000)}`).join('\n');
 }
 
 test.serial('Open MPI, 6 ranks on 3 hosts: checkpointed, killed everywhere, restarted on the same and then on permuted hosts, ends with the checksum of an uninterrupted run', async (t) => {

@@ -650,6 +650,28 @@ test('a restarted job keeps its id and continues the numbering; other jobs are r
   t.deepEqual(entries(jobDir), ['gen-000007', 'gen-000008', 'latest']);
 });
 
+test('after a restart on several hosts no checkpoint starts until every host of the generation is back', async (t) => {
+  // Generation 1 of a job on two hosts...
+  const first = await rig(t);
+  await first.agents(...TWO);
+  const made = await first.ctl.checkpoint();
+  t.true(made.ok, made.error);
+  const jobDir = await first.jobDir();
+  const jobId = path.basename(jobDir);
+  // ...restarted under a new coordinator: node1's agent is back, node2's still restoring.
+  const r = await rig(t, { ckptDir: path.dirname(jobDir) });
+  const [a] = await r.agents({ jobId, restarted: true, generation: 1, host: 'node1' });
+  await a!.registered;
+  const early = await r.ctl.checkpoint();
+  t.false(early.ok);
+  t.is(early.error, 'the job is still being restored: 1 of the 2 hosts of generation 1 are back');
+  const [b] = await r.agents({ jobId, restarted: true, generation: 1, host: 'node2', agentPid: 77 });
+  await b!.registered;
+  const whole = await r.ctl.checkpoint();
+  t.true(whole.ok, whole.error);
+  t.is(whole.generation, 2);
+});
+
 test('a new job is named after its program', async (t) => {
   const r = await rig(t);
   const [a] = await r.agents({ jobName: '/opt/my prog!/run sim.x' });

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { UserError } from '../common/errors.js';
-import { projectRoot } from '../common/paths.js';
+import { UserError } from './errors.js';
+import { projectRoot } from './paths.js';
 import type { Manifest__Output } from '../gen/cairn/v1/Manifest.js';
 
 export const MANIFEST_FORMAT_VERSION = 1;

@@ -11,6 +11,7 @@ import { sshAsUser } from './cluster.js';
 import { mkdirForUser, scratchDir } from './scratch.js';
 
 export const RANKS = 6;
+const SHIM = 'libucx_noflush_disconnect.so';
 export const HOSTS = ['node1', 'node2', 'node3'];
 
 export interface Flavor {
@@ -65,11 +66,19 @@ export class MpiJob {
   /** A command line run on node1 in the job's directory, with the flavor's settings. */
   onNode1(argv: string[], timeoutMs: number): Promise<RunResult> {
     const env = path.join(mpiDir(), this.f.env);
-    return sshAsUser('node1', `cd ${shQuote(this.dir)} && . ${shQuote(env)} && exec ${argv.map(shQuote).join(' ')}`, timeoutMs);
+    // MPICH's finalize-hang workaround, built next to the program (see mpich.env).
+    const shim = path.join(this.dir, SHIM);
+    const pre = fs.existsSync(shim) ? `UCX_NOFLUSH_SHIM=${shQuote(shim)} ` : '';
+    const script = `cd ${shQuote(this.dir)} && ${pre}. ${shQuote(env)} && exec ${argv.map(shQuote).join(' ')}`;
+    // The env files are bash; the user's login shell may not be.
+    return sshAsUser('node1', `exec bash -c ${shQuote(script)}`, timeoutMs);
   }
 
-  mpirun(prog: string): string[] {
-    return this.f.run(path.join(this.dir, 'hostfile'), [prog, ...this.f.args]);
+  /** The launcher's command line; `fast`: no sleep per iteration (the values do not
+   * depend on it), for the reference run. */
+  mpirun(prog: string, fast = false): string[] {
+    const [iterations, sleepUs, ...rest] = this.f.args;
+    return this.f.run(path.join(this.dir, 'hostfile'), [prog, iterations!, fast ? '0' : sleepUs!, ...rest]);
   }
 
   cairnArgs(sub: string, ...args: string[]): string[] {
@@ -147,6 +156,10 @@ export async function buildRingSum(f: Flavor, dir: string): Promise<string> {
   const prog = path.join(dir, `ring_sum.${f.name}`);
   const cc = await sshAsUser('node1', `${f.mpicc} -O2 -o ${shQuote(prog)} ${shQuote(path.join(mpiDir(), 'ring_sum.c'))}`, 120_000);
   if (cc.code !== 0) throw new Error(`${f.mpicc} failed: ${cc.stderr}`);
+  if (f.name === 'mpich') {
+    const so = await sshAsUser('node1', `gcc -O2 -Wall -shared -fPIC -o ${shQuote(path.join(dir, SHIM))} ${shQuote(path.join(mpiDir(), 'ucx_noflush_disconnect.c'))}`, 120_000);
+    if (so.code !== 0) throw new Error(`building ${SHIM} failed: ${so.stderr}`);
+  }
   return prog;
 }
 

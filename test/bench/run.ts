@@ -59,7 +59,7 @@ for (const kind of want('codecs') ? ['pattern', 'text'] : []) {
     codecs.push({ kind, ...(await checkpointAndRestart(bigmemSpec(bigmem, textMib, kind, { compress, label: `${textMib} MiB ${kind} ${compress}` }))) });
   }
 }
-process.stderr.write(`bench: codecs done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+if (codecs.length) process.stderr.write(`bench: codecs done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
 
 // 3. Threads: the same memory in a process of 1 and of 8 threads.
 const threadMib = quick ? 64 : 256;
@@ -94,12 +94,14 @@ const mpi = want('mpi') ? await mpiCheckpoint(quick ? 2 : 5, notes) : undefined;
 const out: string[] = [];
 out.push(`cairn bench: ${os.cpus().length} CPUs, ${mib(os.totalmem())} RAM, kernel ${os.release()}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
 out.push('');
+if (matrix.length) {
 out.push('Checkpoint / restart, no compression. Limits for the same bytes in the same directory: write = the faster of');
 out.push('dd conv=fsync and dd oflag=direct; read = dd from the page cache / read into fresh memory (faults + copy, as a restore)');
 out.push(`${'memory'.padEnd(18)} ${pad('checkpoint', 10)} ${pad('dd write', 9)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} ${pad('dd read', 9)} ${pad('read in', 9)} ${pad('ratio', 7)} | ${pad('pause', 9)} | ${pad('image', 11)} ${pad('on disk', 11)}`);
 for (const r of matrix) {
   const l = limits[r.bytes / MiB]!;
   out.push(`${r.label.padEnd(18)} ${pad(f3(r.checkpointS), 10)} ${pad(f3(l.writeS), 9)} ${pad(ratio(r.checkpointS, l.writeS), 7)} | ${pad(f3(r.restartS), 9)} ${pad(`(${f3(r.restoreS)})`, 10)} ${pad(f3(l.readS), 9)} ${pad(f3(l.readInS), 9)} ${pad(ratio(r.restartS, l.readInS), 7)} | ${pad(f3(r.pauseS), 9)} | ${pad(mib(r.imageBytes), 11)} ${pad(mib(r.onDiskBytes), 11)}`);
+}
 }
 if (codecs.length) {
 out.push('');

@@ -19,6 +19,7 @@ import { info } from '../output.js';
 import { withProgress } from '../progress.js';
 import { imagesOfHost, planHosts, restartOnHosts } from './restart-hosts.js';
 import { forwardSignals } from '../signals.js';
+import { waitForListenerPorts } from '../../agent/listener-ports.js';
 
 export interface RestartArgs {
   targets: string[];
@@ -93,6 +94,8 @@ export async function restart(a: RestartArgs): Promise<number> {
   const ttyStdio = (image as { ttyStdio?: number }).ttyStdio ?? 0;
   if (mode?.length && ttyStdio && engine.ttyGet(ttyStdio - 1)) engine.ttySet(ttyStdio - 1, Buffer.from(mode));
   const paths = nativePaths();
+  // Listening ports still held by the killed run's connections: wait here, saying so.
+  await waitForListenerPorts(loaded.map((l) => l.image as never), log);
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
   // Connections to the job on other hosts, made again with their agents first.

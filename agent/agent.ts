@@ -409,14 +409,36 @@ export class Agent {
     const pids = this.frozen;
     this.frozen = [];
     await this.o.engine.thaw(pids);
+    this.releaseHeldLater();
     return (Date.now() - this.frozenAt) * 1000;
   }
+
+  /** A writer whose bytes in flight did not fit back stays held (as if blocked in write)
+   * while the engine sends them as its reader makes room; it is let go as soon as they are
+   * in. Polled: the engine's tracer thread must do the letting go. */
+  releaseHeldLater(): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    const tick = async (): Promise<void> => {
+      const r = await this.o.engine.releaseHeld().catch((e: unknown) => ({ held: 0, errors: [errorMessage(e)] }));
+      for (const e of r.errors) this.o.log(`agent: ${e}`);
+      if (r.held > 0 && !this.exited) {
+        setTimeout(() => void tick(), 50);
+        return;
+      }
+      this.releasing = false;
+    };
+    void tick();
+  }
+  private releasing = false;
 }
 
 /** Registers the job and serves it until it ends; returns its exit status. A job the
  * coordinator will not take is killed rather than left running unmanaged. */
 export async function serveJob(o: AgentOptions, forward: (pid: number) => () => void): Promise<number> {
   const agent = new Agent(o);
+  // A restore may leave writers held until their bytes in flight are sent.
+  agent.releaseHeldLater();
   try {
     await agent.connect();
   } catch (e) {

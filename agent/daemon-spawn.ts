@@ -66,10 +66,37 @@ export interface DaemonSpawner {
   close(): void;
 }
 
-export async function startDaemonSpawner(coord: CoordTarget, o: { cwd: string; ckptDir: string; log: (line: string) => void }): Promise<DaemonSpawner> {
+/** A restarted job's processes name the socket their launch made (CAIRN_AGENT_SOCKET in
+ * their environment): the restart serves it again at that path. */
+export function agentSocketOf(pid: number): string | undefined {
+  try {
+    const env = fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    const v = env.find((e) => e.startsWith('CAIRN_AGENT_SOCKET='))?.slice('CAIRN_AGENT_SOCKET='.length);
+    return v && path.isAbsolute(v) && path.basename(v) === 'spawn.sock' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The socket's directory, made again (0700) or taken back if it is ours and private; a
+ * stale socket file left by a killed agent is removed. undefined: not usable. */
+function reuseSocketDir(socket: string): string | undefined {
+  const dir = path.dirname(socket);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) return undefined;
+    fs.rmSync(socket, { force: true });
+  }
+  return dir;
+}
+
+export async function startDaemonSpawner(coord: CoordTarget, o: { cwd: string; ckptDir: string; log: (line: string) => void; socket?: string }): Promise<DaemonSpawner> {
   // A socket file in a directory only the user can enter (an abstract name would be open
   // to every user of the host).
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-agent-'));
+  const dir = (o.socket && reuseSocketDir(o.socket)) || fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-agent-'));
   const name = path.join(dir, 'spawn.sock');
   const server = net.createServer((sock) => {
     let buf = Buffer.alloc(0);

@@ -95,6 +95,9 @@ export interface Engine {
   dump(pid: number, opts: DumpOptions): Promise<DumpResult>;
   /** Detach every thread of frozen processes; they run on exactly where they were. */
   thaw(pids: number[]): Promise<void>;
+  /** Lets go the processes held until their TCP bytes in flight were sent (thaw, restore):
+   * how many are still held, and what could not be sent. */
+  releaseHeld(): Promise<{ held: number; errors: string[] }>;
   /** Re-read the page runs of an image and compare their crc32c; rejects naming the run. */
   verifyPages(imagePath: string, image: ProcessImageObject): Promise<void>;
   /** Restore a job's process tree, every process with its saved PID, TIDs, parent, session

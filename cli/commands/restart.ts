@@ -20,6 +20,7 @@ import { withProgress } from '../progress.js';
 import { imagesOfHost, planHosts, restartOnHosts } from './restart-hosts.js';
 import { forwardSignals } from '../signals.js';
 import { waitForListenerPorts } from '../../agent/listener-ports.js';
+import { agentSocketOf, startDaemonSpawner } from '../../agent/daemon-spawn.js';
 
 export interface RestartArgs {
   targets: string[];
@@ -123,6 +124,10 @@ export async function restart(a: RestartArgs): Promise<number> {
   }
   const more = loaded.length > 1 ? ` and ${loaded.length - 1} more process${loaded.length > 2 ? 'es' : ''}` : '';
   log(`restored ${image.comm} (pid ${job.nsPid})${more} from ${target.genDir} in ${ms.toFixed(1)} ms`);
+  // MPI launchers of the job may start daemons on other hosts again: the socket their
+  // environment names is served again (a job from before this existed has none).
+  const socket = agentSocketOf(job.pid);
+  const spawner = socket ? await startDaemonSpawner(coord, { cwd: image.cwd, ckptDir, log, socket }) : undefined;
   return serveJob({
     engine,
     job,
@@ -138,5 +143,5 @@ export async function restart(a: RestartArgs): Promise<number> {
     },
     log,
     compress: compressFlag ?? codecSpec(image.pagesCodec as unknown as number),
-  }, forwardSignals);
+  }, forwardSignals).finally(() => spawner?.close());
 }

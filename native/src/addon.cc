@@ -103,7 +103,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return DefineClass(env, "Engine",
                        {InstanceMethod("launch", &Engine::Launch), InstanceMethod("waitExit", &Engine::WaitExit),
                         InstanceMethod("freeze", &Engine::Freeze), InstanceMethod("dump", &Engine::Dump),
-                        InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("verifyPages", &Engine::VerifyPages),
+                        InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("releaseHeld", &Engine::ReleaseHeld),
+                        InstanceMethod("verifyPages", &Engine::VerifyPages),
                         InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
                         InstanceMethod("clocks", &Engine::Clocks), InstanceMethod("crc32c", &Engine::Crc32c),
                         InstanceMethod("progress", &Engine::GetProgress), InstanceMethod("resetProgress", &Engine::ResetProgress),
@@ -286,6 +287,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return Submit(info.Env(), [=, this](Call *c) {
       std::vector<std::pair<pid_t, int>> done;
       std::vector<pid_t> fresh;
+      // A writer still held while its bytes in flight are sent: the stream is split between
+      // the kernel's queues and the pump; the checkpoint waits for a later try.
+      std::vector<std::string> perrors;
+      release_pumped(perrors);
+      for (pid_t pid : pids)
+        if (pumping(pid))
+          throw std::runtime_error("process " + std::to_string(pid) + " (" + comm_of(pid) +
+                                   ") still has TCP bytes in flight from the last checkpoint or restart to send (its reader has not made room for them yet): try again later");
       try {
         for (pid_t pid : pids) {
           auto it = thread_->traced.find(pid);
@@ -338,19 +347,44 @@ class Engine : public Napi::ObjectWrap<Engine> {
         detach_threads(it->second.tids);
         thread_->traced.erase(it);
       }
+      // Their bytes go on a pump thread; releaseHeld lets them go once it is done.
       std::vector<Refill> rs;
       for (pid_t pid : held)
         for (Refill &r : take_pending_refills(pid)) rs.push_back(std::move(r));
-      const std::string e = rs.empty() ? std::string() : pump_refills(rs, 60000);
-      for (pid_t pid : held) {
-        auto it = thread_->traced.find(pid);
-        if (it == thread_->traced.end()) continue;
-        detach_threads(it->second.tids);
-        thread_->traced.erase(it);
-      }
-      if (!e.empty()) throw std::runtime_error(e);
+      if (!rs.empty()) start_pump(held, std::move(rs));
       return true;
     });
+  }
+
+  // Lets go the processes whose held bytes are all sent (see Thaw). Resolves to
+  // { held: processes still held, errors: what a pump could not send }.
+  Napi::Value ReleaseHeld(const Napi::CallbackInfo &info) {
+    return Submit(info.Env(), [this](Call *c) {
+      std::vector<std::string> errors;
+      release_pumped(errors);
+      int held = 0;
+      for (const auto &[pid, tr] : thread_->traced)
+        if (pumping(pid)) held++;
+      c->result = [held, errors](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("held", held);
+        Napi::Array a = Napi::Array::New(env, errors.size());
+        for (size_t i = 0; i < errors.size(); i++) a.Set(uint32_t(i), errors[i]);
+        o.Set("errors", a);
+        return o;
+      };
+      return true;
+    });
+  }
+
+  // Engine thread: detach the processes whose pumps have finished.
+  void release_pumped(std::vector<std::string> &errors) {
+    for (pid_t pid : take_pumped(errors)) {
+      auto it = thread_->traced.find(pid);
+      if (it == thread_->traced.end()) continue;
+      detach_threads(it->second.tids);
+      thread_->traced.erase(it);
+    }
   }
 
   // ---------------------------------------------------------------- dump
@@ -446,6 +480,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
     for (char **e = environ; e && *e; e++) req->env.push_back(*e);
     return Submit(info.Env(), [=, this](Call *c) {
       JobProcessInfo ji = restore_job(*req);
+      for (auto &[pid, tids] : ji.held) {   // frozen until their bytes in flight are sent
+        EngineThread::Traced tr;
+        tr.pidns = pidns_of(pid);
+        tr.tids = tids;
+        thread_->traced[pid] = tr;
+      }
       int pidfd = ji.helper_pidfd >= 0 ? ji.helper_pidfd : int(syscall(SYS_pidfd_open, ji.helper_pid, 0));
       thread_->add_helper(ji.helper_pid, pidfd, ji.init_pid);
       JobResult j{ji.pid, ji.ns_pid, ji.init_pid, ji.helper_pid};

@@ -545,15 +545,28 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     }
   };
   detach(false);
+  JobProcessInfo info;
   if (!held.empty()) {
+    // Their bytes go on a pump thread; the engine lets them go once it is done (releaseHeld).
     std::vector<Refill> rs_left;
-    for (HeldRefill &h : jp.objects.refills) rs_left.push_back(std::move(h.r));
-    const std::string e = pump_refills(rs_left, 60000);
-    if (!e.empty()) throw std::runtime_error(who + ": restore failed: " + e);
-    detach(true);
+    for (HeldRefill &h : jp.objects.refills) {
+      // The pump outlives this restore, whose descriptors are closed when it returns.
+      if (!h.r.own_fd) {
+        h.r.fd = fcntl(h.r.fd, F_DUPFD_CLOEXEC, 3);
+        h.r.own_fd = true;
+        if (h.r.fd < 0) throw std::runtime_error(who + ": restore failed: dup of a TCP connection's end: " + err(errno));
+      }
+      rs_left.push_back(std::move(h.r));
+    }
+    std::vector<pid_t> hosts;
+    for (size_t i = procs.size(); i-- > 0;)
+      if (held.count(procs[i].img)) {
+        hosts.push_back(procs[i].host);
+        info.held.emplace_back(procs[i].host, procs[i].tids);
+      }
+    start_pump(hosts, std::move(rs_left));
   }
   rs.done = true;
-  JobProcessInfo info;
   info.pid = pid;
   info.ns_pid = main_img->ns_pid;
   info.init_pid = rs.ns.init_pid;

@@ -25,6 +25,9 @@ struct RestoreRequest {
 struct JobProcessInfo {
   pid_t pid = 0, ns_pid = 0, init_pid = 0, helper_pid = 0;
   int helper_pidfd = -1;               // pidfd of helper_pid, for exit watching
+  // Processes left traced (host pid -> tids, leader first) until a pump has sent the bytes
+  // in flight their sending ends owe (start_pump): the caller registers them as frozen.
+  std::vector<std::pair<pid_t, std::vector<pid_t>>> held;
 };
 
 // Which descriptors a restorer gets passed instead of making them itself: the launcher's

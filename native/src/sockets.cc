@@ -28,11 +28,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "crc32c.h"
 #include "tcp_counters.h"
@@ -1289,6 +1292,58 @@ bool refill_some(Refill &r, int wait_ms) {
   return r.done == r.bytes.size();
 }
 
+namespace {
+struct Pump {
+  std::vector<pid_t> held;
+  std::vector<Refill> rs;
+  std::string err;
+  std::atomic<bool> done{false};
+};
+std::mutex g_pump_mu;
+std::vector<std::unique_ptr<Pump>> g_pumps;
+}  // namespace
+
+void start_pump(std::vector<pid_t> held, std::vector<Refill> rs) {
+  auto p = std::make_unique<Pump>();
+  p->held = std::move(held);
+  p->rs = std::move(rs);
+  Pump *raw = p.get();
+  {
+    std::lock_guard<std::mutex> g(g_pump_mu);
+    g_pumps.push_back(std::move(p));
+  }
+  // Detached: the Pump stays in g_pumps until take_pumped sees it done (its last access).
+  std::thread([raw] {
+    // Test knob: the reader makes no room for this long (a reader that is busy elsewhere).
+    if (const char *d = getenv("CAIRN_TEST_PUMP_AFTER_MS")) usleep(useconds_t(atol(d)) * 1000);
+    std::string e = pump_refills(raw->rs, -1);
+    raw->err = std::move(e);
+    raw->done.store(true);
+  }).detach();
+}
+
+bool pumping(pid_t pid) {
+  std::lock_guard<std::mutex> g(g_pump_mu);
+  for (const auto &p : g_pumps)
+    if (!p->done.load() && std::find(p->held.begin(), p->held.end(), pid) != p->held.end()) return true;
+  return false;
+}
+
+std::vector<pid_t> take_pumped(std::vector<std::string> &errors) {
+  std::lock_guard<std::mutex> g(g_pump_mu);
+  std::vector<pid_t> out;
+  for (auto it = g_pumps.begin(); it != g_pumps.end();) {
+    if (!(*it)->done.load()) {
+      ++it;
+      continue;
+    }
+    out.insert(out.end(), (*it)->held.begin(), (*it)->held.end());
+    if (!(*it)->err.empty()) errors.push_back((*it)->err);
+    it = g_pumps.erase(it);
+  }
+  return out;
+}
+
 std::string pump_refills(std::vector<Refill> &rs, int stall_ms) {
   std::string err;
   if (getenv("CAIRN_DEBUG")) {
@@ -1308,7 +1363,7 @@ std::string pump_refills(std::vector<Refill> &rs, int stall_ms) {
       if (r.done < r.bytes.size() && r.err.empty()) ps.push_back(pollfd{r.fd, POLLOUT, 0});
     }
     if (ps.empty()) break;
-    if (now_ms() - last > uint64_t(stall_ms)) {
+    if (stall_ms >= 0 && now_ms() - last > uint64_t(stall_ms)) {
       size_t left = 0;
       for (const Refill &r : rs) left += r.bytes.size() - r.done;
       if (err.empty())

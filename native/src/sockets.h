@@ -27,11 +27,23 @@ struct Refill {
 // Sends what fits now, waiting up to wait_ms for room. True when every byte is in.
 bool refill_some(Refill &r, int wait_ms);
 // Sends the rest of every refill as the readers (running) make room. "" or what failed
-// (a send error, or no room made for stall_ms: the bytes left are lost, said so).
+// (a send error, or no room made for stall_ms: the bytes left are lost, said so; a negative
+// stall_ms waits for room as long as it takes).
 std::string pump_refills(std::vector<Refill> &rs, int stall_ms);
 // Live job: the refills check_job_sockets left for the process with this host pid.
 bool has_pending_refills(pid_t pid);
 std::vector<Refill> take_pending_refills(pid_t pid);
+
+// Refills that did not fit at once are sent on a thread of their own while the processes
+// holding their sending ends stay frozen (held by the engine thread, their tracer): a
+// writer held until its reader makes room is a writer blocked in write(), as it was. No
+// time limit: the bytes are sent when the reader reads, or fail when the connection does.
+void start_pump(std::vector<pid_t> held, std::vector<Refill> rs);
+// Whether a pump still holds this process (a checkpoint must wait: its stream is split
+// between the kernel's queues and the pump).
+bool pumping(pid_t pid);
+// The processes whose pumps have finished, to be let go now; errors: what a pump could not send.
+std::vector<pid_t> take_pumped(std::vector<std::string> &errors);
 
 // After dump_fds (which marks sockets FD_SOCKET with file.ino): one img.sockets entry per
 // socket inode, classified, its options and names read through the agent's own handle

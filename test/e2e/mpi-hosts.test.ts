@@ -90,3 +90,27 @@ test.serial('Open MPI, 6 ranks on 3 hosts: checkpointed, killed everywhere, rest
 test.serial('MPICH, 6 ranks on 3 hosts: checkpointed, killed everywhere, restarted on the same and then on permuted hosts, ends with the checksum of an uninterrupted run', async (t) => {
   await checkpointedTwiceAndMoved(t, MPICH);
 });
+
+test.serial("cairn-rsh starts commands on other hosts in the job before a checkpoint and again after a restart (the agent's socket is served again)", async (t) => {
+  requireTestbed();
+  const job = new MpiJob(OPENMPI, 'rsh');
+  t.teardown(() => job.cleanup());
+  // What an MPI launcher does with OMPI_MCA_plm_rsh_agent (cairn-rsh), by hand.
+  const script = '"$OMPI_MCA_plm_rsh_agent" node3 hostname > before.txt; while [ ! -e go ]; do sleep 0.2; done; "$OMPI_MCA_plm_rsh_agent" node2 hostname > after.txt';
+  const run = job.onNode1(job.cairnArgs('launch', '--', '/bin/sh', '-c', script), 180_000);
+  await waitFor('the first remote command', () => readIf(path.join(job.dir, 'before.txt')) !== '', 60_000, 200);
+  t.is(readIf(path.join(job.dir, 'before.txt')), 'node3\n');
+  const cp = await job.command('--bcheckpoint');
+  t.is(cp.code, 0, cp.stderr);
+  await job.status();
+  job.killAll();
+  await run;
+  fs.rmSync(job.portFile, { force: true });
+  const restarted = job.onNode1(['sh', path.join(job.ckpt, 'cairn_restart.sh')], 180_000);
+  await waitFor('the restarted job', () => readIf(job.portFile).trim() !== '', 120_000, 200);
+  await job.status();
+  fs.writeFileSync(path.join(job.dir, 'go'), '');
+  const r = await restarted;
+  t.is(r.code, 0, r.stderr);
+  t.is(readIf(path.join(job.dir, 'after.txt')), 'node2\n', 'a command started on node2 after the restart');
+});

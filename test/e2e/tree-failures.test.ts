@@ -3,8 +3,10 @@
 // way the checkpoint fails in one line, the previous generation stays latest, no partial
 // directory is left, and the job runs on with its data intact.
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../../common/paths.js';
 import { readIf, waitFor } from '../helpers/cairn.js';
 import { oneLineError } from '../helpers/damage.js';
 import { TestJob } from '../helpers/job.js';
@@ -84,4 +86,30 @@ test('an eventfd shared by parent and child is refused at checkpoint, naming it;
   const end = await runner.exited;
   t.is(end.code, 0, end.stderr);
   t.is(lines(out), 30, 'the job finished every step');
+});
+
+// A writer blocked on a full TCP buffer whose drained bytes do not all fit back at once
+// (test knobs: 4 KiB at once, and a reader that makes no room for 6 s) stays held, as if
+// still blocked in write(), while the agent sends them: the checkpoint does not wait for
+// that, the next one is refused while they are owed (naming the process), a later one
+// succeeds, and the reader finally gets every byte in order.
+test('bytes in flight that do not fit back hold their writer without holding up the checkpoint; a checkpoint meanwhile is refused; nothing is lost', async (t) => {
+  const job = new TestJob('held-writer');
+  t.teardown(() => job.cleanup());
+  const bin = path.join(job.root, 'tcp_blocked_sender');
+  execFileSync('gcc', ['-O1', '-Wall', '-pthread', '-o', bin, path.join(projectRoot(), 'test', 'conformance', 'tcp_blocked_sender.c')]);
+  fs.chmodSync(job.root, 0o755);
+  const runner = job.launch([bin], { env: { CAIRN_TEST_REFILL_AT_ONCE: '4096', CAIRN_TEST_PUMP_AFTER_MS: '6000' } });
+  await job.running();
+  await waitFor('the writer to block', () => fs.existsSync(path.join(job.work, 'ready')), 30_000);
+  const first = await job.command('--bcheckpoint');
+  t.is(first.code, 0, first.stderr);
+  const meanwhile = await job.command('--bcheckpoint');
+  oneLineError(t, meanwhile, /still has TCP bytes in flight .*try again later/);
+  let later = meanwhile;
+  for (const end = Date.now() + 60_000; later.code !== 0 && Date.now() < end; await new Promise((r) => setTimeout(r, 500))) later = await job.command('--bcheckpoint');
+  t.is(later.code, 0, `a checkpoint once the bytes are sent: ${later.stderr}`);
+  fs.writeFileSync(path.join(job.work, 'go'), '');
+  const r = await runner.exited;
+  t.is(r.code, 0, r.stderr);
 });

@@ -11,6 +11,7 @@ import { UserError } from '../../common/errors.js';
 import { hostsOf } from '../../common/hostfile.js';
 import type { RestartTarget } from '../../agent/restart-target.js';
 import { ensureCoordinator } from '../coordinator-process.js';
+import { info } from '../output.js';
 import { runOnHosts } from './launch-hosts.js';
 
 export interface HostPlacement {
@@ -77,5 +78,9 @@ export async function restartOnHosts(target: RestartTarget, placement: HostPlace
   // The processes coming back to this very host are restored by a child of this process,
   // on the user's terminal (a restarted mpirun prints here); the others over ssh.
   const agents = [...placement.map].map(([from, to]) => ({ host: to, here: isThisHost(to), args: ['restart', ...(a.quiet ? ['-q'] : []), ...(a.compress !== undefined ? [`--compress=${a.compress}`] : []), '--only-host', from, target.genDir] }));
+  const moved = [...placement.map].filter(([from, to]) => from !== to);
+  if (moved.length && !a.quiet) {
+    info(`note: ${moved.map(([f, t]) => `${f}'s processes go to ${t}`).join(', ')}; the connections they had are made again, but one first made after this restart to an old host's address cannot be (see "MPI jobs across hosts" in the README)`);
+  }
   return runOnHosts(coord, agents, '/', ckptDir, !!a.quiet);
 }

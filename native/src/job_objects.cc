@@ -258,6 +258,7 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         index_of_ino[s.ino] = int(out.fds.size()) - 1;
         continue;
       }
+      if (s.listener_ino) continue;   // waiting in a backlog: made with its listener, below
       if (!s.remote_conn.empty()) {   // to the job on another host: made by the agent
         std::vector<uint8_t> left;
         out.fds.push_back(take_premade_tcp(s, left, at));
@@ -288,12 +289,12 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         out.refills.push_back(HeldRefill{std::vector<size_t>(hs_end.begin(), hs_end.end()), std::move(r)});
       }
     }
-    // A UNIX listener with clients of the job waiting in its backlog: the listener first,
-    // then each client connected in its turn (the order accept() will give them).
+    // A listener with clients of the job waiting in its backlog: the listener first, then
+    // each client connected in its turn (the order accept() will give them).
     for (const auto &[g, hs] : groups) {
       const auto &[i0, k0] = saved.at(g);
       const SocketImage &l = procs[i0]->sockets[k0];
-      if (l.family != AF_UNIX || l.state != SOCKET_LISTEN || l.pending_clients.empty()) continue;
+      if (l.state != SOCKET_LISTEN || l.pending_clients.empty()) continue;
       const std::string at = who(*procs[i0]) + ": cannot restore: socket:[" + std::to_string(l.ino) + "]";
       std::vector<const SocketImage *> clients;
       for (uint64_t c : l.pending_clients) {
@@ -301,7 +302,7 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
         const SocketImage *cs = it == saved.end() ? nullptr : &procs[it->second.first]->sockets[it->second.second];
         clients.push_back(cs && cs->listener_ino == l.ino ? cs : nullptr);
       }
-      std::vector<int> fds = make_unix_backlog(*procs[i0], l, clients, at);
+      std::vector<int> fds = l.family == AF_UNIX ? make_unix_backlog(*procs[i0], l, clients, at) : make_tcp_backlog(*procs[i0], l, clients, at);
       for (size_t k = 0; k < fds.size(); k++) {
         if (fds[k] < 0) continue;
         out.fds.push_back(fds[k]);

@@ -68,6 +68,11 @@ std::map<uint64_t, std::string> g_unix_outside;
 // UNIX clients of the job waiting in the backlog of one of the job's listeners (found at
 // FD_LEADER): client inode -> listener inode. They are made again, connected in order.
 std::map<uint64_t, uint64_t> g_unix_pending;
+// TCP clients of the job waiting, not accepted yet, in the backlog of one of the job's
+// listeners (found at FD_LEADER): listener inode -> its clients' inodes. Made again at
+// restart, each connected to the listener in turn, from its own address.
+std::map<uint64_t, std::vector<uint64_t>> g_tcp_backlog;
+std::map<uint64_t, uint64_t> g_tcp_waiting;   // client inode -> listener inode
 // UNIX datagram sockets connected to a socket of the job that is not connected back (many
 // clients, one server): inode -> the server's inode. Connected again by its name.
 std::map<uint64_t, uint64_t> g_unix_dgram_to;
@@ -406,9 +411,18 @@ void classify_inet(pid_t pid, const std::string &what, SocketImage &s, int h) {
       s.state = SOCKET_LISTEN;
       if (!tcp_listen_diag(int(s.family), s.ino, s.backlog, s.pending))
         fail_pid(pid, what + ": a TCP listener on " + addr_str(s.name) + " sock_diag does not know");
+      std::lock_guard<std::mutex> g(g_tcp_mu);
+      auto b = g_tcp_backlog.find(s.ino);
+      if (b != g_tcp_backlog.end()) s.pending_clients = b->second;
     } else if (!s.peer_name.empty()) {
       // Only a connection whose other end is in the job (drained at FD_LEADER) is kept.
       std::lock_guard<std::mutex> g(g_tcp_mu);
+      auto w = g_tcp_waiting.find(s.ino);
+      if (w != g_tcp_waiting.end()) {   // waiting in the backlog of a listener of the job
+        s.state = SOCKET_PAIR;
+        s.listener_ino = w->second;
+        return;
+      }
       auto it = g_tcp.find(s.ino);
       s.state = SOCKET_PAIR;
       if (it != g_tcp.end()) {
@@ -677,6 +691,7 @@ uint64_t dump_socket_queues(pid_t pid, int image_fd, uint64_t off, ProcessImage 
         std::lock_guard<std::mutex> g(g_tcp_mu);
         auto it = g_tcp.find(s.ino);
         if (it == g_tcp.end() && s.outside) continue;   // comes back closed: nothing to keep
+        if (it == g_tcp.end() && s.listener_ino) continue;   // waiting in a backlog: sent nothing
         if (it == g_tcp.end()) {
           if (pidfd >= 0) close(pidfd);
           fail_pid(pid, what + ": a TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) + " whose data was not drained");
@@ -790,6 +805,8 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
     g_remote_candidates.clear();
     g_remote.clear();
     g_tcp.clear();
+    g_tcp_backlog.clear();
+    g_tcp_waiting.clear();
   }
   std::map<uint64_t, std::pair<pid_t, int>> job;   // socket inode -> a (pid, fd) holding it
   for (pid_t pid : pids) {
@@ -818,14 +835,14 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
   auto close_all = [&] {
     for (Conn &c : conns) close(c.h);
   };
-  std::vector<std::vector<uint8_t>> tcp_listeners;    // their addresses
+  std::vector<std::pair<std::vector<uint8_t>, uint64_t>> tcp_listeners;    // their addresses and inodes
   for (const auto &[ino, where] : job) {
     // (a UNIX client whose connection waits in a backlog shows no peer: classify_unix refuses it)
     if (unix_diag(ino).found) continue;
     int h = handle_on(where.first, where.second);
     if (h < 0) continue;   // dump_sockets says why
     if (int_opt(h, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP && int_opt(h, SOL_SOCKET, SO_ACCEPTCONN))
-      tcp_listeners.push_back(sockname(h, false));
+      tcp_listeners.emplace_back(sockname(h, false), ino);
     if (int_opt(h, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP || int_opt(h, SOL_SOCKET, SO_ACCEPTCONN)) {
       close(h);
       continue;
@@ -849,16 +866,33 @@ void check_job_sockets(const std::vector<pid_t> &pids, const std::vector<std::pa
       // No end of the job's: outside the job, unless it waits in the backlog of one of the
       // job's listeners (same port; the listener's address, or any).
       const std::vector<uint8_t> &to = conns[i].peer;
-      for (const std::vector<uint8_t> &l : tcp_listeners) {
+      bool waiting = false;
+      for (const auto &[l, lino] : tcp_listeners) {
         const bool any = l.size() == to.size() && to.size() >= 8 &&
                          std::all_of(l.begin() + 4, l.begin() + (l[0] == AF_INET6 ? 24 : 8), [](uint8_t b) { return b == 0; });
         // (a listener on every address takes only connections to this host's addresses)
         if (l.size() == to.size() && port_of(l) == port_of(to) && (l == to || (any && address_is_local(to)))) {
-          close_all();
-          fail_pid(conns[i].pid, sock_what(conns[i].fd, conns[i].ino) + ": a TCP connection to " + addr_str(to) +
-                                     " waiting in the backlog of a listener of the job (not accepted yet): not supported yet");
+          // A client of the job not accepted yet: made again and connected in its turn at
+          // restart, unless it has sent bytes (they sit on the listener's embryo socket,
+          // which nothing can read before accept()).
+          uint64_t written = 0, received = 0;
+          int outq = 0;
+          const bool counted = tcp_bytes(conns[i].h, written, received);
+          ioctl(conns[i].h, SIOCOUTQ, &outq);
+          if (!counted || written > 0 || outq > 0) {
+            close_all();
+            fail_pid(conns[i].pid, sock_what(conns[i].fd, conns[i].ino) + ": a TCP connection to " + addr_str(to) +
+                                       ", not accepted yet by the job's listener, has sent " + std::to_string(written) +
+                                       " bytes that cannot be read before it is accepted: not supported");
+          }
+          std::lock_guard<std::mutex> g(g_tcp_mu);
+          g_tcp_backlog[lino].push_back(conns[i].ino);
+          g_tcp_waiting[conns[i].ino] = lino;
+          waiting = true;
+          break;
         }
       }
+      if (waiting) continue;
       // Perhaps the job's on another host: the coordinator matches it (else it is outside).
       uint64_t written = 0, received = 0;
       if (tcp_state(conns[i].h) == kTcpEstablished && tcp_bytes(conns[i].h, written, received)) {
@@ -1160,6 +1194,46 @@ std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l
         out.back() = -1;
         continue;
       }
+      int fl = fcntl(fd, F_GETFL);
+      if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) throw std::runtime_error(at + ": F_SETFL: " + errno_str(errno));
+      finish_socket(fd, *c, at);
+    }
+  } catch (...) {
+    for (int fd : out)
+      if (fd >= 0) close(fd);
+    throw;
+  }
+  return out;
+}
+
+std::vector<int> make_tcp_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
+                                  const std::string &at) {
+  std::vector<int> out{make_socket(img, l, at)};
+  try {
+    for (const SocketImage *c : clients) {
+      if (!c) {
+        out.push_back(-1);
+        continue;
+      }
+      int fd = socket(int(c->family), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
+      if (fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
+      out.push_back(fd);
+      apply_opts(fd, *c, at);
+      // Its old port may still be in TIME_WAIT from the killed run (its 4-tuple is new: the
+      // listener's embryo of that run is gone).
+      const int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (bind(fd, reinterpret_cast<const sockaddr *>(c->name.data()), socklen_t(c->name.size())) < 0)
+        throw std::runtime_error(at + ": binding a client waiting in its backlog to " + addr_str(c->name) + " again: " + errno_str(errno));
+      if (connect(fd, reinterpret_cast<const sockaddr *>(c->peer_name.data()), socklen_t(c->peer_name.size())) < 0 &&
+          errno != EINPROGRESS)
+        throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " + errno_str(errno));
+      pollfd p{fd, POLLOUT, 0};
+      int err = 0;
+      socklen_t elen = sizeof err;
+      if (poll(&p, 1, 5000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err)
+        throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " +
+                                 (err ? errno_str(err) : std::string("no answer within 5 s")));
       int fl = fcntl(fd, F_GETFL);
       if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) throw std::runtime_error(at + ": F_SETFL: " + errno_str(errno));
       finish_socket(fd, *c, at);

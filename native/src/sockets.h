@@ -88,6 +88,11 @@ void finish_udp_socket(int fd, const SocketImage &s);
 // one descriptor per client (-1 for the closed ones).
 std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
                                    const std::string &at);
+// make_tcp_backlog: a TCP listener (make_socket) with the job's clients that waited in its
+// backlog connected to it again, each from its own old address (same getsockname), in
+// order; entry 0 the listener, then one per client (-1 where clients[k] is null).
+std::vector<int> make_tcp_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
+                                  const std::string &at);
 // make_socket_pair: a socketpair, each end refilled with what was queued for it (read from
 // the image files), options, SO_PEEK_OFF and shutdown as saved. b may be null (the other end
 // was closed: out[1] is closed after the refill and set to -1).

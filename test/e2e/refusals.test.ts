@@ -96,22 +96,22 @@ test('a netlink socket is refused, naming the descriptor', async (t) => {
 });
 
 // A connection made to one of the job's own listeners and not accepted yet lives in the
-// listener's backlog. A UNIX one is made again at restart (conformance unix_backlog), but not
-// the bytes its client sent already, which nothing can read there; a TCP one is refused.
+// listener's backlog. It is made again at restart (conformance unix_backlog, tcp_backlog),
+// but not the bytes its client sent already, which nothing can read there before accept().
 // Refused, not lost.
 for (const kind of ['UNIX', 'TCP'] as const) {
-  test(`a ${kind} connection waiting in the backlog of the job's own listener${kind === 'UNIX' ? ' with bytes sent' : ''} is refused, naming it`, async (t) => {
+  test(`a ${kind} connection waiting in the backlog of the job's own listener with bytes sent is refused, naming it`, async (t) => {
     const job = new TestJob(`refuse-backlog-${kind.toLowerCase()}`);
     t.teardown(() => job.cleanup());
     const setup =
       kind === 'UNIX'
         ? `l = socket.socket(socket.AF_UNIX); l.bind('l.sock'); l.listen(4); c = socket.socket(socket.AF_UNIX); c.connect('l.sock'); c.send(b'early')`
-        : `l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(4); c = socket.socket(); c.connect(l.getsockname())`;
+        : `l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(4); c = socket.socket(); c.connect(l.getsockname()); c.send(b'early')`;
     // copies first: the sockets themselves may already be fds 3 and 4, close-on-exec
     const py = `import socket, os, sys; ${setup}; a, b = os.dup(l.fileno()), os.dup(c.fileno()); os.dup2(a, 3); os.dup2(b, 4); os.execv(sys.argv[1], sys.argv[1:])`;
     const s = await started(job, ['/usr/bin/python3', '-c', py, program('counter'), 'out.txt', String(STEPS), '100']);
     const pid = s.member[0]!.processes[0]!.hostPid;
-    const why = kind === 'UNIX' ? 'a UNIX stream connection to l\\.sock, not accepted yet, has sent \\d+ bytes \\(with overhead\\) the listener cannot be read for: not supported' : 'a TCP connection to 127\\.0\\.0\\.1:\\d+ waiting in the backlog of a listener of the job \\(not accepted yet\\): not supported yet';
+    const why = kind === 'UNIX' ? 'a UNIX stream connection to l\\.sock, not accepted yet, has sent \\d+ bytes \\(with overhead\\) the listener cannot be read for: not supported' : "a TCP connection to 127\\.0\\.0\\.1:\\d+, not accepted yet by the job's listener, has sent \\d+ bytes that cannot be read before it is accepted: not supported";
     await refusedThenFinishes(t, job, s, new RegExp(`pid ${pid} \\(counter\\): fd 4 is socket:\\[\\d+\\]: ${why}`));
   });
 }

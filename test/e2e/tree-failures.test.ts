@@ -77,7 +77,8 @@ test('an eventfd shared by parent and child is refused at checkpoint, naming it;
   const job = new TestJob('treeshare');
   t.teardown(() => job.cleanup());
   const out = path.join(job.work, 'out.txt');
-  const runner = job.launch([program('family'), 'out.txt', '30', '100', '1', 'eventfd']);
+  // 10 s of steps: the refused checkpoint must find the job still running on a loaded machine.
+  const runner = job.launch([program('family'), 'out.txt', '100', '100', '1', 'eventfd']);
   const s = await job.running();
   await waitFor('the first steps', () => lines(out) >= 2, 10_000);
   const r = await job.command('--bcheckpoint');
@@ -85,7 +86,7 @@ test('an eventfd shared by parent and child is refused at checkpoint, naming it;
   t.is(job.latestGeneration(s.ckptDir), 0, 'no generation written');
   const end = await runner.exited;
   t.is(end.code, 0, end.stderr);
-  t.is(lines(out), 30, 'the job finished every step');
+  t.is(lines(out), 100, 'the job finished every step');
 });
 
 // A writer blocked on a full TCP buffer whose drained bytes do not all fit back at once
@@ -93,7 +94,7 @@ test('an eventfd shared by parent and child is refused at checkpoint, naming it;
 // still blocked in write(), while the agent sends them: the checkpoint does not wait for
 // that, the next one is refused while they are owed (naming the process), a later one
 // succeeds, and the reader finally gets every byte in order.
-test('bytes in flight that do not fit back hold their writer without holding up the checkpoint; a checkpoint meanwhile is refused; nothing is lost', async (t) => {
+test.serial('bytes in flight that do not fit back hold their writer without holding up the checkpoint; a checkpoint meanwhile is refused; nothing is lost', async (t) => {
   const job = new TestJob('held-writer');
   t.teardown(() => job.cleanup());
   const bin = path.join(job.root, 'tcp_blocked_sender');

@@ -47,9 +47,18 @@ interface DumpedImage {
   pid: number;
   imagePath: string;
   image: Record<string, unknown>;
+  /** Where its pages go (after what the frozen part wrote); then, once they are written, the
+   * first byte after them. */
   pagesEnd: number;
+  /** Its pages are written: from the process while frozen, or from its snapshot later. */
+  written: boolean;
+  snapshot: boolean;
   info: ImageInfo;
 }
+
+/** Copy-on-write snapshots, so that the job runs again while its pages are written
+ * (CAIRN_SNAPSHOT=0: every page is written while the job is frozen, as before). */
+const SNAPSHOTS = process.env.CAIRN_SNAPSHOT !== '0';
 
 export interface AgentOptions {
   engine: Engine;
@@ -71,6 +80,9 @@ export class Agent {
   /** Job-wide open file description id of each (host pid, fd), from FD_LEADER. */
   private ofds = new Map<string, number>();
   private frozenAt = 0;
+  /** This checkpoint's images, from CHECKPOINTED to WRITTEN. */
+  private dumped: DumpedImage[] = [];
+  private writeUs = 0n;
   private chain: Promise<void> = Promise.resolve();
   private exited = false;
   private memberId = 0;
@@ -91,8 +103,13 @@ export class Agent {
         onMessage: (m) => this.onMessage(m),
         onClosed: (reason) => {
           if (!this.exited) this.o.log(`${reason}; the job runs on without checkpoints`);
-          // A coordinator that dies mid-checkpoint must not leave the job frozen.
-          this.enqueue(() => this.echoThenThaw());
+          // A coordinator that dies mid-checkpoint must not leave the job frozen, nor
+          // snapshots behind.
+          this.enqueue(async () => {
+            this.dumped = [];
+            await this.o.engine.discardDumps().catch(() => undefined);
+            await this.echoThenThaw();
+          });
         },
       },
     );
@@ -157,10 +174,27 @@ export class Agent {
     if (n === Number(m[2])) process.kill(process.pid, 'SIGKILL');
   }
 
+  private failCount = new Map<string, number>();
+
+  /** Tests of the abort path: CAIRN_TEST_FAIL_IN_PHASE=PHASE:N makes this agent fail PHASE
+   * the N-th time it gets it, as a full disk would; CAIRN_TEST_WRITE_DELAY_MS delays WRITTEN
+   * (a slow disk), to see the job run while its images are written. */
+  private async failForTest(phase: string): Promise<void> {
+    const m = /^([A-Z_]+):(\d+)$/.exec(process.env.CAIRN_TEST_FAIL_IN_PHASE ?? '');
+    if (m && m[1] === phase) {
+      const n = (this.failCount.get(phase) ?? 0) + 1;
+      this.failCount.set(phase, n);
+      if (n === Number(m[2])) throw new Error(`${phase} failed for a test (CAIRN_TEST_FAIL_IN_PHASE)`);
+    }
+    const delay = Number(process.env.CAIRN_TEST_WRITE_DELAY_MS ?? 0);
+    if (phase === 'WRITTEN' && delay > 0) await new Promise((r) => setTimeout(r, delay));
+  }
+
   private async runPhase(cmd: PhaseCommand__Output): Promise<void> {
     const result: PhaseResult = { checkpointId: cmd.checkpointId, phase: cmd.phase, ok: true };
     this.crashForTest(String(cmd.phase));
     try {
+      await this.failForTest(String(cmd.phase));
       switch (cmd.phase) {
         case 'SUSPENDED':
           await this.suspend();
@@ -183,16 +217,20 @@ export class Agent {
           if (cmd.remoteTcp?.length) await loadTcpRemote().drain(cmd.remoteTcp, REMOTE_TCP_TIMEOUT_MS);
           break;
         case 'CHECKPOINTED':
-          // Every host has drained: what was read is put back before the images are written.
+          // Every host has drained: what was read is put back before the state is taken.
           await loadTcpRemote().echoPending(REMOTE_TCP_TIMEOUT_MS);
-          {
-            const t0 = process.hrtime.bigint();
-            result.images = await this.writeImages(cmd);
-            result.writeUs = String((process.hrtime.bigint() - t0) / 1000n);
-          }
+          await this.takeState(cmd);
           break;
         case 'RESUMED':
+          result.pauseUs = await this.echoThenThaw();
+          break;
+        case 'WRITTEN':
+          result.images = await this.finishImages(cmd);
+          result.writeUs = String(this.writeUs);
+          break;
         case 'ABORTED':
+          this.dumped = [];
+          await this.o.engine.discardDumps().catch((e: unknown) => this.o.log(`agent: ${errorMessage(e)}`));
           result.pauseUs = await this.echoThenThaw();
           break;
         default:
@@ -210,7 +248,7 @@ export class Agent {
       }
       // Bytes drained from a connection to another host wait for ABORTED (the other host's
       // agent may still be draining): thawing now would let new bytes overtake them.
-      if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED' && !loadTcpRemote().pending()) await this.thawAll().catch(() => undefined);
+      if (cmd.phase !== 'RESUMED' && cmd.phase !== 'ABORTED' && cmd.phase !== 'WRITTEN' && !loadTcpRemote().pending()) await this.thawAll().catch(() => undefined);
     }
     this.session?.send({ phaseResult: result });
   }
@@ -286,7 +324,9 @@ export class Agent {
     }
   }
 
-  private async writeImages(cmd: PhaseCommand__Output): Promise<ImageInfo[]> {
+  /** CHECKPOINTED: each frozen process's state, and its pages either written now or held in
+   * a copy-on-write snapshot until WRITTEN. */
+  private async takeState(cmd: PhaseCommand__Output): Promise<void> {
     this.checkAlive();
     const stdioIdentity = [0, 1, 2].map((fd) => {
       try {
@@ -296,11 +336,38 @@ export class Agent {
         return null;
       }
     });
+    this.dumped = [];
+    this.writeUs = 0n;
+    await this.dumpAll(cmd, stdioIdentity);
+    await this.dumpSysvIpc(this.dumped);
+    // ... and so is a job whose processes share something cairn cannot share again.
+    this.o.engine.checkJobRestorable(this.dumped.map((d) => d.image));
+    // Without a snapshot, the pages are written now, while the process is frozen.
+    await this.writePages(cmd, this.dumped.filter((d) => !d.snapshot));
+  }
+
+  /** WRITTEN: the pages held in snapshots, then every image completed (metadata, header,
+   * fsync). The job runs meanwhile. */
+  private async finishImages(cmd: PhaseCommand__Output): Promise<ImageInfo[]> {
+    const dumped = this.dumped;
+    await this.writePages(cmd, dumped.filter((d) => !d.written));
     const images: ImageInfo[] = [];
-    const dumped: DumpedImage[] = [];
-    // Progress for `cairn command --bcheckpoint`: what the engine has written, out of what it
-    // has scanned plus the resident anonymous memory of the processes still to dump.
-    const pending = new Map(this.frozen.map((p) => [p, rssAnon(p)]));
+    for (const d of dumped) {
+      const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd, Number(d.image.pagesCodec ?? 0));
+      const notes = ((d.image as { notes?: string[] }).notes ?? []).slice();
+      images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes });
+    }
+    this.dumped = [];
+    return images;
+  }
+
+  /** Pages of these dumps, with progress for `cairn command --bcheckpoint`: what the engine
+   * has written out of what it has planned plus the resident anonymous memory of the
+   * processes still to do. */
+  private async writePages(cmd: PhaseCommand__Output, todo: DumpedImage[]): Promise<void> {
+    if (todo.length === 0) return;
+    const t0 = process.hrtime.bigint();
+    const pending = new Map(todo.map((d) => [d.pid, d.snapshot ? 0 : rssAnon(d.pid)]));
     this.o.engine.resetProgress();
     const report = () => {
       const p = this.o.engine.progress();
@@ -310,31 +377,36 @@ export class Agent {
     };
     const timer = setInterval(report, 250);
     try {
-      await this.dumpAll(cmd, stdioIdentity, dumped, pending);
+      for (const d of todo) {
+        pending.delete(d.pid);   // the engine counts it from its plan on
+        const res = await this.o.engine.finishDump(d.pid, d.pagesEnd);
+        if (process.env.CAIRN_DEBUG_TIMING) this.o.log(`agent: pages of ${d.info.comm}: ${JSON.stringify((res as unknown as { timing: unknown }).timing)} snapshot=${d.snapshot}`);
+        // The image the agent completed keeps its fields; the engine's copy brings the pages.
+        const mine = d.image as { vmas?: Array<{ runs?: unknown }>; pagesBytes?: unknown; pagesCodec?: unknown; pageFrames?: unknown };
+        const theirs = res.image as typeof mine;
+        (mine.vmas ?? []).forEach((v, i) => (v.runs = theirs.vmas?.[i]?.runs));
+        mine.pagesBytes = theirs.pagesBytes;
+        mine.pagesCodec = theirs.pagesCodec;
+        mine.pageFrames = theirs.pageFrames;
+        d.pagesEnd = res.pagesEnd;
+        d.written = true;
+      }
     } finally {
       clearInterval(timer);
+      this.writeUs += (process.hrtime.bigint() - t0) / 1000n;
     }
     report();
-    await this.dumpSysvIpc(dumped);
-    // ... and so is a job whose processes share something cairn cannot share again.
-    this.o.engine.checkJobRestorable(dumped.map((d) => d.image));
-    for (const d of dumped) {
-      const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd, Number(d.image.pagesCodec ?? 0));
-      const notes = ((d.image as { notes?: string[] }).notes ?? []).slice();
-      images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes });
-    }
-    return images;
   }
 
-  private async dumpAll(cmd: PhaseCommand__Output, stdioIdentity: Array<{ dev: string; ino: string } | null>, dumped: DumpedImage[], pending: Map<number, number>): Promise<void> {
+  private async dumpAll(cmd: PhaseCommand__Output, stdioIdentity: Array<{ dev: string; ino: string } | null>): Promise<void> {
     for (const pid of this.frozen) {
       const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
       const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
       const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
       const imagePath = path.join(cmd.genDir, file);
       const compress = cmd.compress || this.o.compress || 'none';
-      pending.delete(pid);   // the engine counts it from its scan on
-      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress });
+      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress, snapshot: SNAPSHOTS, reaper: this.o.job.initPid });
+      if (SNAPSHOTS && !res.snapshot) this.o.log(`agent: process ${nsPid} (${comm}): written while frozen: ${res.noSnapshot}`);
       const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[]; ttyStdio?: number; ttyTermios?: Buffer };
       if (pid === this.o.job.pid) {
         // A full-screen or line-editing program left the terminal in its own mode.
@@ -348,9 +420,9 @@ export class Agent {
       }
       for (const f of image.fds ?? []) f.ofd = this.ofds.get(`${pid}:${f.fd}`) ?? 0;
       image.zombies = this.zombies.filter((z) => z.hostPpid === pid).map((z) => ({ nsPid: z.nsPid, status: z.status, nsPgid: z.nsPgid, nsSid: z.nsSid, comm: z.comm }));
-      // An image that could never be restored is refused now, while the job still runs.
+      // An image that could never be restored is refused now, while the job is frozen.
       this.o.engine.checkRestorable(res.image, 3);
-      dumped.push({ pid, imagePath, image: res.image, pagesEnd: res.pagesEnd, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
+      this.dumped.push({ pid, imagePath, image: res.image, pagesEnd: res.extrasEnd, written: false, snapshot: res.snapshot, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
     }
   }
 

@@ -39,7 +39,8 @@ export interface FrozenProcess {
 }
 
 export interface DumpOptions {
-  /** Created (0600, truncated) by dump; page data is written from offset 4096 on. */
+  /** Created (0600, truncated) by dump: what is not private memory is written from offset
+   * 4096 on, then the pages (finishDump). */
   imagePath: string;
   /** st_dev/st_ino of the agent's fds 0, 1, 2 (null when closed): a job descriptor that is
    * one of them and not a regular file is saved as FD_INHERITED. */
@@ -49,9 +50,27 @@ export interface DumpOptions {
   /** Page data codec: 'zstd[:LEVEL]', 'gzip[:LEVEL]' or 'none' (the default). Zero pages are
    * never stored, whatever the codec. */
   compress?: string;
+  /** Take a copy-on-write snapshot of its memory, so that the job may run again before
+   * finishDump writes the pages from it. */
+  snapshot?: boolean;
+  /** Host pid of the job's PID 1: where a snapshot must land (none is taken otherwise). */
+  reaper?: number;
+}
+
+/** The frozen part of a dump: every field of the image but the page data's places. */
+export interface PendingDumpResult {
+  image: ProcessImageObject;
+  /** First byte after what is written (the pages go after it, page aligned). */
+  extrasEnd: number;
+  /** The pages will come from a snapshot: finishDump may run after the thaw. */
+  snapshot: boolean;
+  /** Why there is no snapshot although one was asked for. */
+  noSnapshot: string;
 }
 
 export interface DumpResult {
+  /** The image as dump returned it, with its page runs placed and checksummed, its codec
+   * and frames. */
   image: ProcessImageObject;
   /** First byte after the page data: where the agent appends the metadata. */
   pagesEnd: number;
@@ -91,8 +110,14 @@ export interface Engine {
   /** PTRACE_SEIZE + INTERRUPT every thread of each process (threads created meanwhile
    * included); rejects, leaving nothing attached, if a process is gone or untraceable. */
   freeze(pids: number[]): Promise<FrozenProcess[]>;
-  /** Dump one frozen process: metadata returned, pages written to opts.imagePath. */
-  dump(pid: number, opts: DumpOptions): Promise<DumpResult>;
+  /** The frozen part of one process's dump: metadata returned, everything but its private
+   * memory written to opts.imagePath, and (if asked, and possible) a snapshot taken. */
+  dump(pid: number, opts: DumpOptions): Promise<PendingDumpResult>;
+  /** Its pages, written from dataStart (page aligned, after extrasEnd) on; from the snapshot,
+   * or from the process itself, which must then still be frozen. The image file is closed. */
+  finishDump(pid: number, dataStart: number): Promise<DumpResult>;
+  /** Gives up every pending dump (files closed, snapshots gone). */
+  discardDumps(): Promise<void>;
   /** Detach every thread of frozen processes; they run on exactly where they were. */
   thaw(pids: number[]): Promise<void>;
   /** Lets go the processes held until their TCP bytes in flight were sent (thaw, restore):

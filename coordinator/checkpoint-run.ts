@@ -15,7 +15,9 @@ import type { Member } from './member.js';
 import { PhaseBarrier, PhaseFailed } from './phase-barrier.js';
 import type { TcpEnd } from '../gen/cairn/v1/TcpEnd.js';
 
-/** The phases before the commit, in order; CHECKPOINTED writes the images. */
+/** The phases while the job is frozen, in order. CHECKPOINTED takes each process's state and
+ * either a copy-on-write snapshot of its memory or (without one) its pages; RESUMED lets the
+ * job run; WRITTEN finishes the images from the snapshots. Then the commit. */
 const FREEZE_PHASES = ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED'] as const;
 
 export interface CheckpointPlan {
@@ -44,7 +46,7 @@ export interface CheckpointOutcome {
   bytes: bigint;
   durationUs: bigint;
   pauseUs: bigint;
-  /** Images per member id (CHECKPOINTED results), for the restart script. */
+  /** Images per member id (WRITTEN results), for the restart script. */
   images: Map<number, ImageInfo__Output[]>;
   /** Each member's own image writing. */
   writes: Array<{ host: string; bytes: bigint; writeUs: bigint }>;
@@ -53,7 +55,6 @@ export interface CheckpointOutcome {
 export class CheckpointRun {
   private current?: PhaseBarrier;
   private abortReason?: string;
-  private committed = false;
   readonly partialDir: string;
 
   constructor(readonly plan: CheckpointPlan) {
@@ -76,7 +77,7 @@ export class CheckpointRun {
   }
 
   /** Stop this checkpoint as soon as possible (kill, shutdown, a member joined). Once the
-   * generation is committed it stays committed; the thaw still happens. */
+   * generation is committed it stays committed. */
   abort(detail: string): void {
     this.abortReason ??= detail;
     this.current?.fail(detail);
@@ -122,6 +123,14 @@ export class CheckpointRun {
         results = await this.barrier(p, p === 'CHECKPOINTED' ? plan.writeTimeoutMs : plan.phaseTimeoutMs, p === 'DRAINED' ? remote : undefined);
         if (p === 'FD_LEADER') remote = matchTcpEnds(results);
       }
+      phase = 'RESUMED';
+      const resumed = await this.barrier('RESUMED', plan.phaseTimeoutMs);
+      for (const r of resumed.values()) {
+        const p = BigInt(r.pauseUs || '0');
+        if (p > outcome.pauseUs) outcome.pauseUs = p;
+      }
+      phase = 'WRITTEN';
+      results = await this.barrier('WRITTEN', plan.writeTimeoutMs);
       for (const m of plan.participants) {
         const images = results.get(m.id)?.images ?? [];
         outcome.images.set(m.id, images);
@@ -137,8 +146,11 @@ export class CheckpointRun {
         generation: plan.generation,
         manifest: plan.manifest(outcome.images),
       });
-      this.committed = outcome.committed = true;
+      outcome.committed = true;
+      outcome.ok = true;
     } catch (err) {
+      // ABORTED thaws whoever is still frozen and drops the snapshots; after RESUMED the job
+      // runs on untouched. The previous generation stays the latest.
       outcome.error = `checkpoint aborted in ${phase}: ${errorMessage(err)}`;
       this.broadcastAbort();
       await fsp.rm(this.partialDir, { recursive: true, force: true }).catch((e: unknown) => {
@@ -146,30 +158,15 @@ export class CheckpointRun {
       });
       return finish();
     }
-
-    try {
-      const resumed = await this.barrier('RESUMED', plan.phaseTimeoutMs);
-      for (const r of resumed.values()) {
-        const p = BigInt(r.pauseUs || '0');
-        if (p > outcome.pauseUs) outcome.pauseUs = p;
-      }
-      outcome.ok = true;
-    } catch (err) {
-      // The generation is complete and stays; make sure nobody is left frozen.
-      outcome.error = `checkpoint generation ${plan.generation} committed, but RESUMED failed: ${errorMessage(err)}`;
-      this.broadcastAbort();
-    }
     return finish();
   }
 
   private async barrier(phase: string, timeoutMs: number, remote?: Map<number, TcpEnd[]>): Promise<Map<number, PhaseResult__Output>> {
     // A member lost between two phases (or an abort request) ends the run before the next.
-    // After the commit the thaw must still be attempted.
-    if (this.abortReason && !this.committed) throw new PhaseFailed(this.abortReason);
+    if (this.abortReason) throw new PhaseFailed(this.abortReason);
     const { plan } = this;
     const barrier = new PhaseBarrier(plan.checkpointId, phase, plan.participants, timeoutMs);
     this.current = barrier;
-    if (this.abortReason) barrier.fail(this.abortReason);
     const cmd: CoordinatorMessage = {
       phase: { checkpointId: plan.checkpointId, phase: phase as Phase, genDir: this.partialDir, generation: plan.generation, compress: plan.compress },
     };

@@ -22,6 +22,7 @@
         "src/restore.cc",
         "src/runcheck.cc",
         "src/sharing.cc",
+        "src/snapshot.cc",
         "src/sockets.cc",
         "src/tcp_counters.cc",
         "src/tcp_remote_js.cc",

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -103,6 +104,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return DefineClass(env, "Engine",
                        {InstanceMethod("launch", &Engine::Launch), InstanceMethod("waitExit", &Engine::WaitExit),
                         InstanceMethod("freeze", &Engine::Freeze), InstanceMethod("dump", &Engine::Dump),
+                        InstanceMethod("finishDump", &Engine::FinishDump), InstanceMethod("discardDumps", &Engine::DiscardDumps),
                         InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("releaseHeld", &Engine::ReleaseHeld),
                         InstanceMethod("verifyPages", &Engine::VerifyPages),
                         InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
@@ -417,10 +419,43 @@ class Engine : public Napi::ObjectWrap<Engine> {
         throw Napi::TypeError::New(info.Env(), std::string("dump: compress: ") + e.what());
       }
     }
-    return Submit(info.Env(), [=, this](Call *c) {
+    opts.snapshot = o.Get("snapshot").ToBoolean();
+    if (Napi::Value rv = o.Get("reaper"); rv.IsNumber()) opts.reaper = arg_int(rv, "reaper");
+    return Submit(info.Env(), [=, this](Call *c) mutable {
       auto it = thread_->traced.find(pid);
       if (it == thread_->traced.end()) fail_pid(pid, "cannot dump: not frozen (freeze it first)");
-      auto res = std::make_shared<DumpResult>(dump_process(pid, it->second.tids, opts));
+      opts.leader_of = [this](pid_t p) -> pid_t {
+        auto t = thread_->traced.find(p);
+        return t == thread_->traced.end() || t->second.tids.empty() ? 0 : t->second.tids[0];
+      };
+      pending_.erase(pid);
+      std::shared_ptr<PendingDump> p = dump_process(pid, it->second.tids, opts);
+      pending_[pid] = p;
+      c->result = [p](Napi::Env env) -> Napi::Value {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("image", image_to_js(env, p->res.image));
+        r.Set("extrasEnd", double(p->extras_end));
+        r.Set("snapshot", p->snapshot != 0);
+        r.Set("noSnapshot", p->no_snapshot);
+        return r;
+      };
+      return true;
+    });
+  }
+
+  // The pages of a dump whose frozen part is done (see Dump), from its snapshot, or from the
+  // process, which must then still be frozen.
+  Napi::Value FinishDump(const Napi::CallbackInfo &info) {
+    if (info.Length() < 2) throw Napi::TypeError::New(info.Env(), "finishDump: expected a pid and dataStart");
+    pid_t pid = arg_int(info[0], "pid");
+    uint64_t data_start = js_u64(info[1], "dataStart");
+    return Submit(info.Env(), [=, this](Call *c) {
+      auto it = pending_.find(pid);
+      if (it == pending_.end()) fail_pid(pid, "no dump of it is pending");
+      std::shared_ptr<PendingDump> p = it->second;
+      pending_.erase(it);
+      if (!p->snapshot && !thread_->traced.count(pid)) fail_pid(pid, "cannot write its pages: it is no longer frozen");
+      auto res = std::make_shared<DumpResult>(finish_dump(pid, *p, data_start));
       c->result = [res](Napi::Env env) -> Napi::Value {
         Napi::Object r = Napi::Object::New(env);
         r.Set("image", image_to_js(env, res->image));
@@ -433,6 +468,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
         r.Set("timing", t);
         return r;
       };
+      return true;
+    });
+  }
+
+  // Gives up every pending dump (image files closed, snapshots dropped).
+  Napi::Value DiscardDumps(const Napi::CallbackInfo &info) {
+    return Submit(info.Env(), [this](Call *) {
+      pending_.clear();
       return true;
     });
   }
@@ -682,6 +725,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
     bool released = false;
   };
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
+  // Dumps whose pages are still to be written (engine thread only; dropped after the thread,
+  // whose end lets go of every snapshot, which then exits).
+  std::map<pid_t, std::shared_ptr<PendingDump>> pending_;
   std::unique_ptr<EngineThread> thread_;
   bool cleanup_hooked_ = false;
 };

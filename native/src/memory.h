@@ -30,11 +30,21 @@ struct MemoryStats {
   double read_ms = 0, write_ms = 0;
 };
 
-// Fills img.vmas, img.pages_bytes, img.pages_codec and img.page_frames; page data goes to
-// image_fd from kPageDataOffset on: raw at the runs' offsets (zero pages left as holes), or
-// compressed frames one after the other. Returns the first byte after the page data. Throws
-// naming pid.
-uint64_t dump_memory(pid_t pid, const std::vector<MapEntry> &maps, int image_fd, ProcessImage &img,
-                     const Codec &codec, MemoryStats *stats = nullptr);
+// Which pages of a frozen process are saved: fills img.vmas and their runs (addresses and
+// lengths; offsets and checksums come with the copy). Returns, per VMA, whether unreadable
+// bytes may be stored as zeros (a mapping beyond the end of its file). Throws naming pid.
+std::vector<bool> plan_memory(pid_t pid, const std::vector<MapEntry> &maps, ProcessImage &img);
+
+// False when a copy-on-write snapshot of the process would not hold its pages: memory marked
+// MADV_DONTFORK (absent in a child) or MADV_WIPEONFORK (zeros in a child).
+bool snapshot_holds_memory(const ProcessImage &img);
+
+// The planned runs' bytes read from read_pid (the process itself, frozen, or its snapshot,
+// whose memory is the same) and stored in image_fd from data_start (page aligned) on: raw at
+// the runs' offsets (zero pages left as holes), or compressed frames one after the other.
+// Sets the runs' offsets and crc32c, img.pages_codec and img.page_frames. Returns the first
+// byte after the page data. Throws naming pid.
+uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_start, const std::vector<bool> &zero_ok,
+                     ProcessImage &img, const Codec &codec, MemoryStats *stats = nullptr);
 
 }  // namespace cairn

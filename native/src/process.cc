@@ -16,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "fd_kinds.h"
+#include "snapshot.h"
 #include "memory.h"
 #include "ptys.h"
 #include "procstate.h"
@@ -212,10 +214,11 @@ void thread_state(pid_t pid, pid_t tid, bool leader, uint64_t insn, const std::s
 
 }  // namespace
 
-DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOptions &opts) {
+std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOptions &opts) {
   timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  DumpResult res;
+  auto p = std::make_unique<PendingDump>();
+  DumpResult &res = p->res;
   ProcessImage &img = res.image;
   const std::string base = "/proc/" + std::to_string(pid);
   img.format_version = kImageFormatVersion;
@@ -326,30 +329,63 @@ DumpResult dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOpt
 
   int fd = open(opts.image_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail_pid(pid, "cannot create image " + opts.image_path + ": " + errno_str(errno));
-  try {
-    MemoryStats ms;
-    res.pages_end = dump_memory(pid, maps, fd, img, opts.codec, &ms);
-    // memfd / deleted file / shared anonymous contents follow the pages (fd_kinds.cc)
-    uint64_t end = dump_shared_files(pid, fd, res.pages_end, img);
-    end = dump_pipes(pid, fd, end, img);
-    end = dump_ptys(pid, fd, end, img);   // output in flight in the job's pseudo-terminals
-    end = dump_tmpfs_files(pid, fd, end, img);   // shared memory files (/dev/shm)   // bytes in flight in pipes, after those
-    end = dump_socket_queues(pid, fd, end, img);   // data queued in socketpairs, last
-    img.pages_bytes += end - res.pages_end;
-    res.pages_end = end;
-    res.ms_pages_read = ms.read_ms;
-    res.pages_stored = ms.stored;
-  } catch (...) {
-    close(fd);
-    throw;
-  }
-  if (close(fd) < 0) fail_pid(pid, "cannot write image " + opts.image_path + ": " + errno_str(errno));
-  res.ms_memory = ms_since(t0) - res.ms_state;
+  p->fd = fd;
+  // Everything but private memory is written now, from the start of the data area: memfd /
+  // deleted file / shared anonymous contents (fd_kinds.cc), bytes in flight in pipes, output
+  // in flight in the job's pseudo-terminals, shared memory files (/dev/shm), data queued in
+  // socketpairs. The pages follow (finish_dump), possibly after the job runs again.
+  p->zero_ok = plan_memory(pid, maps, img);
+  uint64_t end = dump_shared_files(pid, fd, kPageDataOffset, img);
+  end = dump_pipes(pid, fd, end, img);
+  end = dump_ptys(pid, fd, end, img);
+  end = dump_tmpfs_files(pid, fd, end, img);
+  end = dump_socket_queues(pid, fd, end, img);
+  p->extras_end = end;
+  p->codec = opts.codec;
 
+  // The moment of the checkpoint, for the clocks: the job is frozen.
   img.clocks.monotonic_ns = clock_ns(CLOCK_MONOTONIC) + opts.mono_offset_ns;
   img.clocks.boottime_ns = clock_ns(CLOCK_BOOTTIME) + opts.boot_offset_ns;
   img.clocks.realtime_ns = clock_ns(CLOCK_REALTIME);
+
+  if (opts.snapshot) {
+    if (!snapshot_holds_memory(img))
+      p->no_snapshot = "memory marked MADV_DONTFORK or MADV_WIPEONFORK";
+    else
+      p->snapshot = take_snapshot(pid, tids.empty() ? pid : tids[0], opts.reaper, opts.leader_of, &p->no_snapshot);
+  }
+  res.ms_memory = ms_since(t0) - res.ms_state;
+  return p;
+}
+
+DumpResult finish_dump(pid_t pid, PendingDump &p, uint64_t data_start) {
+  timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  DumpResult &res = p.res;
+  ProcessImage &img = res.image;
+  constexpr uint64_t kPage = 4096;
+  data_start = (std::max(data_start, p.extras_end) + kPage - 1) & ~(kPage - 1);
+  MemoryStats ms;
+  res.pages_end = copy_memory(pid, p.snapshot ? p.snapshot : pid, p.fd, data_start, p.zero_ok, img, p.codec, &ms);
+  img.pages_bytes = data_start - kPageDataOffset + ms.bytes;
+  res.ms_pages_read = ms.read_ms;
+  res.pages_stored = ms.stored;
+  int fd = p.fd;
+  p.fd = -1;
+  if (close(fd) < 0) fail_pid(pid, "cannot write image: " + errno_str(errno));
+  res.ms_memory += ms_since(t0);
+  res.snapshot = p.snapshot != 0;
+  discard_dump(p);
   return res;
 }
+
+void discard_dump(PendingDump &p) {
+  if (p.fd >= 0) close(p.fd);
+  p.fd = -1;
+  if (p.snapshot) drop_snapshot(p.snapshot);
+  p.snapshot = 0;
+}
+
+PendingDump::~PendingDump() { discard_dump(*this); }
 
 }  // namespace cairn

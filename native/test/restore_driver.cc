@@ -104,7 +104,8 @@ int main(int argc, char **argv) {
     DumpOptions dopt;
     dopt.image_path = image;
     for (int fd : stdio) dopt.stdio.push_back(ident(fd));
-    DumpResult d = dump_process(job.child_pid, tids, dopt);
+    std::unique_ptr<PendingDump> pend = dump_process(job.child_pid, tids, dopt);
+    DumpResult d = finish_dump(job.child_pid, *pend, 0);
     const int64_t t1 = mono_ns();
     fprintf(stderr, "[driver] dumped %zu thread(s), %zu vmas, %llu page bytes in %.1f ms\n", tids.size(),
             d.image.vmas.size(), (unsigned long long)d.image.pages_bytes, (t1 - t0) / 1e6);

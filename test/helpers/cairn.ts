@@ -26,6 +26,8 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     HOME: u.home,
     USER: u.name,
     LANG: 'C',
+    // Benchmarks compare with snapshots turned off (CAIRN_SNAPSHOT=0).
+    ...(process.env.CAIRN_SNAPSHOT ? { CAIRN_SNAPSHOT: process.env.CAIRN_SNAPSHOT } : {}),
     ...extra,
   };
 }

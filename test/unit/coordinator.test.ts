@@ -25,7 +25,7 @@ import type { Stop__Output } from '../../gen/cairn/v1/Stop.js';
 // The tests give every coordinator its own secret file; an inherited one would mask that.
 delete process.env.CAIRN_SECRET;
 
-const FREEZE = ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED', 'RESUMED'];
+const FREEZE = ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED', 'RESUMED', 'WRITTEN'];
 
 // ---------------------------------------------------------------- helpers
 
@@ -61,7 +61,7 @@ interface AgentOptions {
   cwd?: string;
   argv?: string[];
   secret?: string;
-  /** Bytes of the fake image each agent writes at CHECKPOINTED (0: no image). */
+  /** Bytes of the fake image each agent writes at WRITTEN (0: no image). */
   imageBytes?: number;
   pauseUs?: number;
   /** On Stop: report the job's exit and end the stream, as a real agent does. */
@@ -146,7 +146,7 @@ class TestAgent {
       return;
     }
     const images: ImageInfo[] = [];
-    if (cmd.phase === 'CHECKPOINTED' && (this.o.imageBytes ?? 1000) > 0) {
+    if (cmd.phase === 'WRITTEN' && (this.o.imageBytes ?? 1000) > 0) {
       const file = `${this.host}-${this.agentPid}.img`;
       const bytes = this.o.imageBytes ?? 1000;
       fs.writeFileSync(path.join(cmd.genDir, file), Buffer.alloc(bytes, 7));
@@ -497,7 +497,7 @@ test('a failed phase aborts the checkpoint and keeps the previous generation', a
   t.true((await r.ctl.checkpoint()).ok);
   failNext = true;
   await abortedSecond(t, r, agents, 'checkpoint aborted in DRAINED: host node2 pid 4343: process 2 (prog) exited');
-  t.deepEqual(agents[0]!.phases().slice(5), ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'ABORTED']);
+  t.deepEqual(agents[0]!.phases().slice(FREEZE.length), ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'ABORTED']);
   // The job runs on, and the next checkpoint takes the number the aborted one had.
   failNext = false;
   const next = await r.ctl.checkpoint();
@@ -520,9 +520,9 @@ test('a phase that gets no answer times out, naming the phase and the silent mem
   t.true((await r.ctl.status()).running);
 });
 
-test('CHECKPOINTED has its own (longer) timeout for writing images', async (t) => {
+test('CHECKPOINTED and WRITTEN have their own (longer) timeout for writing images', async (t) => {
   const r = await rig(t, { phaseTimeoutS: 0.2, writeTimeoutS: 5 });
-  await r.agents({ onPhase: (c) => (c.phase === 'CHECKPOINTED' ? { delayMs: 500 } : 'ok') });
+  await r.agents({ onPhase: (c) => (c.phase === 'CHECKPOINTED' || c.phase === 'WRITTEN' ? { delayMs: 500 } : 'ok') });
   const reply = await r.ctl.checkpoint();
   t.true(reply.ok, reply.error);
 });

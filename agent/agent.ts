@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { errorMessage } from '../common/errors.js';
+import { genName } from '../common/generation-names.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
 import { commOf, isZombie, jobProcesses, mpiRankOf, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
@@ -53,12 +54,20 @@ interface DumpedImage {
   /** Its pages are written: from the process while frozen, or from its snapshot later. */
   written: boolean;
   snapshot: boolean;
+  /** Its written pages are tracked: its next image may refer to this one. */
+  tracked: boolean;
   info: ImageInfo;
 }
 
 /** Copy-on-write snapshots, so that the job runs again while its pages are written
  * (CAIRN_SNAPSHOT=0: every page is written while the job is frozen, as before). */
 const SNAPSHOTS = process.env.CAIRN_SNAPSHOT !== '0';
+
+/** Incremental images (uncompressed checkpoints): pages not written since the previous
+ * checkpoint stay in its image. Every FULL_EVERY-th image of a process is full again, so
+ * that old generations can go (CAIRN_INCREMENTAL=0: every image full). */
+const INCREMENTAL = process.env.CAIRN_INCREMENTAL !== '0';
+const FULL_EVERY = Math.max(1, Number(process.env.CAIRN_FULL_EVERY ?? 8) || 8);
 
 export interface AgentOptions {
   engine: Engine;
@@ -82,6 +91,9 @@ export class Agent {
   private frozenAt = 0;
   /** This checkpoint's images, from CHECKPOINTED to WRITTEN. */
   private dumped: DumpedImage[] = [];
+  /** Each process's last image (relative to the job directory), the base of its next one,
+   * and how many incremental images since its last full one. */
+  private bases = new Map<number, { file: string; image: Record<string, unknown>; chain: number }>();
   private writeUs = 0n;
   private chain: Promise<void> = Promise.resolve();
   private exited = false;
@@ -106,8 +118,7 @@ export class Agent {
           // A coordinator that dies mid-checkpoint must not leave the job frozen, nor
           // snapshots behind.
           this.enqueue(async () => {
-            this.dumped = [];
-            await this.o.engine.discardDumps().catch(() => undefined);
+            await this.forgetDumps();
             await this.echoThenThaw();
           });
         },
@@ -229,8 +240,7 @@ export class Agent {
           result.writeUs = String(this.writeUs);
           break;
         case 'ABORTED':
-          this.dumped = [];
-          await this.o.engine.discardDumps().catch((e: unknown) => this.o.log(`agent: ${errorMessage(e)}`));
+          await this.forgetDumps();
           result.pauseUs = await this.echoThenThaw();
           break;
         default:
@@ -346,18 +356,36 @@ export class Agent {
     await this.writePages(cmd, this.dumped.filter((d) => !d.snapshot));
   }
 
+  /** An aborted checkpoint: its images are given up, and so is what the written-page trackers
+   * saw since the last good one (the next image of every process is full). */
+  private async forgetDumps(): Promise<void> {
+    this.dumped = [];
+    this.bases.clear();
+    await this.o.engine.discardDumps(true).catch((e: unknown) => this.o.log(`agent: ${errorMessage(e)}`));
+  }
+
   /** WRITTEN: the pages held in snapshots, then every image completed (metadata, header,
    * fsync). The job runs meanwhile. */
   private async finishImages(cmd: PhaseCommand__Output): Promise<ImageInfo[]> {
     const dumped = this.dumped;
     await this.writePages(cmd, dumped.filter((d) => !d.written));
     const images: ImageInfo[] = [];
+    const bases = new Map<number, { file: string; image: Record<string, unknown>; chain: number }>();
     for (const d of dumped) {
       const { bytes, metaCrc } = finishImage(d.imagePath, d.image, d.pagesEnd, Number(d.image.pagesCodec ?? 0));
       const notes = ((d.image as { notes?: string[] }).notes ?? []).slice();
-      images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes });
+      const reads = new Set<string>();
+      let stored = 0n;
+      for (const v of (d.image.vmas ?? []) as Array<{ runs?: Array<{ file?: string; len: string }> }>)
+        for (const r of v.runs ?? []) {
+          if (r.file) reads.add(r.file.split('/')[0]!);
+          else stored += BigInt(r.len);
+        }
+      images.push({ ...d.info, bytes, metaCrc32c: metaCrc, notes, reads: [...reads], stored: String(stored) });
+      if (d.tracked) bases.set(d.pid, { file: `${genName(Number(cmd.generation))}/${d.info.file}`, image: d.image, chain: reads.size ? (this.bases.get(d.pid)?.chain ?? 0) + 1 : 0 });
     }
     this.dumped = [];
+    this.bases = bases;
     return images;
   }
 
@@ -405,8 +433,12 @@ export class Agent {
       const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
       const imagePath = path.join(cmd.genDir, file);
       const compress = cmd.compress || this.o.compress || 'none';
-      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress, snapshot: SNAPSHOTS, reaper: this.o.job.initPid });
+      const track = INCREMENTAL && compress === 'none';
+      const last = this.bases.get(pid);
+      const base = track && last && last.chain + 1 < FULL_EVERY ? { file: last.file, image: last.image } : undefined;
+      const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress, snapshot: SNAPSHOTS, reaper: this.o.job.initPid, track, base });
       if (SNAPSHOTS && !res.snapshot) this.o.log(`agent: process ${nsPid} (${comm}): written while frozen: ${res.noSnapshot}`);
+      if (track && res.noTracking) this.o.log(`agent: process ${nsPid} (${comm}): every image full: ${res.noTracking}`);
       const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[]; ttyStdio?: number; ttyTermios?: Buffer };
       if (pid === this.o.job.pid) {
         // A full-screen or line-editing program left the terminal in its own mode.
@@ -422,7 +454,7 @@ export class Agent {
       image.zombies = this.zombies.filter((z) => z.hostPpid === pid).map((z) => ({ nsPid: z.nsPid, status: z.status, nsPgid: z.nsPgid, nsSid: z.nsSid, comm: z.comm }));
       // An image that could never be restored is refused now, while the job is frozen.
       this.o.engine.checkRestorable(res.image, 3);
-      this.dumped.push({ pid, imagePath, image: res.image, pagesEnd: res.extrasEnd, written: false, snapshot: res.snapshot, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
+      this.dumped.push({ pid, imagePath, image: res.image, pagesEnd: res.extrasEnd, written: false, snapshot: res.snapshot, tracked: track && !res.noTracking, info: { file, nsPid: Number((res.image as { nsPid?: number }).nsPid ?? nsPid), comm } });
     }
   }
 

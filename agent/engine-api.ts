@@ -55,6 +55,12 @@ export interface DumpOptions {
   snapshot?: boolean;
   /** Host pid of the job's PID 1: where a snapshot must land (none is taken otherwise). */
   reaper?: number;
+  /** Track the pages it writes from now on (uncompressed images only), so that its next
+   * image may leave the others in this one. */
+  track?: boolean;
+  /** Its previous image (committed) and that image's path relative to the job directory:
+   * pages not written since are referred to there instead of stored. */
+  base?: { file: string; image: ProcessImageObject };
 }
 
 /** The frozen part of a dump: every field of the image but the page data's places. */
@@ -66,6 +72,10 @@ export interface PendingDumpResult {
   snapshot: boolean;
   /** Why there is no snapshot although one was asked for. */
   noSnapshot: string;
+  /** Bytes of pages left in older images. */
+  referenced: number;
+  /** Why written pages are not tracked although it was asked for. */
+  noTracking: string;
 }
 
 export interface DumpResult {
@@ -116,8 +126,9 @@ export interface Engine {
   /** Its pages, written from dataStart (page aligned, after extrasEnd) on; from the snapshot,
    * or from the process itself, which must then still be frozen. The image file is closed. */
   finishDump(pid: number, dataStart: number): Promise<DumpResult>;
-  /** Gives up every pending dump (files closed, snapshots gone). */
-  discardDumps(): Promise<void>;
+  /** Gives up every pending dump (files closed, snapshots gone); with dropTrackers, the
+   * written-page trackers too (the next image of every process is full). */
+  discardDumps(dropTrackers?: boolean): Promise<void>;
   /** Detach every thread of frozen processes; they run on exactly where they were. */
   thaw(pids: number[]): Promise<void>;
   /** Lets go the processes held until their TCP bytes in flight were sent (thaw, restore):

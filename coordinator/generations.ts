@@ -4,14 +4,14 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { readManifest } from '../common/manifest-read.js';
 
 export const LATEST = 'latest';
 const GEN_RE = /^gen-(\d+)$/;
 const PARTIAL_RE = /^\.gen-(\d+)\.partial$/;
 
-const pad = (n: number) => String(n).padStart(6, '0');
-export const genName = (n: number) => `gen-${pad(n)}`;
-export const partialName = (n: number) => `.gen-${pad(n)}.partial`;
+export { genName, partialName } from '../common/generation-names.js';
+import { genName } from '../common/generation-names.js';
 
 function entries(jobDir: string): fs.Dirent[] {
   try {
@@ -54,12 +54,22 @@ export function removeStalePartials(jobDir: string): string[] {
   return removed;
 }
 
-/** Delete committed generations beyond the newest `keep`, never the one `latest` names. */
+/** Delete committed generations beyond the newest `keep`, never the one `latest` names nor
+ * one whose images a kept generation's incremental images still read. */
 export async function pruneGenerations(jobDir: string, keep: number): Promise<string[]> {
   const latest = latestGeneration(jobDir);
+  const all = listGenerations(jobDir);
+  const kept = new Set(all.slice(0, keep));
+  if (latest) kept.add(latest);
+  const needed = new Set<string>();
+  for (const n of kept) {
+    // An unreadable manifest: what it reads is unknown, so nothing is removed.
+    const m = readManifest(path.join(jobDir, genName(n)));
+    for (const h of m.hosts) for (const img of h.images) for (const r of img.reads ?? []) needed.add(r);
+  }
   const removed: string[] = [];
-  for (const n of listGenerations(jobDir).slice(keep)) {
-    if (n === latest) continue;
+  for (const n of all) {
+    if (kept.has(n) || needed.has(genName(n))) continue;
     await fsp.rm(path.join(jobDir, genName(n)), { recursive: true, force: true });
     removed.push(genName(n));
   }

@@ -9,9 +9,11 @@
         "src/fd_kinds.cc",
         "src/files.cc",
         "src/image_js.cc",
+        "src/injection.cc",
         "src/job_objects.cc",
         "src/memory.cc",
         "src/namespaces.cc",
+        "src/page_chain.cc",
         "src/pagecodec.cc",
         "src/progress.cc",
         "src/plan.cc",
@@ -26,7 +28,8 @@
         "src/sockets.cc",
         "src/tcp_counters.cc",
         "src/tcp_remote_js.cc",
-        "src/threads.cc"
+        "src/threads.cc",
+        "src/tracking.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -420,6 +420,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
     }
     opts.snapshot = o.Get("snapshot").ToBoolean();
+    const bool track = o.Get("track").ToBoolean();
+    std::shared_ptr<ProcessImage> base;
+    if (Napi::Value bv = o.Get("base"); bv.IsObject()) {
+      Napi::Object bo = bv.As<Napi::Object>();
+      try {
+        base = std::make_shared<ProcessImage>(image_from_js(bo.Get("image")));
+      } catch (const std::runtime_error &e) {
+        throw Napi::TypeError::New(info.Env(), std::string("dump: base: ") + e.what());
+      }
+      opts.base_file = arg_str(bo.Get("file"), "base.file");
+    }
     if (Napi::Value rv = o.Get("reaper"); rv.IsNumber()) opts.reaper = arg_int(rv, "reaper");
     return Submit(info.Env(), [=, this](Call *c) mutable {
       auto it = thread_->traced.find(pid);
@@ -429,6 +440,16 @@ class Engine : public Napi::ObjectWrap<Engine> {
         return t == thread_->traced.end() || t->second.tids.empty() ? 0 : t->second.tids[0];
       };
       pending_.erase(pid);
+      if (track) {
+        // A tracker is only ever used for the process it was made for (not a reused pid).
+        // Those of processes gone are closed.
+        for (auto tr = trackers_.begin(); tr != trackers_.end();)
+          tr = tr->second->alive() ? std::next(tr) : trackers_.erase(tr);
+        auto &slot = trackers_[pid];
+        if (!slot) slot = std::make_unique<Tracker>();
+        opts.tracker = slot.get();
+        opts.base = slot->uffd >= 0 ? base.get() : nullptr;
+      }
       std::shared_ptr<PendingDump> p = dump_process(pid, it->second.tids, opts);
       pending_[pid] = p;
       c->result = [p](Napi::Env env) -> Napi::Value {
@@ -437,6 +458,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
         r.Set("extrasEnd", double(p->extras_end));
         r.Set("snapshot", p->snapshot != 0);
         r.Set("noSnapshot", p->no_snapshot);
+        r.Set("referenced", double(p->res.referenced));
+        r.Set("noTracking", p->res.no_tracking);
         return r;
       };
       return true;
@@ -472,10 +495,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
     });
   }
 
-  // Gives up every pending dump (image files closed, snapshots dropped).
+  // Gives up every pending dump (image files closed, snapshots dropped). `dropTrackers`:
+  // the written-page trackers too (an aborted checkpoint has consumed what they saw).
   Napi::Value DiscardDumps(const Napi::CallbackInfo &info) {
-    return Submit(info.Env(), [this](Call *) {
+    const bool drop = info.Length() > 0 && info[0].ToBoolean();
+    return Submit(info.Env(), [this, drop](Call *) {
       pending_.clear();
+      if (drop) trackers_.clear();
       return true;
     });
   }
@@ -728,6 +754,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // Dumps whose pages are still to be written (engine thread only; dropped after the thread,
   // whose end lets go of every snapshot, which then exits).
   std::map<pid_t, std::shared_ptr<PendingDump>> pending_;
+  std::map<pid_t, std::unique_ptr<Tracker>> trackers_;   // written-page tracking (engine thread only)
   std::unique_ptr<EngineThread> thread_;
   bool cleanup_hooked_ = false;
 };

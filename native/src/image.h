@@ -68,8 +68,15 @@ struct PageFrame {
 };
 
 struct PageRun {
+  PageRun() = default;
+  PageRun(uint64_t a, uint64_t l, uint64_t o, uint32_t c) : addr(a), len(l), offset(o), crc32c(c) {}
   uint64_t addr = 0, len = 0, offset = 0;
   uint32_t crc32c = 0;
+  // Incremental images: a run whose bytes are in an older image, `file` (relative to the job
+  // directory) at `file_offset`; "" = this image, at `offset`.
+  std::string file;
+  uint64_t file_offset = 0;
+  std::vector<uint32_t> page_crcs;   // crc32c of each page (VMA runs of uncompressed images)
 };
 
 struct VmaImage {

@@ -1,4 +1,6 @@
 #include "image_js.h"
+
+#include <string.h>
 #include "procstate_js.h"
 
 #include <errno.h>
@@ -177,6 +179,13 @@ Napi::Array runs_to_js(Napi::Env env, const std::vector<PageRun> &v) {
     y.Set("len", u64s(env, v[k].len));
     y.Set("offset", u64s(env, v[k].offset));
     y.Set("crc32c", v[k].crc32c);
+    if (!v[k].file.empty()) {
+      y.Set("file", v[k].file);
+      y.Set("fileOffset", u64s(env, v[k].file_offset));
+    }
+    if (!v[k].page_crcs.empty())
+      y.Set("pageCrcs", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t *>(v[k].page_crcs.data()),
+                                                    v[k].page_crcs.size() * 4));
     runs.Set(uint32_t(k), y);
   }
   return runs;
@@ -188,6 +197,12 @@ std::vector<PageRun> runs_from_js(const Napi::Object &x) {
   for (uint32_t k = 0; k < runs.Length(); k++) {
     Napi::Object y = elem(runs, k, "runs");
     out.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
+    out.back().file = str(y, "file");
+    out.back().file_offset = u64(y, "fileOffset");
+    std::vector<uint8_t> pc = buf(y, "pageCrcs");
+    if (pc.size() % 4) bad("pageCrcs", "4 bytes per page");
+    out.back().page_crcs.resize(pc.size() / 4);
+    if (!pc.empty()) memcpy(out.back().page_crcs.data(), pc.data(), pc.size());
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -358,6 +359,7 @@ std::vector<MapEntry> read_maps(pid_t pid) {
           {"gd", kVmaGrowsdown}, {"dc", kVmaDontfork}, {"dd", kVmaDontdump}, {"wf", kVmaWipeonfork}};
       for (size_t q = 8; q + 2 <= line.size(); q++) {
         if (line[q] == ' ') continue;
+        if (line.compare(q, 2, "uw") == 0 && (q + 2 == line.size() || line[q + 2] == ' ')) out.back().uffd_wp = true;
         for (auto &k : known)
           if (line.compare(q, 2, k.name) == 0 && (q + 2 == line.size() || line[q + 2] == ' ')) out.back().flags |= k.bit;
         while (q < line.size() && line[q] != ' ') q++;
@@ -509,6 +511,62 @@ bool snapshot_holds_memory(const ProcessImage &img) {
   return true;
 }
 
+uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written) {
+  // Every run of base that has its pages' checksums, in address order.
+  std::vector<const PageRun *> old;
+  for (const VmaImage &v : base.vmas)
+    for (const PageRun &r : v.runs)
+      if (r.page_crcs.size() == r.len / kPage) old.push_back(&r);
+  std::sort(old.begin(), old.end(), [](const PageRun *a, const PageRun *b) { return a->addr < b->addr; });
+  uint64_t referenced = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> w;
+  for (VmaImage &v : img.vmas) {
+    if (v.runs.empty()) continue;
+    w.clear();
+    if (!written(v, w)) continue;
+    std::vector<PageRun> out;
+    size_t wi = 0, oi = size_t(std::lower_bound(old.begin(), old.end(), v.start, [](const PageRun *r, uint64_t a) {
+                                   return r->addr + r->len <= a;
+                                 }) - old.begin());
+    for (const PageRun &r : v.runs) {
+      for (uint64_t a = r.addr; a < r.addr + r.len;) {
+        while (wi < w.size() && w[wi].second <= a) wi++;
+        while (oi < old.size() && old[oi]->addr + old[oi]->len <= a) oi++;
+        const bool dirty = wi < w.size() && w[wi].first <= a;
+        const PageRun *o = !dirty && oi < old.size() && old[oi]->addr <= a ? old[oi] : nullptr;
+        // The longest stretch from a of the same kind: stored, or in that one old run.
+        uint64_t e = r.addr + r.len;
+        if (dirty) e = std::min(e, w[wi].second);
+        else if (wi < w.size()) e = std::min(e, w[wi].first);
+        if (o) e = std::min(e, o->addr + o->len);
+        else if (!dirty && oi < old.size()) e = std::min(e, std::max(a + kPage, old[oi]->addr));
+        if (!o) {
+          if (!out.empty() && out.back().file.empty() && out.back().addr + out.back().len == a)
+            out.back().len += e - a;
+          else
+            out.push_back(PageRun{a, e - a, 0, 0});
+        } else {
+          PageRun x{a, e - a, 0, 0};
+          const uint64_t first = (a - o->addr) / kPage, n = (e - a) / kPage;
+          x.file = o->file.empty() ? base_file : o->file;
+          x.file_offset = (o->file.empty() ? o->offset : o->file_offset) + (a - o->addr);
+          x.page_crcs.assign(o->page_crcs.begin() + long(first), o->page_crcs.begin() + long(first + n));
+          for (uint32_t c : x.page_crcs) x.crc32c = crc32c_combine(x.crc32c, c, kPage);
+          referenced += x.len;
+          out.push_back(std::move(x));
+        }
+        a = e;
+      }
+    }
+    v.runs = std::move(out);
+  }
+  uint64_t off = kPageDataOffset;   // provisional, as plan_memory's
+  for (VmaImage &v : img.vmas)
+    for (PageRun &r : v.runs)
+      if (r.file.empty()) r.offset = off, off += r.len;
+  return referenced;
+}
+
 uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_start, const std::vector<bool> &zero_ok,
                      ProcessImage &img, const Codec &codec, MemoryStats *stats) {
   timespec t0;
@@ -519,8 +577,10 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
   for (size_t i = 0; i < img.vmas.size(); i++) {
     VmaImage &v = img.vmas[i];
     for (auto &r : v.runs) {
+      if (!r.file.empty()) continue;   // in an older image
       r.offset = off;
       r.crc32c = 0;
+      r.page_crcs.clear();
       off += r.len;
       nruns++;
       for (uint64_t a = r.addr; a < r.addr + r.len; a += kBatchBytes)
@@ -604,7 +664,17 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
         }
         size_t pos = 0;
         for (size_t k = first; k < i; k++) {
-          pieces[k].run->crc32c = crc32c(pieces[k].run->crc32c, buf + pos, size_t(pieces[k].len));
+          PageRun &run = *pieces[k].run;
+          if (codec.kind == CODEC_NONE) {
+            // Page by page: a later incremental image may refer to any part of this run.
+            for (uint64_t q = 0; q < pieces[k].len; q += kPage) {
+              uint32_t c = crc32c(0, buf + pos + q, kPage);
+              run.page_crcs.push_back(c);
+              run.crc32c = crc32c_combine(run.crc32c, c, kPage);
+            }
+          } else {
+            run.crc32c = crc32c(run.crc32c, buf + pos, size_t(pieces[k].len));
+          }
           pos += size_t(pieces[k].len);
         }
         std::vector<Extent> ext = data_extents(buf, total);

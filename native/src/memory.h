@@ -2,6 +2,8 @@
 #pragma once
 #include <sys/types.h>
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@ struct MapEntry {
   char perms[5] = "----";
   std::string path;   // file path, [heap], [stack], [vdso], [anon:...] or empty
   uint32_t flags = 0;   // kVma* bits from the VmFlags line
+  bool uffd_wp = false;  // VmFlags "uw": registered for userfaultfd write-protect
 };
 
 // /proc/PID/smaps (maps plus VmFlags; it walks the page tables, a cost like a pagemap scan).
@@ -39,11 +42,20 @@ std::vector<bool> plan_memory(pid_t pid, const std::vector<MapEntry> &maps, Proc
 // MADV_DONTFORK (absent in a child) or MADV_WIPEONFORK (zeros in a child).
 bool snapshot_holds_memory(const ProcessImage &img);
 
+// Incremental images. In the VMAs for which written(vma, ranges) gives the pages written
+// since `base` (the previous image of the same process, uncompressed) was taken, every page
+// not written since and saved in base becomes a reference to where base has it (its own file,
+// `base_file` relative to the job directory, or the older image base refers to: never a
+// chain). The other pages stay to be stored. Returns the bytes referenced.
+using WrittenOf = std::function<bool(const VmaImage &, std::vector<std::pair<uint64_t, uint64_t>> &)>;
+uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written);
+
 // The planned runs' bytes read from read_pid (the process itself, frozen, or its snapshot,
 // whose memory is the same) and stored in image_fd from data_start (page aligned) on: raw at
 // the runs' offsets (zero pages left as holes), or compressed frames one after the other.
 // Sets the runs' offsets and crc32c, img.pages_codec and img.page_frames. Returns the first
-// byte after the page data. Throws naming pid.
+// byte after the page data. Runs in an older image (reference_base) are left as they are.
+// Uncompressed, each run gets its pages' crc32c too (for later references). Throws naming pid.
 uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_start, const std::vector<bool> &zero_ok,
                      ProcessImage &img, const Codec &codec, MemoryStats *stats = nullptr);
 

@@ -447,7 +447,8 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
       for (const PageRun &r : v.runs) {
         if (r.len == 0 || (r.addr | r.len) % kPage || r.addr < prev || r.addr + r.len > v.end)
           refuse(at + ": page run " + hex(r.addr) + "+" + hex(r.len) + " out of order or outside the mapping");
-        if (r.offset < kPageDataOffset) refuse(at + ": page run at image offset " + std::to_string(r.offset));
+        // A run in an older image is placed at restore (assemble_pages), before the plan is built.
+        if (r.offset < kPageDataOffset && r.file.empty()) refuse(at + ": page run at image offset " + std::to_string(r.offset));
         prev = r.addr + r.len;
         runs.push_back(plan_run{r.addr, r.len, r.offset});
       }

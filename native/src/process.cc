@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 
 #include "fd_kinds.h"
@@ -212,6 +213,51 @@ void thread_state(pid_t pid, pid_t tid, bool leader, uint64_t insn, const std::s
   if (se) fail_pid(pid, "thread " + std::to_string(tid) + ": cannot restore registers: " + errno_str(-se));
 }
 
+// Private anonymous writable memory: what userfaultfd write-protect can track.
+bool trackable(const MapEntry &m) {
+  if (m.perms[1] != 'w' || m.perms[3] != 'p') return false;
+  return m.path.empty() || m.path[0] == '[';   // anonymous, [heap], [stack], [anon:...]
+}
+
+// Incremental: arms the process's tracker on its first checkpoint; then, in every tracked
+// VMA, the pages written since the last checkpoint (protected again at once), and with a base
+// image the other pages become references into it.
+void track_written(pid_t pid, pid_t leader, const std::vector<MapEntry> &maps, const DumpOptions &opts, PendingDump &p) {
+  Tracker &t = *opts.tracker;
+  DumpResult &res = p.res;
+  if (t.uffd < 0) {
+    arm_tracker(pid, leader, t, &res.no_tracking);
+    return;   // nothing was protected before: this image is full
+  }
+  const std::string pm_path = "/proc/" + std::to_string(pid) + "/pagemap";
+  int pm = open(pm_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (pm < 0) fail_pid(pid, "cannot open " + pm_path + ": " + errno_str(errno));
+  std::map<uint64_t, const MapEntry *> by_start;
+  for (const MapEntry &m : maps) by_start[m.start] = &m;
+  auto written = [&](const VmaImage &v, std::vector<std::pair<uint64_t, uint64_t>> &w) {
+    auto it = by_start.find(v.start);
+    if (it == by_start.end() || it->second->end != v.end || !it->second->uffd_wp || !t.covers(v.start, v.end)) return false;
+    return written_since(pm, v.start, v.end, w);
+  };
+  try {
+    const bool raw = opts.codec.kind == CODEC_NONE && opts.base && opts.base->pages_codec == CODEC_NONE;
+    if (raw) {
+      res.referenced = reference_base(res.image, *opts.base, opts.base_file, written);
+    } else {
+      // No base to refer to: the scan only protects the written pages again, for next time.
+      std::vector<std::pair<uint64_t, uint64_t>> w;
+      for (const VmaImage &v : res.image.vmas) {
+        w.clear();
+        written(v, w);
+      }
+    }
+  } catch (...) {
+    close(pm);
+    throw;
+  }
+  close(pm);
+}
+
 }  // namespace
 
 std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &tids, const DumpOptions &opts) {
@@ -335,6 +381,7 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   // in flight in the job's pseudo-terminals, shared memory files (/dev/shm), data queued in
   // socketpairs. The pages follow (finish_dump), possibly after the job runs again.
   p->zero_ok = plan_memory(pid, maps, img);
+  if (opts.tracker) track_written(pid, tids.empty() ? pid : tids[0], maps, opts, *p);
   uint64_t end = dump_shared_files(pid, fd, kPageDataOffset, img);
   end = dump_pipes(pid, fd, end, img);
   end = dump_ptys(pid, fd, end, img);
@@ -348,6 +395,14 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   img.clocks.boottime_ns = clock_ns(CLOCK_BOOTTIME) + opts.boot_offset_ns;
   img.clocks.realtime_ns = clock_ns(CLOCK_REALTIME);
 
+  if (opts.tracker && opts.tracker->uffd >= 0) {
+    // From now on (the job is still frozen) every write is seen: anonymous memory not
+    // tracked yet is registered and write-protected.
+    std::vector<std::pair<uint64_t, uint64_t>> fresh;
+    for (const MapEntry &m : maps)
+      if (trackable(m) && !(m.uffd_wp && opts.tracker->covers(m.start, m.end))) fresh.emplace_back(m.start, m.end);
+    protect_ranges(*opts.tracker, fresh);
+  }
   if (opts.snapshot) {
     if (!snapshot_holds_memory(img))
       p->no_snapshot = "memory marked MADV_DONTFORK or MADV_WIPEONFORK";

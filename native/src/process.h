@@ -11,6 +11,7 @@
 #include "files.h"
 #include "image.h"
 #include "pagecodec.h"
+#include "tracking.h"
 
 namespace cairn {
 
@@ -32,6 +33,12 @@ struct DumpOptions {
   bool snapshot = false;
   pid_t reaper = 0;
   std::function<pid_t(pid_t)> leader_of;
+  // Incremental images (uncompressed only): the process's written-page tracker (armed here
+  // if it is not yet; null: no tracking), and the previous image of the same process with
+  // its path relative to the job directory (null: this image is full).
+  Tracker *tracker = nullptr;
+  const ProcessImage *base = nullptr;
+  std::string base_file;
 };
 
 struct DumpResult {
@@ -41,6 +48,8 @@ struct DumpResult {
   double ms_pages_read = 0;             // of ms_memory: pagemap + process_vm_readv + crc
   uint64_t pages_stored = 0;            // bytes of non-zero pages (before compression)
   bool snapshot = false;                // the pages came from a snapshot
+  uint64_t referenced = 0;              // bytes of pages left in older images (incremental)
+  std::string no_tracking;              // why written pages are not tracked, when asked
 };
 
 // A dump whose frozen part is done: the image's metadata and everything but private memory

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -30,6 +31,7 @@
 #include "crc32c.h"
 #include "job_objects.h"
 #include "namespaces.h"
+#include "page_chain.h"
 #include "pagecodec.h"
 #include "process.h"
 #include "progress.h"
@@ -428,12 +430,21 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   progress_reset(work);
   std::vector<Fd> page_mem(imgs.size());
   std::vector<int> page_fds(imgs.size(), -1);
+  std::deque<ProcessImage> assembled;   // incremental images, their runs placed in their memfd
   for (size_t i = 0; i < imgs.size(); i++) {
-    if (imgs[i]->pages_codec == CODEC_NONE) continue;
+    const bool refs = imgs[i]->pages_codec == CODEC_NONE && has_page_references(*imgs[i]);
+    if (imgs[i]->pages_codec == CODEC_NONE && !refs) continue;
     page_mem[i].fd = int(syscall(SYS_memfd_create, "cairn-pages", MFD_CLOEXEC));
     if (page_mem[i].fd < 0) throw std::runtime_error(who_of(*imgs[i]) + ": memfd for its pages: " + err(errno));
     try {
-      decompress_pages(req.procs[i].image_path, *imgs[i], page_mem[i].fd, codec_threads());
+      if (refs) {
+        assembled.push_back(*imgs[i]);
+        assemble_pages(req.procs[i].image_path, assembled.back(), page_mem[i].fd);
+        if (main_img == imgs[i]) main_img = &assembled.back();
+        imgs[i] = &assembled.back();
+      } else {
+        decompress_pages(req.procs[i].image_path, *imgs[i], page_mem[i].fd, codec_threads());
+      }
     } catch (const std::exception &e) {
       throw std::runtime_error(who_of(*imgs[i]) + ": " + e.what());
     }
@@ -581,13 +592,19 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   Fd f(open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) throw std::runtime_error(who + ": cannot open image " + image_path + ": " + err(errno));
   std::vector<const std::vector<PageRun> *> all;
-  if (image.pages_codec != CODEC_NONE) {
-    // The frames are decompressed into memory that is dropped after: each VMA run's crc32c is
-    // checked there (decompress_pages); the other runs are plain bytes in the file (below).
+  if (image.pages_codec != CODEC_NONE || has_page_references(image)) {
+    // The frames are decompressed (or an incremental image's runs gathered) into memory that
+    // is dropped after: each VMA run's crc32c is checked there; the other runs are plain
+    // bytes in the file (below).
     Fd mem(int(syscall(SYS_memfd_create, "cairn-verify", MFD_CLOEXEC)));
     if (mem.fd < 0) throw std::runtime_error(who + ": memfd: " + err(errno));
     try {
-      decompress_pages(image_path, image, mem.fd, codec_threads());
+      if (image.pages_codec != CODEC_NONE) {
+        decompress_pages(image_path, image, mem.fd, codec_threads());
+      } else {
+        ProcessImage copy = image;
+        assemble_pages(image_path, copy, -1);   // read and checked, not kept
+      }
     } catch (const std::exception &e) {
       throw std::runtime_error(who + ": " + e.what());
     }

@@ -1,6 +1,6 @@
 // npm run bench: how fast cairn is, each figure beside its physical limit measured in the same
 // run. Prints tables, then one JSON document. `--quick`: 64 MiB only, fewer repetitions;
-// `--sizes=64,1024`: those sizes in the first table; `--only=matrix,codecs,threads,overhead,mpi`.
+// `--sizes=64,1024`: those sizes in the first table; `--only=matrix,codecs,threads,overhead,mpi,incremental`.
 //   - checkpoint and restart of 64 MiB / 1 GiB / 4 GiB processes of random, zero and
 //     patterned memory, against dd writing and reading as many bytes in the same directory
 //     (4 GiB only when memory allows); the application's pause; the image's size
@@ -8,6 +8,7 @@
 //   - a process of 1 and of 8 threads
 //   - a trivial process's checkpoint end to end; launch overhead; runtime overhead without
 //     checkpoints (malloc-heavy 8 threads, pipe I/O, syscall loop) against native runs
+//   - an incremental checkpoint after the process wrote 1% of its pages, beside the full one
 //   - an MPI job on the test bed's three hosts: its checkpoint beside the slowest host's
 //     own image writing (the bed is brought up when run as root)
 import os from 'node:os';
@@ -15,6 +16,7 @@ import path from 'node:path';
 import { readIf } from '../helpers/cairn.js';
 import { program } from '../helpers/programs.js';
 import { bigmemSpec, checkpointAndRestart, type CheckpointRow } from './checkpoints.js';
+import { incrementalCheckpoint } from './incremental.js';
 import { mpiCheckpoint } from './mpi.js';
 import { launchOverhead, runtimeOverhead, trivialCheckpoint } from './overhead.js';
 import { availableMemory, dd, MiB, type Limits } from './util.js';
@@ -87,7 +89,11 @@ const runtime = overhead
     ]
   : [];
 
-// 5. An MPI job across hosts.
+// 5. Incremental: the largest size that fits, 1% of its pages written between checkpoints.
+const incrMib = quick ? 64 : availableMemory() > 4096 * MiB * 3 ? 4096 : 1024;
+const incremental = want('incremental') ? await incrementalCheckpoint(program('touch'), incrMib) : undefined;
+
+// 6. An MPI job across hosts.
 const mpi = want('mpi') ? await mpiCheckpoint(quick ? 2 : 5, notes) : undefined;
 
 // ---- report
@@ -124,10 +130,15 @@ if (trivial) out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.ru
 if (launch) out.push(`Launch of /bin/true, median of ${launch.runs}: native ${f3(launch.nativeS)}, cairn launch --new-coordinator ${f3(launch.cairnS)} (+${f3(launch.cairnS - launch.nativeS)})`);
 if (runtime.length) out.push('Runtime without checkpoints (each program times itself), median:');
 for (const r of runtime) out.push(`  ${r.workload.padEnd(16)} native ${f3(r.nativeS)}  under cairn ${f3(r.cairnS)}  overhead ${(((r.cairnS - r.nativeS) / r.nativeS) * 100).toFixed(1)}%`);
+if (incremental) {
+  const { full: f, incremental: i } = incremental;
+  out.push(`Incremental (${incremental.mib} MiB, 1% of its pages written between checkpoints): full ${f.checkpointS.toFixed(3)} s, pause ${f.pauseS.toFixed(3)} s, ${mib(f.bytes)} on disk;`);
+  out.push(`  incremental ${i.checkpointS.toFixed(3)} s, pause ${i.pauseS.toFixed(3)} s, ${mib(i.bytes)} on disk: ${((i.bytes / f.bytes) * 100).toFixed(2)}% of the full image`);
+}
 if (mpi) {
   out.push(`MPI across hosts (Open MPI, ${mpi.ranks} ranks on ${mpi.hosts} hosts, ${mib(mpi.bytes)}), median of ${mpi.runs}: checkpoint ${f3(mpi.checkpointS)} (pause ${f3(mpi.pauseS)});`);
   out.push(`  the slowest host's own image writing in it ${f3(mpi.slowestWriteS)} (${mpi.slowestHost}): ${ratio(mpi.checkpointS, mpi.slowestWriteS)}`);
 }
 for (const n of notes) out.push(`note: ${n}`);
 console.log(out.join('\n'));
-console.log(JSON.stringify({ cpus: os.cpus().length, kernel: os.release(), limits, matrix, codecs, threads, trivial, launch, runtime, mpi, notes }, null, 2));
+console.log(JSON.stringify({ cpus: os.cpus().length, kernel: os.release(), limits, matrix, codecs, threads, trivial, launch, runtime, incremental, mpi, notes }, null, 2));

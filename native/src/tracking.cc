@@ -1,0 +1,133 @@
+// Written-page tracking (tracking.h).
+#include "tracking.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "injection.h"
+#include "process.h"
+
+namespace cairn {
+
+namespace {
+
+// Linux 6.7's, newer than Debian 12's headers.
+constexpr uint64_t kFeatureWpUnpopulated = 1ULL << 13, kFeatureWpAsync = 1ULL << 15;
+struct pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+      category_anyof_mask, return_mask;
+};
+struct page_region {
+  uint64_t start, end, categories;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, struct pm_scan_arg);
+constexpr uint64_t kScanWpMatching = 1 << 0, kScanCheckWpAsync = 1 << 1;
+constexpr uint64_t kIsWritten = 1 << 1;
+
+}  // namespace
+
+Tracker::~Tracker() {
+  if (uffd >= 0) close(uffd);
+  if (pidfd >= 0) close(pidfd);
+}
+
+bool Tracker::alive() const { return pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0; }
+
+bool Tracker::covers(uint64_t start, uint64_t end) const {
+  for (auto &r : ranges)
+    if (r.first <= start && end <= r.second) return true;
+  return false;
+}
+
+bool arm_tracker(pid_t pid, pid_t leader, Tracker &t, std::string *why_not) {
+  const uint64_t insn = vdso_syscall_insn(pid);
+  if (!insn) fail_pid(pid, "no syscall instruction found in its [vdso]");
+  int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    *why_not = "pidfd_open: " + errno_str(errno);
+    return false;
+  }
+  int ours = -1;
+  with_injection(pid, leader, insn, [&](const Inject &inject, uint64_t) {
+    long fd = inject(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0);
+    if (fd < 0) {
+      *why_not = "userfaultfd: " + errno_str(int(-fd));
+      return;
+    }
+    ours = int(syscall(SYS_pidfd_getfd, pidfd, int(fd), 0));
+    int e = errno;
+    inject(SYS_close, fd, 0, 0, 0);
+    if (ours < 0) *why_not = "pidfd_getfd: " + errno_str(e);
+  });
+  if (ours < 0) {
+    close(pidfd);
+    return false;
+  }
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = kFeatureWpAsync | kFeatureWpUnpopulated;
+  if (ioctl(ours, UFFDIO_API, &api) < 0) {
+    *why_not = "UFFDIO_API (asynchronous write-protect): " + errno_str(errno);
+    close(ours);
+    close(pidfd);
+    return false;
+  }
+  t.uffd = ours;
+  t.pidfd = pidfd;
+  return true;
+}
+
+void protect_ranges(Tracker &t, const std::vector<std::pair<uint64_t, uint64_t>> &ranges) {
+  for (auto &r : ranges) {
+    uffdio_register reg{};
+    reg.range.start = r.first;
+    reg.range.len = r.second - r.first;
+    reg.mode = UFFDIO_REGISTER_MODE_WP;
+    if (ioctl(t.uffd, UFFDIO_REGISTER, &reg) < 0) continue;
+    uffdio_writeprotect wp{};
+    wp.range = reg.range;
+    wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+    if (ioctl(t.uffd, UFFDIO_WRITEPROTECT, &wp) < 0) {
+      uffdio_range un = reg.range;
+      ioctl(t.uffd, UFFDIO_UNREGISTER, &un);
+      continue;
+    }
+    t.ranges.push_back(r);
+  }
+}
+
+bool written_since(int pagemap_fd, uint64_t start, uint64_t end, std::vector<std::pair<uint64_t, uint64_t>> &out) {
+  static thread_local std::vector<page_region> regs(4096);
+  pm_scan_arg a{};
+  a.size = sizeof a;
+  a.flags = kScanWpMatching | kScanCheckWpAsync;
+  a.start = start;
+  a.end = end;
+  a.vec = reinterpret_cast<uint64_t>(regs.data());
+  a.vec_len = regs.size();
+  a.category_mask = kIsWritten;
+  a.return_mask = kIsWritten;
+  while (a.start < a.end) {
+    long n = ioctl(pagemap_fd, kPagemapScan, &a);
+    if (n < 0) return false;
+    for (long i = 0; i < n; i++) {
+      const page_region &g = regs[size_t(i)];
+      if (!out.empty() && out.back().second == g.start)
+        out.back().second = g.end;
+      else
+        out.emplace_back(g.start, g.end);
+    }
+    if (a.walk_end <= a.start) break;
+    a.start = a.walk_end;
+  }
+  return true;
+}
+
+}  // namespace cairn

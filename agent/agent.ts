@@ -408,7 +408,6 @@ export class Agent {
       for (const d of todo) {
         pending.delete(d.pid);   // the engine counts it from its plan on
         const res = await this.o.engine.finishDump(d.pid, d.pagesEnd);
-        if (process.env.CAIRN_DEBUG_TIMING) this.o.log(`agent: pages of ${d.info.comm}: ${JSON.stringify((res as unknown as { timing: unknown }).timing)} snapshot=${d.snapshot}`);
         // The image the agent completed keeps its fields; the engine's copy brings the pages.
         const mine = d.image as { vmas?: Array<{ runs?: unknown }>; pagesBytes?: unknown; pagesCodec?: unknown; pageFrames?: unknown };
         const theirs = res.image as typeof mine;
@@ -437,7 +436,7 @@ export class Agent {
       const last = this.bases.get(pid);
       const base = track && last && last.chain + 1 < FULL_EVERY ? { file: last.file, image: last.image } : undefined;
       const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress, snapshot: SNAPSHOTS, reaper: this.o.job.initPid, track, base });
-      if (SNAPSHOTS && !res.snapshot) this.o.log(`agent: process ${nsPid} (${comm}): written while frozen: ${res.noSnapshot}`);
+      if (SNAPSHOTS && !res.snapshot && res.noSnapshot) this.o.log(`agent: process ${nsPid} (${comm}): written while frozen: ${res.noSnapshot}`);
       if (track && res.noTracking) this.o.log(`agent: process ${nsPid} (${comm}): every image full: ${res.noTracking}`);
       const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[]; ttyStdio?: number; ttyTermios?: Buffer };
       if (pid === this.o.job.pid) {

@@ -403,7 +403,14 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
       if (trackable(m) && !(m.uffd_wp && opts.tracker->covers(m.start, m.end))) fresh.emplace_back(m.start, m.end);
     protect_ranges(*opts.tracker, fresh);
   }
-  if (opts.snapshot) {
+  uint64_t to_store = 0;
+  for (const VmaImage &v : img.vmas)
+    for (const PageRun &r : v.runs)
+      if (r.file.empty()) to_store += r.len;
+  // A snapshot costs a copy of the page tables (~0.1 s per GiB mapped with 4 KiB pages):
+  // a few pages to store (an incremental image) are written sooner while frozen.
+  constexpr uint64_t kSnapshotMinBytes = 64u << 20;
+  if (opts.snapshot && to_store >= kSnapshotMinBytes) {
     if (!snapshot_holds_memory(img))
       p->no_snapshot = "memory marked MADV_DONTFORK or MADV_WIPEONFORK";
     else

@@ -63,7 +63,9 @@ export async function pruneGenerations(jobDir: string, keep: number): Promise<st
   if (latest) kept.add(latest);
   const needed = new Set<string>();
   for (const n of kept) {
-    // An unreadable manifest: what it reads is unknown, so nothing is removed.
+    // No manifest: not a generation one can restart, it reads nothing. An unreadable one:
+    // what it reads is unknown, so nothing is removed (readManifest throws).
+    if (!fs.existsSync(path.join(jobDir, genName(n), 'manifest.pb'))) continue;
     const m = readManifest(path.join(jobDir, genName(n)));
     for (const h of m.hosts) for (const img of h.images) for (const r of img.reads ?? []) needed.add(r);
   }

@@ -25,6 +25,7 @@
 
 #include "crc32c.h"
 #include "pagecodec.h"
+#include "pagemap_scan.h"
 #include "progress.h"
 #include "process.h"
 
@@ -61,18 +62,8 @@ struct Work {
   Scan scan;
 };
 
-// PAGEMAP_SCAN (Linux 6.7): the kernel walks the page tables and returns matching ranges, so
-// a huge sparse reservation (JVM heaps, sanitizer shadows) costs nothing. Defined here because
-// the distribution's headers predate it.
-struct pm_scan_arg {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
-      category_anyof_mask, return_mask;
-};
-struct page_region {
-  uint64_t start, end, categories;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, struct pm_scan_arg);
-constexpr uint64_t kIsFile = 1 << 2, kIsPresent = 1 << 3, kIsSwapped = 1 << 4, kIsPfnZero = 1 << 5;
+using pagemap::kIsFile, pagemap::kIsPfnZero, pagemap::kIsPresent, pagemap::kIsSwapped, pagemap::kScan,
+    pagemap::page_region, pagemap::pm_scan_arg;
 
 void add_run(VmaImage &v, uint64_t start, uint64_t len) {
   if (!v.runs.empty() && v.runs.back().addr + v.runs.back().len == start)
@@ -102,7 +93,7 @@ int scan_ioctl(pid_t pid, int pm_fd, VmaImage &v, Scan scan) {
   }
   a.return_mask = kIsPresent | kIsSwapped;
   while (a.start < a.end) {
-    long n = ioctl(pm_fd, kPagemapScan, &a);
+    long n = ioctl(pm_fd, kScan, &a);
     if (n < 0) {
       if ((errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) && v.runs.empty()) {
         unsupported = true;

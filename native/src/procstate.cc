@@ -2,6 +2,8 @@
 // affinity, scheduling policy, per-thread comm, no_new_privs, dumpable (see procstate.h).
 #include "procstate.h"
 
+#include "injection.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -108,37 +110,16 @@ uint64_t hexmask(const std::string &status, const char *key) {
 // mask put back exactly, and the thread back in its interrupt stop (restop): the dump reads
 // its registers after this, and must see the interrupted call as it was.
 long inject_once(pid_t pid, pid_t tid, long nr, long a1, long a2) {
-  user_regs_struct orig;
-  if (int e = get_regs(tid, orig)) fail_pid(pid, "cannot read registers: " + errno_str(-e));
-  uint64_t mask = 0;
-  if (ptrace(PTRACE_GETSIGMASK, tid, sizeof mask, &mask) < 0) fail_pid(pid, "PTRACE_GETSIGMASK: " + errno_str(errno));
-  std::string maps;
-  uint64_t vs = 0, ve = 0;
-  if (read_text("/proc/" + std::to_string(pid) + "/maps", maps)) {
-    size_t p = maps.find("[vdso]");
-    if (p != std::string::npos) {
-      size_t b = maps.rfind('\n', p);
-      b = b == std::string::npos ? 0 : b + 1;
-      char *e;
-      vs = strtoull(maps.c_str() + b, &e, 16);
-      ve = strtoull(e + 1, nullptr, 16);
-    }
-  }
-  uint64_t insn = find_syscall_insn(pid, vs, ve);
+  const uint64_t insn = vdso_syscall_insn(pid);
   if (!insn) fail_pid(pid, "no syscall instruction found in its [vdso]");
-  uint64_t all = ~uint64_t(0);
-  ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all);
   long r = 0;
-  std::string error;
   try {
-    r = inject_syscall(tid, orig, insn, nr, a1, a2);
+    with_injection(pid, tid, insn, [&](const Inject &inject, uint64_t) { r = inject(nr, a1, a2, 0, 0); });
   } catch (const std::exception &e) {
-    error = e.what();
+    const std::string m = e.what();
+    if (m.rfind(who(pid), 0) == 0) throw;   // already names the process
+    fail_pid(pid, m);
   }
-  int se = restop(tid, orig);
-  ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask);
-  if (!error.empty()) fail_pid(pid, error);
-  if (se) fail_pid(pid, "cannot put its registers back: " + errno_str(-se));
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "injection.h"
+#include "pagemap_scan.h"
 #include "process.h"
 
 namespace cairn {
@@ -20,16 +21,8 @@ namespace {
 
 // Linux 6.7's, newer than Debian 12's headers.
 constexpr uint64_t kFeatureWpUnpopulated = 1ULL << 13, kFeatureWpAsync = 1ULL << 15;
-struct pm_scan_arg {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
-      category_anyof_mask, return_mask;
-};
-struct page_region {
-  uint64_t start, end, categories;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, struct pm_scan_arg);
-constexpr uint64_t kScanWpMatching = 1 << 0, kScanCheckWpAsync = 1 << 1;
-constexpr uint64_t kIsWritten = 1 << 1;
+using pagemap::kCheckWpAsync, pagemap::kIsWritten, pagemap::kScan, pagemap::kWpMatching, pagemap::page_region,
+    pagemap::pm_scan_arg;
 
 }  // namespace
 
@@ -107,7 +100,7 @@ bool written_since(int pagemap_fd, uint64_t start, uint64_t end, std::vector<std
   static thread_local std::vector<page_region> regs(4096);
   pm_scan_arg a{};
   a.size = sizeof a;
-  a.flags = kScanWpMatching | kScanCheckWpAsync;
+  a.flags = kWpMatching | kCheckWpAsync;
   a.start = start;
   a.end = end;
   a.vec = reinterpret_cast<uint64_t>(regs.data());
@@ -115,7 +108,7 @@ bool written_since(int pagemap_fd, uint64_t start, uint64_t end, std::vector<std
   a.category_mask = kIsWritten;
   a.return_mask = kIsWritten;
   while (a.start < a.end) {
-    long n = ioctl(pagemap_fd, kPagemapScan, &a);
+    long n = ioctl(pagemap_fd, kScan, &a);
     if (n < 0) return false;
     for (long i = 0; i < n; i++) {
       const page_region &g = regs[size_t(i)];

@@ -187,8 +187,10 @@ struct Batch {
 // compressed in parallel and appended in order, one frame each.
 class PageSink {
  public:
-  PageSink(int fd, const Codec &codec, unsigned workers, uint64_t phys_start)
-      : fd_(fd), codec_(codec), phys_end_(phys_start) {
+  // direct_fd >= 0: the same file opened with O_DIRECT, for raw page data (aligned buffers,
+  // offsets and lengths): the disk's own speed, no page cache to fill and write back.
+  PageSink(int fd, int direct_fd, const Codec &codec, unsigned workers, uint64_t phys_start)
+      : fd_(fd), direct_fd_(direct_fd), codec_(codec), phys_end_(phys_start) {
     const size_t nbufs = workers + 2;   // the reader fills one while every worker holds one
     mem_ = mmap(nullptr, nbufs * kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem_ == MAP_FAILED) throw std::runtime_error("cannot allocate dump buffers: " + errno_str(errno));
@@ -240,9 +242,10 @@ class PageSink {
       g.unlock();
       std::string e;
       if (!skip && codec_.kind == CODEC_NONE) {
+        const int wfd = direct_fd_ >= 0 ? direct_fd_ : fd_;
         for (const Extent &x : b.ext)
-          if (!write_all(b.buf + size_t(x.page) * kPage, size_t(x.npages) * kPage, b.logical + uint64_t(x.page) * kPage, e)) break;
-        if (e.empty()) written(b.logical, b.len);
+          if (!write_all(wfd, b.buf + size_t(x.page) * kPage, size_t(x.npages) * kPage, b.logical + uint64_t(x.page) * kPage, e)) break;
+        if (e.empty() && direct_fd_ < 0) written(b.logical, b.len);
       } else if (!skip && !b.ext.empty()) {
         try {
           compress_frame(codec_, b.buf, b.ext, out);
@@ -268,7 +271,7 @@ class PageSink {
         cv_.notify_all();
         if (write) {
           g.unlock();
-          if (write_all(out.data(), out.size(), at, e)) written(at, out.size());   // concurrent with the next frame's
+          if (write_all(fd_, out.data(), out.size(), at, e)) written(at, out.size());   // concurrent with the next frame's
           g.lock();
         }
       }
@@ -298,9 +301,9 @@ class PageSink {
                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
   }
 
-  bool write_all(const uint8_t *b, size_t len, uint64_t off, std::string &e) {
+  bool write_all(int fd, const uint8_t *b, size_t len, uint64_t off, std::string &e) {
     while (len) {
-      ssize_t w = pwrite(fd_, b, len, off_t(off));
+      ssize_t w = pwrite(fd, b, len, off_t(off));
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
         e = "cannot write page data to the image: " + errno_str(w < 0 ? errno : EIO);
@@ -313,7 +316,7 @@ class PageSink {
     return true;
   }
 
-  int fd_;
+  int fd_, direct_fd_;
   Codec codec_;
   void *mem_ = nullptr;
   size_t nbufs_ = 0;
@@ -594,7 +597,17 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
     std::string error;
     {
       const unsigned workers = codec.kind == CODEC_NONE ? 1 : codec_threads();
-      PageSink sink(image_fd, codec, workers, data_start);
+      // Raw pages bypass the page cache when the file system allows it (tmpfs does not).
+      int direct = codec.kind == CODEC_NONE && !getenv("CAIRN_NO_DIRECT_IO")
+                       ? open(("/proc/self/fd/" + std::to_string(image_fd)).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC)
+                       : -1;
+      struct CloseFd {
+        int fd;
+        ~CloseFd() {
+          if (fd >= 0) close(fd);
+        }
+      } close_direct{direct};
+      PageSink sink(image_fd, direct, codec, workers, data_start);
       uint64_t woff = data_start;
       std::vector<iovec> riov;
       riov.reserve(kMaxIov);

@@ -60,7 +60,10 @@ test('the job runs while its image is written from a snapshot it cannot see; res
   t.true(b > a, `the program ran on while its image was written (${a} -> ${b} lines)`);
   t.is(during.length, 2, 'one snapshot per process, in the job while the images are written');
   const init = Math.min(...before);
-  for (const p of during) t.is(Number(/PPid:\s+(\d+)/.exec(readIf(`/proc/${p}/status`))?.[1]), init, 'a snapshot is a child of cairn init, not of the job');
+  for (const p of during) {
+    t.is(Number(/PPid:\s+(\d+)/.exec(readIf(`/proc/${p}/status`))?.[1]), init, 'a snapshot is a child of cairn init, not of the job');
+    t.is(readIf(`/proc/${p}/comm`).trim(), 'cairn-snapshot', 'named for what it is in ps');
+  }
   const r = await cp;
   t.is(r.code, 0, r.stderr);
   const reply = JSON.parse(r.stdout) as { pauseUs: string; durationUs: string };

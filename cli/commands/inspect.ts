@@ -317,6 +317,13 @@ function printProcess(x: Inspected, canon: J, out: string[]): void {
   const codec = shortEnum(canon.pagesCodec ?? 'CODEC_NONE');
   const pageStore = codec === 'none' ? 'zero pages as holes' : `${codec}, ${((canon.pageFrames as J[] | undefined) ?? []).length} frames, zero pages left out`;
   out.push(`  image      ${path.basename(file)}: ${formatBytes(bytes)} (${bytes} bytes; pages ${formatBytes(num(img.pagesBytes))}: ${pageStore}), written by cairn ${img.cairnVersion}, format ${img.formatVersion}`);
+  // Incremental: the pages that are in older generations' images.
+  const older = new Map<string, number>();
+  for (const v of img.vmas)
+    for (const r of v.runs as Array<{ file?: string; len: unknown }>)
+      if (r.file) older.set(r.file.split('/')[0]!, (older.get(r.file.split('/')[0]!) ?? 0) + num(r.len as never));
+  if (older.size)
+    out.push(`  incremental pages not written since are read from ${[...older].sort().map(([g, n]) => `${g} (${formatBytes(n)})`).join(', ')}`);
   const runs = img.vmas.reduce((n, v) => n + v.runs.length, 0) + [...sharedFiles, ...pipes, ...((canon.ptys as J[] | undefined) ?? [])].reduce((n: number, f: J) => n + (f.runs?.length ?? 0), 0);
   out.push(`  checksums  header ${x.checks.header}, metadata crc32c ${hex(metaCrc)} ${x.checks.metadata}, manifest ${x.checks.manifest}, pages (${runs} runs, crc32c each) ${x.checks.pages === 'not checked' ? 'not checked (--verify checks them)' : x.checks.pages}`);
   out.push(`  exe        ${img.exe}`);

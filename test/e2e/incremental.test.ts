@@ -6,7 +6,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { readIf, waitFor } from '../helpers/cairn.js';
+import { cairn, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { projectRoot } from '../../common/paths.js';
@@ -80,6 +80,10 @@ test('a generation an incremental image reads is kept, and a restart from it nee
   // keep = 2, but generation 3 reads generation 1's image.
   const left = fs.readdirSync(s.ckptDir).filter((e) => /^gen-/.test(e)).sort();
   t.deepEqual(left, ['gen-000001', 'gen-000002', 'gen-000003']);
+  // inspect says where the pages are, and --verify checks them there.
+  const ins = await cairn(['inspect', '--verify', path.join(s.ckptDir, 'gen-000003')], { cwd: job.work });
+  t.is(ins.code, 0, ins.stderr);
+  t.regex(ins.stdout, /incremental pages not written since are read from gen-000001 \(/);
   await job.killAll(s);
   await launcher.exited;
   // Without generation 1, generation 3 cannot be restored: one line naming what is missing.

@@ -94,6 +94,7 @@ export class Agent {
   /** Each process's last image (relative to the job directory), the base of its next one,
    * and how many incremental images since its last full one. */
   private bases = new Map<number, { file: string; image: Record<string, unknown>; chain: number }>();
+  private toldNoTracking = new Set<number>();
   private writeUs = 0n;
   private chain: Promise<void> = Promise.resolve();
   private exited = false;
@@ -437,7 +438,10 @@ export class Agent {
       const base = track && last && last.chain + 1 < FULL_EVERY ? { file: last.file, image: last.image } : undefined;
       const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress, snapshot: SNAPSHOTS, reaper: this.o.job.initPid, track, base });
       if (SNAPSHOTS && !res.snapshot && res.noSnapshot) this.o.log(`agent: process ${nsPid} (${comm}): written while frozen: ${res.noSnapshot}`);
-      if (track && res.noTracking) this.o.log(`agent: process ${nsPid} (${comm}): every image full: ${res.noTracking}`);
+      if (track && res.noTracking && !this.toldNoTracking.has(pid)) {
+        this.toldNoTracking.add(pid);   // once: it would be the same at every checkpoint
+        this.o.log(`agent: process ${nsPid} (${comm}): every image full: ${res.noTracking}`);
+      }
       const image = res.image as { fds?: Array<{ fd: number; ofd?: number }>; zombies?: unknown[]; ttyStdio?: number; ttyTermios?: Buffer };
       if (pid === this.o.job.pid) {
         // A full-screen or line-editing program left the terminal in its own mode.

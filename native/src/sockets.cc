@@ -657,6 +657,14 @@ void dump_sockets(pid_t pid, ProcessImage &img) {
         img.notes.push_back(who(pid) + ": " + what + ": the TCP connection " + addr_str(s.name) + " -> " + addr_str(s.peer_name) +
                             " leaves the job: after a restart it is closed (reads and writes fail with ECONNRESET)");
       read_opts(h.fd, s);
+      // A TCP connection of the job, if the job is then killed, leaves a TIME_WAIT that keeps
+      // its port from the restart's bind for a minute, unless the socket had SO_REUSEADDR.
+      // It is set now (the image keeps the program's value); a bound socket changes in
+      // nothing else, and a restored connection has it set anyway.
+      if (s.family != AF_UNIX && s.type == SOCK_STREAM && s.state == SOCKET_PAIR && !s.outside) {
+        const int one = 1;
+        setsockopt(h.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      }
     } catch (...) {
       close(pidfd);
       throw;

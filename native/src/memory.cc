@@ -154,13 +154,6 @@ struct Piece {
   bool zero_ok;   // unreadable bytes become zeros (a mapping beyond the end of its file)
 };
 
-bool zero_page(const uint8_t *p) {
-  const uint64_t *q = reinterpret_cast<const uint64_t *>(p);
-  for (size_t i = 0; i < kPage / 8; i += 8)   // 64 bytes at a time: random data stops at once
-    if (q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] | q[i + 7]) return false;
-  return true;
-}
-
 // The pages of a batch that hold data (all-zero pages are never stored).
 std::vector<Extent> data_extents(const uint8_t *buf, size_t len) {
   std::vector<Extent> ext;
@@ -335,6 +328,13 @@ class PageSink {
 };
 
 }  // namespace
+
+bool zero_page(const uint8_t *p) {
+  const uint64_t *q = reinterpret_cast<const uint64_t *>(p);
+  for (size_t i = 0; i < kPage / 8; i += 8)   // 64 bytes at a time: random data stops at once
+    if (q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] | q[i + 6] | q[i + 7]) return false;
+  return true;
+}
 
 std::vector<MapEntry> read_maps(pid_t pid) {
   std::string s;

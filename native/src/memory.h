@@ -21,6 +21,9 @@ struct MapEntry {
   bool uffd_wp = false;  // VmFlags "uw": registered for userfaultfd write-protect
 };
 
+// True if the 4 KiB page at p is all zeros (such pages are never stored).
+bool zero_page(const uint8_t *p);
+
 // /proc/PID/smaps (maps plus VmFlags; it walks the page tables, a cost like a pagemap scan).
 std::vector<MapEntry> read_maps(pid_t pid);   // throws naming pid
 

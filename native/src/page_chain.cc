@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crc32c.h"
+#include "memory.h"
 #include "progress.h"
 
 namespace cairn {
@@ -23,13 +24,6 @@ constexpr size_t kChunk = 8u << 20;
 std::string dir_of(const std::string &p) {
   size_t s = p.find_last_of('/');
   return s == std::string::npos ? "." : s == 0 ? "/" : p.substr(0, s);
-}
-
-bool zero_page(const uint8_t *p) {
-  const uint64_t *q = reinterpret_cast<const uint64_t *>(p);
-  for (size_t i = 0; i < kPage / 8; i++)
-    if (q[i]) return false;
-  return true;
 }
 
 }  // namespace

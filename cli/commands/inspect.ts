@@ -243,7 +243,7 @@ const CLOCKS = ['REALTIME', 'MONOTONIC', 'PROCESS_CPUTIME', 'THREAD_CPUTIME', 'M
 const EPOLL_EVENTS: Array<[number, string]> = [[0x1, 'IN'], [0x2, 'PRI'], [0x4, 'OUT'], [0x8, 'ERR'], [0x10, 'HUP'], [0x40, 'RDNORM'], [0x80, 'RDBAND'], [0x100, 'WRNORM'], [0x200, 'WRBAND'], [0x400, 'MSG'], [0x2000, 'RDHUP'], [1 << 28, 'EXCLUSIVE'], [1 << 29, 'WAKEUP'], [1 << 30, 'ONESHOT'], [2 ** 31, 'ET']];
 const ITIMERS = ['REAL', 'VIRTUAL', 'PROF'];
 const SCHED: Record<number, string> = { 0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle', 6: 'deadline', 7: 'ext' };
-const VMA_FLAGS: Array<[number, string]> = [[1, 'growsdown'], [2, 'dontfork'], [4, 'dontdump'], [8, 'wipeonfork']];
+const VMA_FLAGS: Array<[number, string]> = [[1, 'growsdown'], [2, 'dontfork'], [4, 'dontdump'], [8, 'wipeonfork'], [32, 'hugepage'], [64, 'nohugepage']];
 const NOTIFY: Record<number, string> = { 0: 'signal', 1: 'none', 2: 'thread', 4: 'thread-id' };
 const secs = (ns: string | number, unit = 1e9) => `${(Number(ns) / unit).toFixed(3)} s`;
 const clockName = (c: number) => CLOCKS[c] ?? String(c);

@@ -374,6 +374,8 @@ static void map_vma(const struct plan_vma *v)
 		{ PVF_DONTFORK, MADV_DONTFORK, "madvise MADV_DONTFORK" },
 		{ PVF_DONTDUMP, MADV_DONTDUMP, "madvise MADV_DONTDUMP" },
 		{ PVF_WIPEONFORK, MADV_WIPEONFORK, "madvise MADV_WIPEONFORK" },
+		{ PVF_HUGEPAGE, MADV_HUGEPAGE, "madvise MADV_HUGEPAGE" },
+		{ PVF_NOHUGEPAGE, MADV_NOHUGEPAGE, "madvise MADV_NOHUGEPAGE" },
 	};
 	for (u32 k = 0; k < sizeof adv / sizeof adv[0]; k++) {
 		if (!(v->flags & adv[k].flag))

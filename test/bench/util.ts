@@ -1,6 +1,7 @@
 // Small measuring tools of the benchmark: clocks, medians, the disk's own speed (dd), memory.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export function seconds(fn: () => void): number {
@@ -22,16 +23,19 @@ export function median(xs: number[]): number {
 }
 
 export interface Limits {
-  /** dd of the same bytes, fsynced (conv=fsync: through the page cache, as cairn writes). */
+  /** dd of the same bytes, fsynced (conv=fsync: through the page cache). */
   ddFsyncS: number;
-  /** dd with O_DIRECT: the disk itself. */
+  /** dd with O_DIRECT: the disk itself (cairn writes page data so). */
   ddDirectS: number;
   /** The write limit: the faster of the two. */
   writeS: number;
-  /** dd reading them back (page cache: an unprivileged user cannot drop it; so is a restart
-   * right after a checkpoint). */
+  /** dd reading them back from the page cache (the fastest read there is, not a disk read). */
   readS: number;
-  /** Reading them into fresh memory (faults + copy), as a restore must: workload readin. */
+  /** dd iflag=direct: the disk's own read speed for these bytes. */
+  readDiskS: number;
+  /** Reading them from the disk into fresh memory (faults + copy) by parallel 64 MiB reads, the
+   * fastest way found here, as a restart must: an image written with O_DIRECT is not in the
+   * page cache. workload readin FILE THREADS. */
   readInS: number;
 }
 
@@ -39,18 +43,26 @@ export interface Limits {
 export function dd(dir: string, mib: number, workload: string): Limits {
   const f = path.join(dir, 'dd.bench');
   const count = `count=${Math.ceil(mib / 4)}`;
+  const out = path.join(dir, 'readin.txt');
   try {
     const ddDirectS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', count, 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' }));
     fs.rmSync(f);
     const ddFsyncS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', count, 'conv=fsync'], { stdio: 'ignore' }));
     const readS = seconds(() => execFileSync('dd', [`if=${f}`, 'of=/dev/null', 'bs=4M'], { stdio: 'ignore' }));
-    const out = path.join(dir, 'readin.txt');
-    execFileSync(workload, [out, 'readin', f], { stdio: 'ignore' });
+    fs.rmSync(f);
+    // The reads from the disk: random bytes (no layer below can shortcut them), written
+    // O_DIRECT (untimed) so that they are not in the page cache.
+    const src = path.join(dir, 'dd.src');
+    execFileSync('dd', ['if=/dev/urandom', `of=${src}`, 'bs=4M', 'count=1'], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', `for i in $(seq ${Math.ceil(mib / 4)}); do cat "$1"; done | dd of="$2" bs=4M iflag=fullblock oflag=direct`, 'sh', src, f], { stdio: 'ignore' });
+    fs.rmSync(src);
+    execFileSync(workload, [out, 'readin', f, String(Math.max(2, os.cpus().length))], { stdio: 'ignore' });
     const readInS = Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
-    fs.rmSync(out);
-    return { ddFsyncS, ddDirectS, writeS: Math.min(ddFsyncS, ddDirectS), readS, readInS };
+    const readDiskS = seconds(() => execFileSync('dd', [`if=${f}`, 'of=/dev/null', 'bs=4M', 'iflag=direct'], { stdio: 'ignore' }));
+    return { ddFsyncS, ddDirectS, writeS: Math.min(ddFsyncS, ddDirectS), readS, readDiskS, readInS };
   } finally {
     fs.rmSync(f, { force: true });
+    fs.rmSync(out, { force: true });
   }
 }
 

@@ -146,4 +146,24 @@ static inline size_t cf_read_file(const char *path, char *buf, size_t cap)
 	return len;
 }
 
+/* " VmFlags... " (each two-letter flag between spaces) of the mapping of /proc/self/smaps
+ * that holds address a, in out; 0 if none holds it. smaps: that file's text. */
+static inline int cf_vmflags_at(const char *smaps, const void *a, char *out, size_t cap)
+{
+	for (const char *l = smaps; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+		char *e;
+		unsigned long s = strtoul(l, &e, 16);
+		if (*e != '-') continue; /* not a mapping's first line */
+		unsigned long end = strtoul(e + 1, NULL, 16);
+		if ((unsigned long)a < s || (unsigned long)a >= end) continue;
+		const char *f = strstr(l, "\nVmFlags:");
+		if (!f) return 0;
+		f += 9;
+		size_t n = strcspn(f, "\n");
+		snprintf(out, cap, "%.*s ", (int)n, f);
+		return 1;
+	}
+	return 0;
+}
+
 #endif

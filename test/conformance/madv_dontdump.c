@@ -5,31 +5,12 @@
 
 static char smaps[1 << 20];
 
-/* Copies the VmFlags of the mapping that holds a into out; 0 if no mapping holds it. */
-static int vmflags_at(char *a, char *out, size_t cap)
-{
-	for (const char *l = smaps; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
-		char *e;
-		unsigned long s = strtoul(l, &e, 16);
-		if (*e != '-') continue; /* not a mapping's first line */
-		unsigned long end = strtoul(e + 1, NULL, 16);
-		if ((unsigned long)a < s || (unsigned long)a >= end) continue;
-		const char *f = strstr(l, "\nVmFlags:");
-		if (!f) return 0;
-		f += 9;
-		size_t n = strcspn(f, "\n");
-		snprintf(out, cap, "%.*s ", (int)n, f);
-		return 1;
-	}
-	return 0;
-}
-
 static void check_marks(char *m, long pg, const char *when)
 {
 	cf_read_file("/proc/self/smaps", smaps, sizeof smaps);
 	char below[256], mid[256], above[256];
-	CHECK(vmflags_at(m, below, sizeof below) && vmflags_at(m + pg, mid, sizeof mid) &&
-		      vmflags_at(m + 3 * pg, above, sizeof above),
+	CHECK(cf_vmflags_at(smaps, m, below, sizeof below) && cf_vmflags_at(smaps, m + pg, mid, sizeof mid) &&
+		      cf_vmflags_at(smaps, m + 3 * pg, above, sizeof above),
 	      "%s: the region at %p is gone from smaps", when, (void *)m);
 	CHECK(strstr(mid, " dd "), "%s: the MADV_DONTDUMP pages lost the mark (VmFlags:%s)", when, mid);
 	CHECK(!strstr(below, " dd "), "%s: the page below the marked ones is marked too", when);

@@ -5,8 +5,9 @@
  *   workload OUTFILE pipe MiB        a child writes MiB through a pipe, the parent reads
  *   workload OUTFILE syscall N       N getppid system calls
  *   workload OUTFILE idle THREADS MiB   MiB of random memory, THREADS threads, then sleeps
- *   workload OUTFILE readin FILE     FILE read into fresh memory (MADV_POPULATE_WRITE + pread, as
- *                                    cairn's restorer does): the limit of a restore
+ *   workload OUTFILE readin FILE [THREADS]  FILE read into fresh memory (MADV_POPULATE_WRITE +
+ *                                    pread of 64 MiB chunks by THREADS threads): the limit of a
+ *                                    restore
  * Appends "elapsed_ns N" (or "ready" for idle) to OUTFILE. */
 #include <pthread.h>
 #include <stdint.h>
@@ -28,6 +29,30 @@ static uint64_t now_ns(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/* readin: THREADS threads take 64 MiB chunks in turn, each faulted in at once and read */
+static int readin_fd, readin_failed;
+static char *readin_mem;
+static size_t readin_size, readin_next;
+
+static void *readin_worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		size_t off = __atomic_fetch_add(&readin_next, 64u << 20, __ATOMIC_RELAXED);
+		if (off >= readin_size) return NULL;
+		size_t n = readin_size - off > (64u << 20) ? (64u << 20) : readin_size - off;
+		madvise(readin_mem + off, n, 23 /* MADV_POPULATE_WRITE */);
+		for (size_t done = 0; done < n;) {
+			ssize_t r = pread(readin_fd, readin_mem + off + done, n - done, (off_t)(off + done));
+			if (r <= 0) {
+				readin_failed = 1;
+				return NULL;
+			}
+			done += (size_t)r;
+		}
+	}
 }
 
 static uint64_t next(uint64_t *s) { *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17; return *s; }
@@ -88,19 +113,19 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "syscall")) {
 		for (long i = 0; i < n; i++) syscall(SYS_getppid);
 	} else if (!strcmp(mode, "readin")) {
-		int fd = open(argv[3], O_RDONLY);
+		readin_fd = open(argv[3], O_RDONLY);
 		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0) return 7;
+		if (readin_fd < 0 || fstat(readin_fd, &st) < 0) return 7;
+		int nt = argc > 4 ? atoi(argv[4]) : 1;
+		if (nt < 1 || nt > 64) return 2;
 		t0 = now_ns();
-		char *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED) return 8;
-		for (off_t off = 0; off < st.st_size;) {
-			size_t n = st.st_size - off > (1 << 30) ? (1 << 30) : (size_t)(st.st_size - off);
-			madvise(m + off, n, 23 /* MADV_POPULATE_WRITE */);
-			ssize_t r = pread(fd, m + off, n, off);
-			if (r <= 0) return 9;
-			off += r;
-		}
+		readin_size = (size_t)st.st_size;
+		readin_mem = mmap(NULL, readin_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (readin_mem == MAP_FAILED) return 8;
+		pthread_t th[64];
+		for (long i = 0; i < nt; i++) pthread_create(&th[i], NULL, readin_worker, (void *)i);
+		for (int i = 0; i < nt; i++) pthread_join(th[i], NULL);
+		if (readin_failed) return 9;
 	} else if (!strcmp(mode, "idle") && argc >= 5) {
 		size_t bytes = (size_t)atol(argv[4]) << 20;
 		uint64_t *m = malloc(bytes), seed = 88172645463325252ULL;

@@ -13,6 +13,7 @@ import { errorMessage } from '../common/errors.js';
 import type { SpawnAgentsReply__Output } from '../gen/cairn/v1/SpawnAgentsReply.js';
 import type { SpawnAgentsRequest } from '../gen/cairn/v1/SpawnAgentsRequest.js';
 import { nativePaths } from './engine-api.js';
+import { removeStaleSocketDirs, SOCKET_DIR_PREFIX } from './stale-socket-dirs.js';
 
 export interface SpawnRequest {
   host: string;
@@ -88,6 +89,8 @@ function reuseSocketDir(socket: string): string | undefined {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
     const st = fs.lstatSync(dir);
     if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) return undefined;
+    const now = new Date();
+    fs.utimesSync(dir, now, now);   // fresh: another agent's sweep leaves it alone meanwhile
     fs.rmSync(socket, { force: true });
   }
   return dir;
@@ -96,7 +99,8 @@ function reuseSocketDir(socket: string): string | undefined {
 export async function startDaemonSpawner(coord: CoordTarget, o: { cwd: string; ckptDir: string; log: (line: string) => void; socket?: string }): Promise<DaemonSpawner> {
   // A socket file in a directory only the user can enter (an abstract name would be open
   // to every user of the host).
-  const dir = (o.socket && reuseSocketDir(o.socket)) || fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-agent-'));
+  const dir = (o.socket && reuseSocketDir(o.socket)) || fs.mkdtempSync(path.join(os.tmpdir(), SOCKET_DIR_PREFIX));
+  await removeStaleSocketDirs(process.getuid?.() ?? -1, dir);
   const name = path.join(dir, 'spawn.sock');
   const server = net.createServer((sock) => {
     let buf = Buffer.alloc(0);

@@ -18,7 +18,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -167,112 +169,99 @@ std::vector<Extent> data_extents(const uint8_t *buf, size_t len) {
   return ext;
 }
 
-struct Batch {
-  uint8_t *buf = nullptr;
-  size_t len = 0;
-  uint64_t logical = 0;   // where the batch's first byte goes (raw: the file offset)
-  std::vector<Extent> ext;
-  uint64_t seq = 0;
+// Pieces read, checksummed and stored together: up to kBatchBytes in up to kMaxIov pieces.
+struct Task {
+  size_t first, last;   // pieces [first, last)
+  size_t len;
+  uint64_t logical;     // where its first byte goes (raw: the file offset)
 };
 
-// Worker threads that store batches the reader filled, while it reads the next ones. Raw:
-// each extent is written at its own offset (zero pages become holes). Compressed: batches are
-// compressed in parallel and appended in order, one frame each.
-class PageSink {
+// Where the pages go. Raw: each extent is written at its own offset (zero pages become
+// holes), by whichever worker read it. Compressed: each batch becomes one frame, appended in
+// batch order whatever order the workers finish in.
+class PageStore {
  public:
   // direct_fd >= 0: the same file opened with O_DIRECT, for raw page data (aligned buffers,
   // offsets and lengths): the disk's own speed, no page cache to fill and write back.
-  PageSink(int fd, int direct_fd, const Codec &codec, unsigned workers, uint64_t phys_start)
-      : fd_(fd), direct_fd_(direct_fd), codec_(codec), phys_end_(phys_start) {
-    const size_t nbufs = workers + 2;   // the reader fills one while every worker holds one
-    mem_ = mmap(nullptr, nbufs * kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem_ == MAP_FAILED) throw std::runtime_error("cannot allocate dump buffers: " + errno_str(errno));
-    nbufs_ = nbufs;
-    for (size_t i = 0; i < nbufs; i++) free_.push_back(static_cast<uint8_t *>(mem_) + i * kBatchBytes);
-    for (unsigned i = 0; i < workers; i++) th_.emplace_back([this] { loop(); });
+  PageStore(int fd, int direct_fd, const Codec &codec, uint64_t phys_start)
+      : fd_(fd), direct_fd_(direct_fd), codec_(codec), phys_end_(phys_start) {}
+
+  // Blocks while task `seq` is more than kAhead batches past the oldest frame not yet
+  // written (compressed frames wait in memory for it); false once something failed.
+  bool may_start(uint64_t seq) {
+    std::unique_lock<std::mutex> g(mu_);
+    cv_.wait(g, [&] { return !error_.empty() || codec_.kind == CODEC_NONE || seq < next_seq_ + kAhead; });
+    return error_.empty();
   }
-  ~PageSink() {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      quit_ = true;
+
+  // Stores task `seq`'s batch: buf holds its len bytes, ext its pages that are not all zeros.
+  void store(uint64_t seq, const uint8_t *buf, size_t len, uint64_t logical, const std::vector<Extent> &ext,
+             std::vector<uint8_t> &out) {
+    std::string e;
+    if (codec_.kind == CODEC_NONE) {
+      const int wfd = direct_fd_ >= 0 ? direct_fd_ : fd_;
+      for (const Extent &x : ext)
+        if (!write_all(wfd, buf + size_t(x.page) * kPage, size_t(x.npages) * kPage, logical + uint64_t(x.page) * kPage, e)) break;
+      if (e.empty() && direct_fd_ < 0) written(logical, len);
+      if (!e.empty()) fail(e);
+      return;
+    }
+    Frame f{logical, {}, 0};
+    if (!ext.empty()) {
+      try {
+        compress_frame(codec_, buf, ext, out);
+      } catch (const std::exception &x) {
+        fail(std::string("cannot compress page data: ") + x.what());
+        return;
+      }
+      f.data.swap(out);
+      f.raw_length = 4 + 8 * ext.size();
+      for (const Extent &x : ext) f.raw_length += uint64_t(x.npages) * kPage;
+    }
+    std::unique_lock<std::mutex> g(mu_);
+    ready_.emplace(seq, std::move(f));
+    // The worker holding the next frame in order writes it and every one ready after it.
+    while (error_.empty()) {
+      auto it = ready_.find(next_seq_);
+      if (it == ready_.end()) break;
+      Frame fr = std::move(it->second);
+      ready_.erase(it);
+      if (!fr.data.empty()) {
+        const uint64_t at = phys_end_;
+        phys_end_ += fr.data.size();
+        frames.push_back(PageFrame{fr.logical, at, fr.data.size(), 0});
+        frames.back().raw_length = fr.raw_length;
+        if (write_all(fd_, fr.data.data(), fr.data.size(), at, e)) {
+          g.unlock();
+          written(at, fr.data.size());
+          g.lock();
+        } else {
+          error_ = e;
+        }
+      }
+      next_seq_++;
     }
     cv_.notify_all();
-    for (std::thread &t : th_) t.join();
-    munmap(mem_, nbufs_ * kBatchBytes);
   }
-  uint8_t *acquire() {
-    std::unique_lock<std::mutex> g(mu_);
-    cv_.wait(g, [&] { return !free_.empty(); });
-    uint8_t *b = free_.back();
-    free_.pop_back();
-    return b;
-  }
-  void submit(Batch b) {
+
+  void fail(const std::string &e) {
     std::lock_guard<std::mutex> g(mu_);
-    b.seq = submitted_++;
-    queue_.push_back(std::move(b));
+    if (error_.empty()) error_ = e;
     cv_.notify_all();
   }
-  // Waits for everything submitted; returns the first error ("" if none).
-  std::string finish() {
-    std::unique_lock<std::mutex> g(mu_);
-    cv_.wait(g, [&] { return done_ == submitted_; });
+  std::string error() {
+    std::lock_guard<std::mutex> g(mu_);
     return error_;
   }
   uint64_t phys_end() const { return phys_end_; }
   std::vector<PageFrame> frames;
 
  private:
-  void loop() {
-    std::vector<uint8_t> out;
-    std::unique_lock<std::mutex> g(mu_);
-    for (;;) {
-      cv_.wait(g, [&] { return !queue_.empty() || quit_; });
-      if (queue_.empty()) return;
-      Batch b = std::move(queue_.front());
-      queue_.pop_front();
-      const bool skip = !error_.empty();
-      g.unlock();
-      std::string e;
-      if (!skip && codec_.kind == CODEC_NONE) {
-        const int wfd = direct_fd_ >= 0 ? direct_fd_ : fd_;
-        for (const Extent &x : b.ext)
-          if (!write_all(wfd, b.buf + size_t(x.page) * kPage, size_t(x.npages) * kPage, b.logical + uint64_t(x.page) * kPage, e)) break;
-        if (e.empty() && direct_fd_ < 0) written(b.logical, b.len);
-      } else if (!skip && !b.ext.empty()) {
-        try {
-          compress_frame(codec_, b.buf, b.ext, out);
-        } catch (const std::exception &x) {
-          e = std::string("cannot compress page data: ") + x.what();
-        }
-      }
-      g.lock();
-      free_.push_back(b.buf);
-      cv_.notify_all();
-      if (codec_.kind != CODEC_NONE) {
-        // Frames go to the file in batch order: wait for the batches before this one.
-        cv_.wait(g, [&] { return next_seq_ == b.seq; });
-        uint64_t at = phys_end_;
-        const bool write = !skip && e.empty() && !b.ext.empty() && error_.empty();
-        if (write) {
-          phys_end_ += out.size();
-          frames.push_back(PageFrame{b.logical, at, out.size(), 0});
-          frames.back().raw_length = 4 + 8 * b.ext.size();
-          for (const Extent &x : b.ext) frames.back().raw_length += uint64_t(x.npages) * kPage;
-        }
-        next_seq_++;
-        cv_.notify_all();
-        if (write) {
-          g.unlock();
-          if (write_all(fd_, out.data(), out.size(), at, e)) written(at, out.size());   // concurrent with the next frame's
-          g.lock();
-        }
-      }
-      if (!e.empty() && error_.empty()) error_ = e;
-      done_++;
-      cv_.notify_all();
-    }
-  }
+  struct Frame {
+    uint64_t logical;
+    std::vector<uint8_t> data;
+    uint64_t raw_length;
+  };
   // The disk works while the next batches are read: writeback of what was just written starts
   // now, and a worker waits for the writeback of what lies more than kWriteback behind, so the
   // final fsync finds little left and the page cache does not fill with this image.
@@ -294,7 +283,7 @@ class PageSink {
                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
   }
 
-  bool write_all(int fd, const uint8_t *b, size_t len, uint64_t off, std::string &e) {
+  static bool write_all(int fd, const uint8_t *b, size_t len, uint64_t off, std::string &e) {
     while (len) {
       ssize_t w = pwrite(fd, b, len, off_t(off));
       if (w < 0 && errno == EINTR) continue;
@@ -309,22 +298,18 @@ class PageSink {
     return true;
   }
 
+  static constexpr uint64_t kAhead = 16;
+  static constexpr uint64_t kWriteback = 64u << 20;
   int fd_, direct_fd_;
   Codec codec_;
-  void *mem_ = nullptr;
-  size_t nbufs_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<uint8_t *> free_;
-  std::deque<Batch> queue_;
-  std::vector<std::thread> th_;
-  uint64_t submitted_ = 0, done_ = 0, next_seq_ = 0, phys_end_;
-  static constexpr uint64_t kWriteback = 64u << 20;
+  std::map<uint64_t, Frame> ready_;   // compressed frames waiting for those before them
+  uint64_t next_seq_ = 0, phys_end_;
   std::mutex wb_mu_;
   std::deque<std::pair<uint64_t, uint64_t>> wb_;   // ranges written, writeback not waited for
   uint64_t wb_bytes_ = 0;
   std::string error_;
-  bool quit_ = false;
 };
 
 }  // namespace
@@ -582,121 +567,137 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
         pieces.push_back(Piece{a, std::min<uint64_t>(kBatchBytes, r.addr + r.len - a), &r, i < zero_ok.size() && zero_ok[i]});
     }
   }
-  uint64_t end = off, stored = 0;
+  uint64_t end = off;
   progress_add_total(end - data_start);
   double scan_ms = ms_since(t0);
 
-  // Copy: batches of up to kBatchBytes / kMaxIov pieces, read here (with their checksums and
-  // zero pages found) while the sink's workers store the previous ones.
+  // Copy: batches of up to kBatchBytes in up to kMaxIov pieces. Each worker reads a batch,
+  // checksums it, finds its zero pages and stores it (compresses it, or writes it raw), then
+  // takes the next: reading is spread over the CPUs as much as compressing is.
   timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  double read_ms = 0;
+  std::atomic<uint64_t> read_ns{0}, stored{0};
   uint64_t phys_end = end;
   if (!pieces.empty()) {
+    std::vector<Task> tasks;
+    for (size_t i = 0, woff = data_start; i < pieces.size();) {
+      Task t{i, i, 0, woff};
+      while (i < pieces.size() && i - t.first < kMaxIov && t.len + pieces[i].len <= kBatchBytes) t.len += size_t(pieces[i++].len);
+      t.last = i;
+      woff += t.len;
+      tasks.push_back(t);
+    }
+    // Checksums per piece, joined per run in address order once every batch is in.
+    std::vector<uint32_t> piece_crc(pieces.size(), 0);
+    std::vector<std::vector<uint32_t>> piece_page_crcs(codec.kind == CODEC_NONE ? pieces.size() : 0);
     const std::string mem_path = "/proc/" + std::to_string(read_pid) + "/mem";
-    int mem = -1;   // opened on the first short read only
-    std::string error;
-    {
-      const unsigned workers = codec.kind == CODEC_NONE ? 1 : codec_threads();
-      // Raw pages bypass the page cache when the file system allows it (tmpfs does not).
-      int direct = codec.kind == CODEC_NONE && !getenv("CAIRN_NO_DIRECT_IO")
-                       ? open(("/proc/self/fd/" + std::to_string(image_fd)).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC)
-                       : -1;
-      struct CloseFd {
-        int fd;
-        ~CloseFd() {
-          if (fd >= 0) close(fd);
+    // A snapshot shares its pages with the running process: process_vm_readv pins them
+    // (FOLL_PIN), and pinning a shared anonymous page makes the kernel copy it first.
+    // /proc/PID/mem only references them: no copy, ~10x faster here. It also reads what the
+    // fast path cannot (PROT_NONE pages), with FOLL_FORCE.
+    const int mem = open(mem_path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct CloseFds {
+      int a, b;
+      ~CloseFds() {
+        if (a >= 0) close(a);
+        if (b >= 0) close(b);
+      }
+    };
+    // Raw pages bypass the page cache when the file system allows it (tmpfs does not).
+    const int direct = codec.kind == CODEC_NONE && !getenv("CAIRN_NO_DIRECT_IO")
+                           ? open(("/proc/self/fd/" + std::to_string(image_fd)).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC)
+                           : -1;
+    CloseFds close_fds{mem, direct};
+    PageStore store(image_fd, direct, codec, data_start);
+    std::atomic<size_t> next{0};
+    auto read_batch = [&](const Task &t, uint8_t *buf) -> std::string {
+      ssize_t got = 0;
+      if (read_pid == pid) {
+        std::vector<iovec> riov;
+        riov.reserve(t.last - t.first);
+        for (size_t k = t.first; k < t.last; k++) riov.push_back(iovec{reinterpret_cast<void *>(pieces[k].addr), size_t(pieces[k].len)});
+        iovec liov = {buf, t.len};
+        got = process_vm_readv(read_pid, &liov, 1, riov.data(), riov.size(), 0);
+        if (got < 0) got = 0;
+      } else {
+        for (size_t k = t.first; k < t.last && mem >= 0; k++) {
+          ssize_t r = pread(mem, buf + got, size_t(pieces[k].len), off_t(pieces[k].addr));
+          got += r > 0 ? r : 0;
+          if (r != ssize_t(pieces[k].len)) break;
         }
-      } close_direct{direct};
-      PageSink sink(image_fd, direct, codec, workers, data_start);
-      uint64_t woff = data_start;
-      std::vector<iovec> riov;
-      riov.reserve(kMaxIov);
-      for (size_t i = 0; i < pieces.size() && error.empty();) {
-        uint8_t *buf = sink.acquire();
-        size_t first = i, total = 0;
-        riov.clear();
-        while (i < pieces.size() && riov.size() < kMaxIov && total + pieces[i].len <= kBatchBytes) {
-          riov.push_back(iovec{reinterpret_cast<void *>(pieces[i].addr), size_t(pieces[i].len)});
-          total += size_t(pieces[i].len);
-          i++;
+      }
+      if (size_t(got) >= t.len) return "";
+      // Something the fast path could not read (PROT_NONE pages, a hole beyond EOF): page by page.
+      size_t pos = 0;
+      for (size_t k = t.first; k < t.last; k++) {
+        const Piece &pc = pieces[k];
+        for (uint64_t a = 0; a < pc.len; a += kPage) {
+          size_t at = pos + size_t(a);
+          if (at + kPage <= size_t(got)) continue;
+          ssize_t r = mem >= 0 ? pread(mem, buf + at, kPage, off_t(pc.addr + a)) : -1;
+          if (r == ssize_t(kPage)) continue;
+          if (!pc.zero_ok) return "cannot read memory at " + hex(pc.addr + a) + ": " + errno_str(r < 0 ? errno : EIO);
+          memset(buf + at, 0, kPage);
         }
+        pos += size_t(pc.len);
+      }
+      return "";
+    };
+    auto worker = [&] {
+      void *m = mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m == MAP_FAILED) return store.fail("cannot allocate a dump buffer: " + errno_str(errno));
+      uint8_t *buf = static_cast<uint8_t *>(m);
+      std::vector<uint8_t> out;
+      for (size_t k; (k = next++) < tasks.size() && store.may_start(k);) {
+        const Task &t = tasks[k];
         timespec tr;
         clock_gettime(CLOCK_MONOTONIC, &tr);
-        ssize_t got = 0;
-        if (read_pid == pid) {
-          iovec liov = {buf, total};
-          got = process_vm_readv(read_pid, &liov, 1, riov.data(), riov.size(), 0);
-          if (got < 0) got = 0;
-        } else {
-          // A snapshot shares its pages with the running process: process_vm_readv pins
-          // them (FOLL_PIN), and pinning a shared anonymous page makes the kernel copy it
-          // first. /proc/PID/mem only references them: no copy, ~10x faster here.
-          if (mem < 0) mem = open(mem_path.c_str(), O_RDONLY | O_CLOEXEC);
-          for (size_t k = first; k < i && mem >= 0; k++) {
-            ssize_t r = pread(mem, buf + got, size_t(pieces[k].len), off_t(pieces[k].addr));
-            got += r > 0 ? r : 0;
-            if (r != ssize_t(pieces[k].len)) break;
-          }
-        }
-        if (size_t(got) < total) {
-          // Something the fast path cannot read (PROT_NONE pages, a hole beyond EOF):
-          // /proc/PID/mem reads with FOLL_FORCE, page by page.
-          if (mem < 0) mem = open(mem_path.c_str(), O_RDONLY | O_CLOEXEC);
-          size_t pos = 0;
-          for (size_t k = first; k < i; k++) {
-            const Piece &pc = pieces[k];
-            for (uint64_t a = 0; a < pc.len; a += kPage) {
-              size_t at = pos + size_t(a);
-              if (at + kPage <= size_t(got)) continue;
-              ssize_t r = mem >= 0 ? pread(mem, buf + at, kPage, off_t(pc.addr + a)) : -1;
-              if (r != ssize_t(kPage)) {
-                if (pc.zero_ok) {
-                  memset(buf + at, 0, kPage);
-                } else {
-                  error = "cannot read memory at " + hex(pc.addr + a) + ": " + errno_str(r < 0 ? errno : EIO);
-                  break;
-                }
-              }
-            }
-            if (!error.empty()) break;
-            pos += size_t(pc.len);
-          }
-        }
-        if (!error.empty()) {
-          sink.submit(Batch{buf, 0, woff, {}, 0});   // gives the buffer back
+        if (std::string e = read_batch(t, buf); !e.empty()) {
+          store.fail(e);
           break;
         }
         size_t pos = 0;
-        for (size_t k = first; k < i; k++) {
-          PageRun &run = *pieces[k].run;
+        for (size_t i = t.first; i < t.last; i++) {
           if (codec.kind == CODEC_NONE) {
             // Page by page: a later incremental image may refer to any part of this run.
-            for (uint64_t q = 0; q < pieces[k].len; q += kPage) {
-              uint32_t c = crc32c(0, buf + pos + q, kPage);
-              run.page_crcs.push_back(c);
-              run.crc32c = crc32c_combine(run.crc32c, c, kPage);
-            }
+            for (uint64_t q = 0; q < pieces[i].len; q += kPage) piece_page_crcs[i].push_back(crc32c(0, buf + pos + q, kPage));
           } else {
-            run.crc32c = crc32c(run.crc32c, buf + pos, size_t(pieces[k].len));
+            piece_crc[i] = crc32c(0, buf + pos, size_t(pieces[i].len));
           }
-          pos += size_t(pieces[k].len);
+          pos += size_t(pieces[i].len);
         }
-        std::vector<Extent> ext = data_extents(buf, total);
-        for (const Extent &x : ext) stored += uint64_t(x.npages) * kPage;
-        read_ms += ms_since(tr);
-        progress_add(total);
-        sink.submit(Batch{buf, total, woff, std::move(ext), 0});
-        woff += total;
+        std::vector<Extent> ext = data_extents(buf, t.len);
+        uint64_t st = 0;
+        for (const Extent &x : ext) st += uint64_t(x.npages) * kPage;
+        stored += st;
+        read_ns += uint64_t(ms_since(tr) * 1e6);
+        progress_add(t.len);
+        store.store(k, buf, t.len, t.logical, ext, out);
       }
-      if (std::string e = sink.finish(); !e.empty() && error.empty()) error = e;
-      if (codec.kind != CODEC_NONE) {
-        img.page_frames = std::move(sink.frames);
-        phys_end = sink.phys_end();
+      munmap(m, kBatchBytes);
+    };
+    // Raw batches wait on the disk as well as on the CPU: one worker more keeps both busy.
+    const unsigned nworkers = std::min<size_t>(tasks.size(), codec_threads() + (codec.kind == CODEC_NONE ? 1 : 0));
+    std::vector<std::thread> pool;
+    for (unsigned w = 1; w < nworkers; w++) pool.emplace_back(worker);
+    worker();
+    for (std::thread &th : pool) th.join();
+    if (std::string e = store.error(); !e.empty()) fail_pid(pid, e);
+    for (size_t i = 0; i < pieces.size(); i++) {
+      PageRun &run = *pieces[i].run;
+      if (codec.kind == CODEC_NONE) {
+        for (uint32_t c : piece_page_crcs[i]) {
+          run.page_crcs.push_back(c);
+          run.crc32c = crc32c_combine(run.crc32c, c, kPage);
+        }
+      } else {
+        run.crc32c = crc32c_combine(run.crc32c, piece_crc[i], pieces[i].len);
       }
     }
-    if (mem >= 0) close(mem);
-    if (!error.empty()) fail_pid(pid, error);
+    if (codec.kind != CODEC_NONE) {
+      img.page_frames = std::move(store.frames);
+      phys_end = store.phys_end();
+    }
   }
   img.pages_codec = codec.kind;
   if (codec.kind != CODEC_NONE) end = std::max<uint64_t>(phys_end, data_start);
@@ -705,8 +706,8 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
     stats->runs = nruns;
     stats->bytes = off - data_start;
     stats->stored = stored;
-    stats->read_ms = read_ms + scan_ms;
-    stats->write_ms = ms_since(t1) - read_ms;   // time spent waiting for the writer
+    stats->read_ms = double(read_ns) / 1e6 + scan_ms;   // summed over the workers
+    stats->write_ms = ms_since(t1);                     // the whole copy, wall clock
   }
   return end;
 }

@@ -79,9 +79,11 @@ export async function checkpointAndRestart(spec: JobSpec): Promise<CheckpointRow
 
 /** bigmem holding `mib` MiB of `kind` memory, idle (no checks that would take CPU). */
 export function bigmemSpec(prog: string, mib: number, kind: string, extra: Partial<JobSpec> = {}): JobSpec {
+  // "random huge": random memory the program madvise(MADV_HUGEPAGE)s
+  const [fill, huge] = kind.split(' ');
   return {
     label: `${mib} MiB ${kind}`,
-    argv: [prog, 'out.txt', String(mib), kind, '1', '100000000'],
+    argv: [prog, 'out.txt', String(mib), fill!, '1', '100000000', ...(huge ? ['huge'] : [])],
     bytes: mib * 2 ** 20,
     ready: (work) => readIf(path.join(work, 'out.txt')).includes('ready'),
     ...extra,

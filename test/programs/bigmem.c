@@ -1,7 +1,9 @@
 /* A process holding MiB of memory filled with a pattern (random, zero or patterned),
  * then idling; on SIGUSR1... no signals: it checks its memory every STEP_MS and appends
  * "ok N" or "BAD" to OUTFILE, so a restart is checked too.
- *   bigmem OUTFILE MiB random|zero|pattern|mixed|text STEPS STEP_MS
+ *   bigmem OUTFILE MiB random|zero|pattern|mixed|text STEPS STEP_MS [huge]
+ * huge: the memory is madvise(MADV_HUGEPAGE)d, as a job that asks for transparent huge pages
+ * (or runs where they are always on) has it;
  * mixed: 1 MiB random, 1 MiB zeros, ..., with every 8th page of the random MiBs zero too;
  * text: words and numbers, compressible about as much as logs or text files are. */
 #include <stdint.h>
@@ -22,6 +24,7 @@ int main(int argc, char **argv)
 	long steps = atol(argv[4]), ms = atol(argv[5]);
 	uint64_t *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) return 3;
+	if (argc > 6 && !strcmp(argv[6], "huge") && madvise(m, bytes, MADV_HUGEPAGE)) return 4;
 	size_t n = bytes / 8;
 	uint64_t seed = 88172645463325252ULL;
 	static const char words[16][9] = { "alpha   ", "beta    ", "gamma   ", "delta   ", "step=   ", "ok      ", "value:  ",

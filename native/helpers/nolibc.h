@@ -108,6 +108,7 @@ enum {
 #define SS_DISABLE 2
 #define SS_AUTODISARM (1U << 31)
 #define RLIMIT_NOFILE 7
+#define FUTEX_WAIT 0
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
 

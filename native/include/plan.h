@@ -57,7 +57,7 @@ typedef int32_t plan_i32;
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
 #define PLAN_JOB_MAGIC 0x31424f4a4e524143ULL   /* "CARNJOB1" */
 #define PLAN_MAX_PROCS 4096
-#define PLAN_VERSION 5
+#define PLAN_VERSION 6
 
 /* The restorer's own text/data/bss/stack live here, where applications never map. */
 #define RESTORER_BASE 0x10000000000ULL
@@ -134,6 +134,9 @@ struct plan_job {
 	plan_i32 main_pid;       /* the process init creates; it creates the other children of init (CLONE_PARENT) */
 	plan_u32 pass_floor;     /* passed k is fd pass_floor + k in every restorer */
 	plan_u32 npassed;
+	plan_i32 helper_tid;     /* > every id of the job: process k's memory-fill helper thread takes
+	                          * helper_tid + k (0: none), so that it steals no id of the job */
+	plan_u32 pad;
 };
 
 struct plan_proc {

@@ -279,7 +279,9 @@ uint64_t dump_shared_files(pid_t pid, int image_fd, uint64_t off, ProcessImage &
     s.size = std::max<uint64_t>(s.size, v.pgoff + (v.end - v.start));
   }
 
-  std::vector<uint8_t> buf(8u << 20);
+  // Allocated only when there is something to copy: the job is frozen, and first-touching
+  // 8 MiB costs tens of ms on a virtual machine.
+  std::vector<uint8_t> buf(img.shared_files.empty() ? 0 : 8u << 20);
   auto put = [&](SharedFile &s, uint64_t at, const uint8_t *p, size_t n) {
     for (size_t done = 0; done < n;) {
       ssize_t w = pwrite(image_fd, p + done, n - done, off_t(off + done));

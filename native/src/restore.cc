@@ -141,8 +141,9 @@ uint64_t rchar_of(pid_t pid) {
 }
 
 void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t, const ProcessImage *> &by_ns_pid,
-                 int64_t deadline, const std::string &log_path, uint64_t progress_base) {
+                 int64_t deadline, const std::string &log_path, uint64_t progress_base, pid_t helper_tid) {
   std::map<pid_t, size_t> proc_of;   // host tid -> index into procs
+  std::set<pid_t> helpers;           // restorer threads that fill memory, then exit
   for (size_t i = 0; i < procs.size(); i++)
     for (pid_t t : procs[i].tids) proc_of[t] = i;
   auto died = [&](const ProcessImage *img, const std::string &how) {
@@ -150,7 +151,7 @@ void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t,
                              how + ": " + last_log_line(log_path));
   };
   auto all_parked = [&]() {
-    if (procs.size() != by_ns_pid.size()) return false;
+    if (procs.size() != by_ns_pid.size() || !helpers.empty()) return false;
     for (const RProc &p : procs)
       if (p.parked.size() < p.img->threads.size()) return false;
     return true;
@@ -178,6 +179,10 @@ void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t,
         died(procs[pi].img, "vanished (" + err(errno) + ")");
       }
       progress = true;
+      if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && helpers.erase(t)) {
+        rs.gone.insert(t);   // a helper done with its share of the pages
+        continue;
+      }
       if (WIFEXITED(st) || WIFSIGNALED(st)) {
         rs.gone.insert(t);
         died(procs[pi].img, status_str(st));
@@ -188,7 +193,10 @@ void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t,
         unsigned long nt = 0;
         if (ptrace(PTRACE_GETEVENTMSG, t, 0, &nt) == 0 && nt > 0) {
           rs.tids.push_back(pid_t(nt));
-          if (event == PTRACE_EVENT_CLONE) {   // a thread of the same process
+          if (event == PTRACE_EVENT_CLONE && helper_tid > 0 && ns_tid_of(pid_t(nt)) >= helper_tid) {
+            helpers.insert(pid_t(nt));         // not one of the process's threads
+            proc_of[pid_t(nt)] = pi;
+          } else if (event == PTRACE_EVENT_CLONE) {   // a thread of the same process
             procs[pi].tids.push_back(pid_t(nt));
             proc_of[pid_t(nt)] = pi;
             if (procs[pi].tids.size() > procs[pi].img->threads.size()) died(procs[pi].img, "created more threads than the image has");
@@ -301,6 +309,7 @@ void finish_process(RProc &p) {
 struct JobPlan {
   JobObjects objects;
   std::vector<uint8_t> bytes;
+  pid_t helper_tid = 0;   // plan_job.helper_tid: restorer threads from here up are helpers
 };
 
 // The job plan (plan.h): header, process table (zombies included), strings, then each live
@@ -375,6 +384,11 @@ JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const Proces
   jh.main_pid = main_img->ns_pid;
   jh.pass_floor = pass_floor;
   jh.npassed = npassed;
+  pid_t top = 0;
+  for (const plan_proc &e : table) top = std::max(top, pid_t(e.pid));
+  for (const ProcessImage *img : imgs)
+    for (const ThreadImage &t : img->threads) top = std::max(top, pid_t(t.tid));
+  jh.helper_tid = jp.helper_tid = top + 1;
   size_t end = jh.total_size;
   for (plan_proc &e : table) {
     if (e.zombie) continue;
@@ -532,7 +546,7 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   procs[0].img = main_img;
   procs[0].host = pid;
   procs[0].tids.push_back(pid);
-  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path, progress_get().done);
+  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path, progress_get().done, jp.helper_tid);
 
   for (RProc &p : procs) {
     try {

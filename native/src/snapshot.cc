@@ -57,16 +57,7 @@ pid_t child_with_ns_pid(pid_t pid, pid_t tid, pid_t ns_pid) {
 void kill_tracee(pid_t t) {
   if (t <= 0) return;
   kill(t, SIGKILL);
-  for (int i = 0; i < 5000; i++) {
-    int st;
-    pid_t r = waitpid(t, &st, __WALL | WNOHANG);
-    if (r < 0) return;   // not ours any more
-    if (r == t && (WIFEXITED(st) || WIFSIGNALED(st))) return;
-    if (r == 0) {
-      timespec ts{0, 1000000};
-      nanosleep(&ts, nullptr);
-    }
-  }
+  reap_tracee(t, false);
 }
 
 // Registers that make a thread exit at once if it is ever let go (our tracer thread dying

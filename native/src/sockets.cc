@@ -1175,29 +1175,23 @@ int make_unix_dgram_client(const ProcessImage &img, const SocketImage &s, const 
   return make_socket(img, c, at);
 }
 
-std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
-                                   const std::string &at) {
+namespace {
+
+// A listener made again with its backlog: one socket per client that was waiting in it,
+// connected again so that the program's next accept() finds it. connect_one(listener, fd, c)
+// connects fd, non-blocking (a full backlog fails rather than hanging the restart), and
+// returns false for a client gone or outside the job (c == nullptr): fd is closed then, and
+// its place in the result is -1.
+std::vector<int> make_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
+                              const std::string &at, int type, int protocol,
+                              const std::function<bool(int listener, int fd, const SocketImage *c)> &connect_one) {
   std::vector<int> out{make_socket(img, l, at)};
   try {
-    // Its own name (a relative path made absolute by make_socket), to connect to.
-    sockaddr_storage a;
-    socklen_t alen = sizeof a;
-    if (getsockname(out[0], reinterpret_cast<sockaddr *>(&a), &alen) < 0)
-      throw std::runtime_error(at + ": getsockname: " + errno_str(errno));
     for (const SocketImage *c : clients) {
-      // Non-blocking: a full backlog fails here rather than hanging the restart.
-      int fd = socket(AF_UNIX, int(l.type) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      int fd = socket(c ? int(c->family) : int(l.family), type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
       if (fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
       out.push_back(fd);
-      if (c) {
-        if (c->name.size() > sizeof(sa_family_t))
-          throw std::runtime_error(at + ": a client waiting in its backlog is bound to " + addr_str(c->name) + ": not supported");
-        apply_opts(fd, *c, at);
-      }
-      if (connect(fd, reinterpret_cast<const sockaddr *>(&a), alen) < 0)
-        throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " + errno_str(errno));
-      if (!c) {
-        // Someone outside the job, or a client gone: accepted, it reads as closed.
+      if (!connect_one(out[0], fd, c)) {
         close(fd);
         out.back() = -1;
         continue;
@@ -1214,44 +1208,49 @@ std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l
   return out;
 }
 
+}  // namespace
+
+std::vector<int> make_unix_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
+                                   const std::string &at) {
+  return make_backlog(img, l, clients, at, int(l.type), 0, [&](int listener, int fd, const SocketImage *c) {
+    // The listener's own name (a relative path made absolute by make_socket), to connect to.
+    sockaddr_storage a;
+    socklen_t alen = sizeof a;
+    if (getsockname(listener, reinterpret_cast<sockaddr *>(&a), &alen) < 0)
+      throw std::runtime_error(at + ": getsockname: " + errno_str(errno));
+    if (c) {
+      if (c->name.size() > sizeof(sa_family_t))
+        throw std::runtime_error(at + ": a client waiting in its backlog is bound to " + addr_str(c->name) + ": not supported");
+      apply_opts(fd, *c, at);
+    }
+    if (connect(fd, reinterpret_cast<const sockaddr *>(&a), alen) < 0)
+      throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " + errno_str(errno));
+    return c != nullptr;   // someone outside the job, or a client gone: accepted, it reads as closed
+  });
+}
+
 std::vector<int> make_tcp_backlog(const ProcessImage &img, const SocketImage &l, const std::vector<const SocketImage *> &clients,
                                   const std::string &at) {
-  std::vector<int> out{make_socket(img, l, at)};
-  try {
-    for (const SocketImage *c : clients) {
-      if (!c) {
-        out.push_back(-1);
-        continue;
-      }
-      int fd = socket(int(c->family), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
-      if (fd < 0) throw std::runtime_error(at + ": socket: " + errno_str(errno));
-      out.push_back(fd);
-      apply_opts(fd, *c, at);
-      // Its old port may still be in TIME_WAIT from the killed run (its 4-tuple is new: the
-      // listener's embryo of that run is gone).
-      const int one = 1;
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (bind(fd, reinterpret_cast<const sockaddr *>(c->name.data()), socklen_t(c->name.size())) < 0)
-        throw std::runtime_error(at + ": binding a client waiting in its backlog to " + addr_str(c->name) + " again: " + errno_str(errno));
-      if (connect(fd, reinterpret_cast<const sockaddr *>(c->peer_name.data()), socklen_t(c->peer_name.size())) < 0 &&
-          errno != EINPROGRESS)
-        throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " + errno_str(errno));
-      pollfd p{fd, POLLOUT, 0};
-      int err = 0;
-      socklen_t elen = sizeof err;
-      if (poll(&p, 1, 5000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err)
-        throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " +
-                                 (err ? errno_str(err) : std::string("no answer within 5 s")));
-      int fl = fcntl(fd, F_GETFL);
-      if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) throw std::runtime_error(at + ": F_SETFL: " + errno_str(errno));
-      finish_socket(fd, *c, at);
-    }
-  } catch (...) {
-    for (int fd : out)
-      if (fd >= 0) close(fd);
-    throw;
-  }
-  return out;
+  return make_backlog(img, l, clients, at, SOCK_STREAM, IPPROTO_TCP, [&](int, int fd, const SocketImage *c) {
+    if (!c) return false;
+    apply_opts(fd, *c, at);
+    // Its old port may still be in TIME_WAIT from the killed run (its 4-tuple is new: the
+    // listener's embryo of that run is gone).
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<const sockaddr *>(c->name.data()), socklen_t(c->name.size())) < 0)
+      throw std::runtime_error(at + ": binding a client waiting in its backlog to " + addr_str(c->name) + " again: " + errno_str(errno));
+    if (connect(fd, reinterpret_cast<const sockaddr *>(c->peer_name.data()), socklen_t(c->peer_name.size())) < 0 &&
+        errno != EINPROGRESS)
+      throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " + errno_str(errno));
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (poll(&p, 1, 5000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err)
+      throw std::runtime_error(at + ": connecting a client waiting in its backlog again: " +
+                               (err ? errno_str(err) : std::string("no answer within 5 s")));
+    return true;
+  });
 }
 
 void make_socket_pair(const SocketImage &a, const std::string &image_a, const SocketImage *b, const std::string &image_b,

@@ -291,16 +291,18 @@ void detach_threads(const std::vector<pid_t> &tids) {
   // reap the process (and waitExit would never end).
   // A SIGKILLed tracee leaves its stop and runs to its exit: that takes a moment, so wait
   // for the exit (bounded) rather than look once.
-  for (auto it = tids.rbegin(); it != tids.rend(); ++it) {
-    if (ptrace(PTRACE_DETACH, *it, 0, 0) == 0) continue;
-    for (int i = 0; i < 5000; i++) {
-      int st;
-      pid_t r = waitpid(*it, &st, __WALL | WNOHANG);
-      if (r < 0) break;                                   // not ours (any more): nothing to reap
-      if (r == *it && (WIFEXITED(st) || WIFSIGNALED(st))) break;
-      if (r == *it && WIFSTOPPED(st) && ptrace(PTRACE_DETACH, *it, 0, 0) == 0) break;
-      usleep(1000);
-    }
+  for (auto it = tids.rbegin(); it != tids.rend(); ++it)
+    if (ptrace(PTRACE_DETACH, *it, 0, 0) < 0) reap_tracee(*it, true);
+}
+
+void reap_tracee(pid_t t, bool detach) {
+  for (int i = 0; i < 5000; i++) {
+    int st;
+    pid_t r = waitpid(t, &st, __WALL | WNOHANG);
+    if (r < 0) return;   // not ours (any more): nothing to reap
+    if (r == t && (WIFEXITED(st) || WIFSIGNALED(st))) return;
+    if (detach && r == t && WIFSTOPPED(st) && ptrace(PTRACE_DETACH, t, 0, 0) == 0) return;
+    usleep(1000);
   }
 }
 

@@ -55,6 +55,10 @@ std::vector<pid_t> freeze_threads(pid_t pid);
 // PTRACE_DETACH each tid (errors of vanished threads ignored).
 void detach_threads(const std::vector<pid_t> &tids);
 
+// Waits (bounded, ~5 s) for a tracee of ours that was killed to exit, and reaps it; with
+// detach, a tracee found stopped instead is detached. Returns at once if it is not ours.
+void reap_tracee(pid_t t, bool detach);
+
 // PTRACE_GETREGSET NT_X86_XSTATE with the kernel's size. Throws.
 std::vector<uint8_t> get_xstate(pid_t tid);
 

@@ -73,6 +73,11 @@ export interface RuntimeOverhead {
   runs: number;
   nativeS: number;
   cairnS: number;
+  /** Median over the runs of (cairn run / the native run just before it) - 1: pairs cancel
+   * the drift of a shared machine. */
+  pairedOverhead: number;
+  /** (slowest - fastest) / median of the native runs: the noise the overhead stands against. */
+  nativeSpread: number;
 }
 
 function elapsed(file: string): number {
@@ -87,19 +92,23 @@ export async function runtimeOverhead(workload: string, mode: string, arg: strin
   try {
     for (let i = 0; i < runs; i++) {
       const out = path.join(scratch.dir, `native.${i}.txt`);
-      const r = await runAsUser(workload, [out, mode, arg], { cwd: scratch.dir });
+      // Both runs idle 2 s before they time themselves: cairn's agent and coordinator have
+      // started by then (what starting them costs is the launch overhead, above).
+      const env = { WORKLOAD_SETTLE_MS: '2000' };
+      const r = await runAsUser(workload, [out, mode, arg], { cwd: scratch.dir, env });
       if (r.code !== 0) throw new Error(`native ${mode} failed (${r.code})`);
       n.push(elapsed(out));
       const job = new TestJob(`bench-${mode}`);
       try {
-        const l = await job.launch([workload, 'out.txt', mode, arg]).exited;
+        const l = await job.launch([workload, 'out.txt', mode, arg], { env }).exited;
         if (l.code !== 0) throw new Error(`${mode} under cairn failed: ${l.stderr}`);
         c.push(elapsed(path.join(job.work, 'out.txt')));
       } finally {
         await job.cleanup();
       }
     }
-    return { workload: `${mode} ${arg}`, runs, nativeS: median(n), cairnS: median(c) };
+    const pairs = n.map((x, i) => c[i]! / x - 1);
+    return { workload: `${mode} ${arg}`, runs, nativeS: median(n), cairnS: median(c), pairedOverhead: median(pairs), nativeSpread: (Math.max(...n) - Math.min(...n)) / median(n) };
   } finally {
     scratch.remove();
   }

@@ -83,7 +83,7 @@ for (const n of want('threads') ? [1, 8] : []) {
 const overhead = want('overhead');
 const trivial = overhead ? await trivialCheckpoint(workload, quick ? 3 : 10) : undefined;
 const launch = overhead ? await launchOverhead(quick ? 2 : 5) : undefined;
-const runs = quick ? 1 : 3;
+const runs = quick ? 1 : 7;
 const runtime = overhead
   ? [
       await runtimeOverhead(workload, 'malloc', quick ? '200000' : '2000000', runs),
@@ -132,8 +132,9 @@ for (const r of threads) out.push(`${String(r.threads).padStart(2)} thread(s): c
 out.push('');
 if (trivial) out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.runs}: checkpoint ${f3(trivial.checkpointS)} (pause ${f3(trivial.pauseS)}); cairn command --bcheckpoint end to end ${f3(trivial.commandWallS)}`);
 if (launch) out.push(`Launch of /bin/true, median of ${launch.runs}: native ${f3(launch.nativeS)}, cairn launch --new-coordinator ${f3(launch.cairnS)} (+${f3(launch.cairnS - launch.nativeS)})`);
-if (runtime.length) out.push('Runtime without checkpoints (each program times itself), median:');
-for (const r of runtime) out.push(`  ${r.workload.padEnd(16)} native ${f3(r.nativeS)}  under cairn ${f3(r.cairnS)}  overhead ${(((r.cairnS - r.nativeS) / r.nativeS) * 100).toFixed(1)}%`);
+if (runtime.length) out.push(`Runtime without checkpoints (each program times itself; ${runs} runs, each under cairn right after a native one), median:`);
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+for (const r of runtime) out.push(`  ${r.workload.padEnd(16)} native ${f3(r.nativeS)}  under cairn ${f3(r.cairnS)}  overhead ${pct(r.pairedOverhead)} (median of pairs; native runs spread ${(r.nativeSpread * 100).toFixed(1)}%)`);
 if (incremental) {
   const { full: f, incremental: i } = incremental;
   out.push(`Incremental (${incremental.mib} MiB, 1% of its pages written between checkpoints): full ${f.checkpointS.toFixed(3)} s, pause ${f.pauseS.toFixed(3)} s, ${mib(f.bytes)} on disk;`);

@@ -87,6 +87,10 @@ int main(int argc, char **argv)
 	if (!out) return 3;
 	const char *mode = argv[2];
 	long n = atol(argv[3]);
+	/* WORKLOAD_SETTLE_MS: idle first, so that a run under cairn is timed once the agent and
+	 * coordinator have started (their start is the launch overhead, measured apart) */
+	const char *settle = getenv("WORKLOAD_SETTLE_MS");
+	if (settle) usleep((useconds_t)atol(settle) * 1000);
 	uint64_t t0 = now_ns();
 	if (!strcmp(mode, "malloc")) {
 		pthread_t th[8];

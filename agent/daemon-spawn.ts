@@ -13,7 +13,7 @@ import { errorMessage } from '../common/errors.js';
 import type { SpawnAgentsReply__Output } from '../gen/cairn/v1/SpawnAgentsReply.js';
 import type { SpawnAgentsRequest } from '../gen/cairn/v1/SpawnAgentsRequest.js';
 import { nativePaths } from './engine-api.js';
-import { removeStaleSocketDirs, SOCKET_DIR_PREFIX } from './stale-socket-dirs.js';
+import { removeStaleSocketDirs, SOCKET_DIR_PREFIX, writeOwner } from './stale-socket-dirs.js';
 
 export interface SpawnRequest {
   host: string;
@@ -89,8 +89,6 @@ function reuseSocketDir(socket: string): string | undefined {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
     const st = fs.lstatSync(dir);
     if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) return undefined;
-    const now = new Date();
-    fs.utimesSync(dir, now, now);   // fresh: another agent's sweep leaves it alone meanwhile
     fs.rmSync(socket, { force: true });
   }
   return dir;
@@ -100,7 +98,14 @@ export async function startDaemonSpawner(coord: CoordTarget, o: { cwd: string; c
   // A socket file in a directory only the user can enter (an abstract name would be open
   // to every user of the host).
   const dir = (o.socket && reuseSocketDir(o.socket)) || fs.mkdtempSync(path.join(os.tmpdir(), SOCKET_DIR_PREFIX));
-  await removeStaleSocketDirs(process.getuid?.() ?? -1, dir);
+  try {
+    writeOwner(dir);
+  } catch {
+    // a reused directory another agent found dead and removed just now: made again
+    fs.mkdirSync(dir, { mode: 0o700, recursive: true });
+    writeOwner(dir);
+  }
+  removeStaleSocketDirs(process.getuid?.() ?? -1, dir);
   const name = path.join(dir, 'spawn.sock');
   const server = net.createServer((sock) => {
     let buf = Buffer.alloc(0);

@@ -1,53 +1,70 @@
 // The agent's socket directory (/tmp/cairn-agent-XXXXXX, see daemon-spawn.ts) is removed
-// when the agent ends; an agent that is killed (kill -9, a lost node, the wall-clock limit)
-// cannot. The next agent of the same user on the host removes such leftovers: a directory
-// whose socket refuses connections has no agent behind it any more.
+// when the agent ends; an agent that is killed (kill -9, the wall-clock limit) cannot. The
+// next agent of the same user on the same host removes such leftovers. A directory is only
+// known dead by its owner file: the host, the boot, the agent's pid and its start time (an
+// agent of an earlier boot is dead whatever its pid).
+// Whether its socket answers says nothing: a UNIX socket cannot be reached from another
+// network namespace, and hosts (containers, the test bed's nodes) may share one /tmp.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 export const SOCKET_DIR_PREFIX = 'cairn-agent-';
+const OWNER = 'owner';
 
-/** Resolves true when nothing listens on the UNIX socket `sock` (ECONNREFUSED). */
-function refuses(sock: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(sock);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-  });
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
-/** Removes the socket directories of `uid`'s dead agents under `tmp`, except `keep`. A
- * directory without a socket is left for a minute: an agent may be about to listen there.
- * Returns the directories removed. Never throws: this is housekeeping. */
-export async function removeStaleSocketDirs(uid: number, keep?: string, tmp = os.tmpdir()): Promise<string[]> {
+/** The start time of pid (clock ticks since boot, /proc/PID/stat field 22); '' if gone. */
+function startTime(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function identity(pid: number): string {
+  return `${os.hostname()} ${bootId()} ${pid} ${startTime(pid)}`;
+}
+
+/** Marks dir as this process's. */
+export function writeOwner(dir: string): void {
+  fs.writeFileSync(path.join(dir, OWNER), `${identity(process.pid)}\n`, { mode: 0o600 });
+}
+
+/** Removes the socket directories of `uid`'s dead agents of this host under `tmp`, except
+ * `keep`; returns them. Never throws: this is housekeeping. */
+export function removeStaleSocketDirs(uid: number, keep?: string, tmp = os.tmpdir()): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(tmp).filter((n) => n.startsWith(SOCKET_DIR_PREFIX));
   } catch {
     return [];
   }
+  const host = os.hostname();
+  const boot = bootId();
   const removed: string[] = [];
-  await Promise.all(
-    names.map(async (n) => {
-      const dir = path.join(tmp, n);
-      if (keep && path.resolve(keep) === dir) return;
-      try {
-        const st = fs.lstatSync(dir);
-        if (!st.isDirectory() || st.uid !== uid) return;
-        const sock = path.join(dir, 'spawn.sock');
-        const stale = fs.existsSync(sock) ? await refuses(sock) : Date.now() - st.mtimeMs > 60_000;
-        if (!stale) return;
-        fs.rmSync(dir, { recursive: true, force: true });
-        removed.push(dir);
-      } catch {
-        // gone meanwhile (another agent's sweep), or not ours to read
-      }
-    }),
-  );
+  for (const n of names) {
+    const dir = path.join(tmp, n);
+    if (keep && path.resolve(keep) === dir) continue;
+    try {
+      const st = fs.lstatSync(dir);
+      if (!st.isDirectory() || st.uid !== uid) continue;
+      const [h, b, pid, start] = fs.readFileSync(path.join(dir, OWNER), 'utf8').trim().split(' ');
+      if (h !== host || !pid || !/^\d+$/.test(pid)) continue;              // another host's, or unknown
+      if (b === boot && startTime(Number(pid)) === start) continue;        // its agent still runs
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // no owner file (not ours to judge), gone meanwhile, or not readable
+    }
+  }
   return removed;
 }

@@ -456,10 +456,15 @@ static void fill_memory(void)
 		if (r == (long)stk && clone3_thread(&ca, sizeof ca, fill_helper, 2) == tid)
 			nworkers = 2;
 	}
-	fill_all(0, nworkers);
+	u64 chunks = fill_all(0, nworkers);
 	int t;
 	while ((t = helper_running) != 0)
 		sys_futex(&helper_running, FUTEX_WAIT, t); /* not _PRIVATE: the kernel's wake is not */
+	struct line l = { .n = 0 };
+	ln_s(&l, "[restorer] memory: ");
+	ln_d(&l, (long)chunks);
+	ln_s(&l, nworkers == 2 ? " chunks filled by two threads" : " chunks filled by one thread");
+	ln_write(log_fd, &l);
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];
 		int fill = v->nruns && v->kind != PVMA_FILE_SHARED;

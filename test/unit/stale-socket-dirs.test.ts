@@ -1,14 +1,14 @@
-// The socket directories of killed agents are removed by the next agent; live ones, and one
-// an agent may be about to listen in, stay.
+// The socket directories of killed agents of this host are removed by the next agent; a
+// live agent's, another host's (hosts may share /tmp) and one without an owner stay; an
+// agent of an earlier boot is dead.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { removeStaleSocketDirs } from '../../agent/stale-socket-dirs.js';
+import { removeStaleSocketDirs, writeOwner } from '../../agent/stale-socket-dirs.js';
 
-test('a dead agent\'s socket directory goes; a live one, a fresh empty one and `keep` stay', async (t) => {
+test("a dead agent's socket directory goes (killed, pid reused, earlier boot); a live one, another host's, an unowned one and `keep` stay", async (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-sweep-'));
   t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const mk = (n: string) => {
@@ -16,33 +16,32 @@ test('a dead agent\'s socket directory goes; a live one, a fresh empty one and `
     fs.mkdirSync(d, { mode: 0o700 });
     return d;
   };
-  const listen = (d: string) =>
-    new Promise<net.Server>((resolve) => {
-      const s = net.createServer().listen(path.join(d, 'spawn.sock'), () => resolve(s));
-    });
-  const live = mk('live');
-  const server = await listen(live);
-  t.teardown(() => server.close());
-  // A killed agent: a process listens there and is killed; its socket file stays.
-  const dead = mk('dead');
-  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => console.log('up'))", path.join(dead, 'spawn.sock')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve) => child.stdout.once('data', resolve));
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
-  t.true(fs.existsSync(path.join(dead, 'spawn.sock')), 'the dead socket file must stay for the test to mean anything');
-  const fresh = mk('fresh');
-  const old = mk('old');
-  const past = new Date(Date.now() - 10 * 60_000);
-  fs.utimesSync(old, past, past);
-  const kept = mk('kept');
-  fs.utimesSync(kept, past, past);
-  const other = path.join(tmp, 'not-cairn');
-  fs.mkdirSync(other);
-  fs.utimesSync(other, past, past);
+  const owner = (d: string) => path.join(d, 'owner');
 
-  const removed = await removeStaleSocketDirs(process.getuid!(), kept, tmp);
-  t.deepEqual(removed.sort(), [dead, old].sort());
-  for (const d of [live, fresh, kept, other]) t.true(fs.existsSync(d), `${path.basename(d)} must stay`);
-  t.false(fs.existsSync(dead));
-  t.false(fs.existsSync(old));
+  const live = mk('live');
+  writeOwner(live);   // this process: alive
+  // A killed agent: a process that wrote its owner file, then was SIGKILLed.
+  const dead = mk('dead');
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  await new Promise((r) => child.once('spawn', r));
+  const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  const mine = fs.readFileSync(owner(live), 'utf8').trim().split(' ');
+  fs.writeFileSync(owner(dead), `${mine[0]} ${mine[1]} ${child.pid} ${start}\n`);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  // The same pid reused by another process: its start time differs.
+  const reused = mk('reused');
+  fs.writeFileSync(owner(reused), `${mine[0]} ${mine[1]} ${process.pid} 1\n`);
+  const elsewhere = mk('elsewhere');
+  fs.writeFileSync(owner(elsewhere), `another-host ${mine[1]} ${child.pid} ${start}\n`);
+  const rebooted = mk('rebooted');
+  fs.writeFileSync(owner(rebooted), `${mine[0]} 00000000-0000-0000-0000-000000000000 ${child.pid} ${start}\n`);
+  const unowned = mk('unowned');
+  const kept = mk('kept');
+  fs.writeFileSync(owner(kept), `${mine[0]} ${mine[1]} ${child.pid} ${start}\n`);
+
+  const removed = removeStaleSocketDirs(process.getuid!(), kept, tmp);
+  t.deepEqual(removed.sort(), [dead, reused, rebooted].sort());
+  for (const d of [live, elsewhere, unowned, kept]) t.true(fs.existsSync(d), `${path.basename(d)} must stay`);
 });

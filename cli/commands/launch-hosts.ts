@@ -123,6 +123,24 @@ async function waitOnHosts(coord: CoordinatorFound, agents: HostAgent[], cwd: st
     }
     if (stop) continue;
   }
-  if (coord.started) await call(coord, (c) => c.Quit, {}, 5000).catch(() => undefined);
+  if (coord.started) {
+    await call(coord, (c) => c.Quit, {}, 5000).catch(() => undefined);
+    // The coordinator this launcher started stops its agents and ends within seconds: this
+    // command returns once it has, so that nothing it started outlives it.
+    await processGone(coordinatorPid, 15_000);
+  }
   return status;
+}
+
+/** Waits (bounded) until process pid no longer exists. */
+async function processGone(pid: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (pid > 0 && Date.now() < end) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -13,6 +13,7 @@ import { projectRoot } from '../../common/paths.js';
 import { readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
+import { testUser } from '../helpers/user.js';
 import { uninterruptedOutput } from './reference.js';
 
 const STEPS = '40';
@@ -102,6 +103,9 @@ test.serial('bash running a loop of builtins resumes and finishes like an uninte
 // cannot replace or delete the one the checkpointed JVM maps.
 test.serial('a multi-threaded JVM with GC churn resumes and finishes like an uninterrupted run', async (t) => {
   const java = need('/usr/bin/java', 'openjdk-17-jdk-headless');
+  // The JVM leaves its (empty) perf data directory behind: the test removes it if it made it.
+  const perfDir = path.join(os.tmpdir(), `hsperfdata_${testUser().name}`);
+  if (!fs.existsSync(perfDir)) t.teardown(() => fs.rmSync(perfDir, { recursive: true, force: true }));
   const args = ['-Xmx128m', '-cp', javaClasses(), 'Steps', 'out.txt', STEPS, STEP_MS];
   await resumesLikeUninterrupted(t, [java, ...args], { referenceArgv: [java, '-XX:-UsePerfData', ...args] });
 });

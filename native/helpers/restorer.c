@@ -332,11 +332,15 @@ static void fill_run(u64 addr, u64 n, u64 off, int anon)
 		sc4(SYS_fallocate, pages_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, n);
 }
 
+/* Whether the restorer reads pages into v (a shared file mapping's content is the file's),
+ * and the protection v is mapped with until they are in. */
+static int vma_filled(const struct plan_vma *v) { return v->nruns && v->kind != PVMA_FILE_SHARED; }
+static int fill_prot(const struct plan_vma *v) { return vma_filled(v) ? (int)v->prot | PROT_READ | PROT_WRITE : (int)v->prot; }
+
 static void map_vma(const struct plan_vma *v)
 {
 	ul len = v->end - v->start;
-	int fill = v->nruns && v->kind != PVMA_FILE_SHARED;
-	int prot = (int)v->prot, mprot = fill ? prot | PROT_READ | PROT_WRITE : prot;
+	int prot = (int)v->prot, mprot = fill_prot(v);
 	long r;
 	/* [stack] and any MAP_GROWSDOWN region must stay growable. maps shows a growsdown vma's
 	 * real start (the guard gap lies below it, outside the vma): map exactly there. */
@@ -395,7 +399,7 @@ static u64 fill_all(int me, int nworkers)
 	u64 chunk = 0;
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];
-		if (!v->nruns || v->kind == PVMA_FILE_SHARED)
+		if (!vma_filled(v))
 			continue;
 		const int anon = v->kind == PVMA_ANON || v->kind == PVMA_STACK;
 		for (u32 i = 0; i < v->nruns;) {
@@ -467,8 +471,7 @@ static void fill_memory(void)
 	ln_write(log_fd, &l);
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];
-		int fill = v->nruns && v->kind != PVMA_FILE_SHARED;
-		if (fill && !(v->prot & PROT_READ && v->prot & PROT_WRITE)) {
+		if (fill_prot(v) != (int)v->prot) {
 			long r = sys_mprotect(v->start, v->end - v->start, (int)v->prot);
 			if (r < 0)
 				fail_x("mprotect", v->start, r);

@@ -574,8 +574,6 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
   // Copy: batches of up to kBatchBytes in up to kMaxIov pieces. Each worker reads a batch,
   // checksums it, finds its zero pages and stores it (compresses it, or writes it raw), then
   // takes the next: reading is spread over the CPUs as much as compressing is.
-  timespec t1;
-  clock_gettime(CLOCK_MONOTONIC, &t1);
   std::atomic<uint64_t> read_ns{0}, stored{0};
   uint64_t phys_end = end;
   if (!pieces.empty()) {
@@ -707,7 +705,6 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
     stats->bytes = off - data_start;
     stats->stored = stored;
     stats->read_ms = double(read_ns) / 1e6 + scan_ms;   // summed over the workers
-    stats->write_ms = ms_since(t1);                     // the whole copy, wall clock
   }
   return end;
 }

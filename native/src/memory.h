@@ -33,7 +33,7 @@ SpecialMappings special_mappings(const std::vector<MapEntry> &maps);
 struct MemoryStats {
   uint64_t vmas = 0, runs = 0, bytes = 0;
   uint64_t stored = 0;   // bytes of pages with data (the rest are zero pages, never stored)
-  double read_ms = 0, write_ms = 0;
+  double read_ms = 0;
 };
 
 // Which pages of a frozen process are saved: fills img.vmas and their runs (addresses and

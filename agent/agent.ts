@@ -69,6 +69,12 @@ const SNAPSHOTS = process.env.CAIRN_SNAPSHOT !== '0';
 const INCREMENTAL = process.env.CAIRN_INCREMENTAL !== '0';
 const FULL_EVERY = Math.max(1, Number(process.env.CAIRN_FULL_EVERY ?? 8) || 8);
 
+/** Memory copied before the freeze (PRECOPIED) for processes with at least this much
+ * anonymous memory: below it, the pause a copy saves is less than the moment its tracker's
+ * arming stops the process (CAIRN_PRECOPY=0: never). */
+const PRECOPY = process.env.CAIRN_PRECOPY !== '0';
+const PRECOPY_MIN_BYTES = 64 * 2 ** 20;
+
 export interface AgentOptions {
   engine: Engine;
   job: JobProcess;
@@ -208,6 +214,10 @@ export class Agent {
     try {
       await this.failForTest(String(cmd.phase));
       switch (cmd.phase) {
+        case 'PRECOPIED':
+          this.writeUs = 0n;   // this checkpoint's writing starts here
+          result.precopied = String(await this.precopyAll(cmd));
+          break;
         case 'SUSPENDED':
           await this.suspend();
           break;
@@ -348,7 +358,6 @@ export class Agent {
       }
     });
     this.dumped = [];
-    this.writeUs = 0n;
     await this.dumpAll(cmd, stdioIdentity);
     await this.dumpSysvIpc(this.dumped);
     // ... and so is a job whose processes share something cairn cannot share again.
@@ -390,22 +399,10 @@ export class Agent {
     return images;
   }
 
-  /** Pages of these dumps, with progress for `cairn command --bcheckpoint`: what the engine
-   * has written out of what it has planned plus the resident anonymous memory of the
-   * processes still to do. */
+  /** Pages of these dumps (with progress). */
   private async writePages(cmd: PhaseCommand__Output, todo: DumpedImage[]): Promise<void> {
     if (todo.length === 0) return;
-    const t0 = process.hrtime.bigint();
-    const pending = new Map(todo.map((d) => [d.pid, d.snapshot ? 0 : rssAnon(d.pid)]));
-    this.o.engine.resetProgress();
-    const report = () => {
-      const p = this.o.engine.progress();
-      let rest = 0;
-      for (const v of pending.values()) rest += v;
-      this.session?.send({ progress: { checkpointId: cmd.checkpointId, done: p.done, total: Math.max(p.done, p.total + rest) } });
-    };
-    const timer = setInterval(report, 250);
-    try {
+    await this.withProgress(cmd, todo.map((d) => [d.pid, d.snapshot ? 0 : rssAnon(d.pid)]), async (pending) => {
       for (const d of todo) {
         pending.delete(d.pid);   // the engine counts it from its plan on
         const res = await this.o.engine.finishDump(d.pid, d.pagesEnd);
@@ -419,6 +416,25 @@ export class Agent {
         d.pagesEnd = res.pagesEnd;
         d.written = true;
       }
+    });
+  }
+
+  /** Progress of page writing for `cairn command --bcheckpoint`: what the engine has written
+   * out of what it has planned, plus `pending` (pid -> bytes) of the processes still to do,
+   * which `work` deletes as it starts each. The time goes to writeUs. */
+  private async withProgress(cmd: PhaseCommand__Output, pending: Array<[number, number]>, work: (pending: Map<number, number>) => Promise<void>): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    const left = new Map(pending);
+    this.o.engine.resetProgress();
+    const report = () => {
+      const p = this.o.engine.progress();
+      let rest = 0;
+      for (const v of left.values()) rest += v;
+      this.session?.send({ progress: { checkpointId: cmd.checkpointId, done: p.done, total: Math.max(p.done, p.total + rest) } });
+    };
+    const timer = setInterval(report, 250);
+    try {
+      await work(left);
     } finally {
       clearInterval(timer);
       this.writeUs += (process.hrtime.bigint() - t0) / 1000n;
@@ -426,16 +442,50 @@ export class Agent {
     report();
   }
 
+  /** Where a process's image goes in this checkpoint, and whether it may refer to older ones. */
+  private imagePlan(pid: number, cmd: PhaseCommand__Output) {
+    const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
+    const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
+    const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
+    const compress = cmd.compress || this.o.compress || 'none';
+    const track = INCREMENTAL && compress === 'none';
+    const last = this.bases.get(pid);
+    const base = track && last && last.chain + 1 < FULL_EVERY ? { file: last.file, image: last.image } : undefined;
+    return { comm, nsPid, file, imagePath: path.join(cmd.genDir, file), compress, track, base };
+  }
+
+  /** PRECOPIED: the memory of every large process copied into its image while the job runs
+   * (uncompressed, tracked images only), so that the frozen phases store only what it writes
+   * meanwhile. A process that cannot be copied so is simply dumped whole while frozen. */
+  private async precopyAll(cmd: PhaseCommand__Output): Promise<number> {
+    this.checkAlive();
+    if (!PRECOPY) return 0;
+    const todo = jobProcesses(this.o.job.initPid).filter((p) => !isZombie(p) && rssAnon(p) >= PRECOPY_MIN_BYTES);
+    if (todo.length === 0) return 0;
+    let stored = 0;
+    await this.withProgress(cmd, todo.map((p) => [p, rssAnon(p)]), async (pending) => {
+      for (const pid of todo) {
+        pending.delete(pid);
+        const { comm, nsPid, imagePath, track, base } = this.imagePlan(pid, cmd);
+        if (!track) continue;
+        try {
+          const r = await this.o.engine.precopy(pid, { imagePath, base });
+          stored += r.stored;
+          if (r.skipped && !this.toldNoTracking.has(pid)) {
+            this.toldNoTracking.add(pid);
+            this.o.log(`agent: process ${nsPid} (${comm}): every image full: ${r.skipped}`);
+          }
+        } catch (e) {
+          if (processAlive(pid)) this.o.log(`agent: process ${nsPid} (${comm}): memory not copied before the freeze: ${errorMessage(e)}`);
+        }
+      }
+    });
+    return stored;
+  }
+
   private async dumpAll(cmd: PhaseCommand__Output, stdioIdentity: Array<{ dev: string; ino: string } | null>): Promise<void> {
     for (const pid of this.frozen) {
-      const comm = commOf(pid).replace(/[^A-Za-z0-9._+-]/g, '_') || 'proc';
-      const nsPid = this.o.job.pid === pid ? this.o.job.nsPid : nsPidOf(pid);
-      const file = `${comm}.${this.memberId}.${nsPid || pid}${IMAGE_SUFFIX}`;
-      const imagePath = path.join(cmd.genDir, file);
-      const compress = cmd.compress || this.o.compress || 'none';
-      const track = INCREMENTAL && compress === 'none';
-      const last = this.bases.get(pid);
-      const base = track && last && last.chain + 1 < FULL_EVERY ? { file: last.file, image: last.image } : undefined;
+      const { comm, nsPid, file, imagePath, compress, track, base } = this.imagePlan(pid, cmd);
       const res = await this.o.engine.dump(pid, { imagePath, stdioIdentity, timeOffsets: this.o.timeOffsets, compress, snapshot: SNAPSHOTS, reaper: this.o.job.initPid, track, base });
       if (SNAPSHOTS && !res.snapshot && res.noSnapshot) this.o.log(`agent: process ${nsPid} (${comm}): written while frozen: ${res.noSnapshot}`);
       if (track && res.noTracking && !this.toldNoTracking.has(pid)) {

@@ -123,6 +123,12 @@ export interface Engine {
   /** The frozen part of one process's dump: metadata returned, everything but its private
    * memory written to opts.imagePath, and (if asked, and possible) a snapshot taken. */
   dump(pid: number, opts: DumpOptions): Promise<PendingDumpResult>;
+  /** Before the freeze, the process running: its private anonymous memory copied into a new
+   * image at opts.imagePath (pages written since opts.base read again, the others referred to
+   * there) and its written-page tracker armed (the process stopped for that moment only).
+   * The next dump of it with the same imagePath and track continues that image, storing only
+   * what the process wrote since. `skipped`: this process cannot be tracked. */
+  precopy(pid: number, opts: { imagePath: string; base?: { file: string; image: ProcessImageObject } }): Promise<{ stored: number; referenced: number; skipped?: string }>;
   /** Its pages, written from dataStart (page aligned, after extrasEnd) on; from the snapshot,
    * or from the process itself, which must then still be frozen. The image file is closed. */
   finishDump(pid: number, dataStart: number): Promise<DumpResult>;

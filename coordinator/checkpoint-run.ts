@@ -15,7 +15,7 @@ import type { Member } from './member.js';
 import { PhaseBarrier, PhaseFailed } from './phase-barrier.js';
 import type { TcpEnd } from '../gen/cairn/v1/TcpEnd.js';
 
-/** The phases while the job is frozen, in order. CHECKPOINTED takes each process's state and
+/** The phases while the job is frozen, in order (after PRECOPIED, while it runs). CHECKPOINTED takes each process's state and
  * either a copy-on-write snapshot of its memory or (without one) its pages; RESUMED lets the
  * job run; WRITTEN finishes the images from the snapshots. Then the commit. */
 const FREEZE_PHASES = ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED'] as const;
@@ -48,8 +48,8 @@ export interface CheckpointOutcome {
   pauseUs: bigint;
   /** Images per member id (WRITTEN results), for the restart script. */
   images: Map<number, ImageInfo__Output[]>;
-  /** Each member's own image writing. */
-  writes: Array<{ host: string; bytes: bigint; writeUs: bigint }>;
+  /** Each member's own image writing; `precopied`: bytes of it copied before the freeze. */
+  writes: Array<{ host: string; bytes: bigint; writeUs: bigint; precopied: bigint }>;
 }
 
 export class CheckpointRun {
@@ -114,8 +114,11 @@ export class CheckpointRun {
       return finish();
     }
 
-    let phase = 'SUSPENDED';
+    let phase = 'PRECOPIED';
     try {
+      // The job runs: large processes' memory is copied now, and only what they write
+      // meanwhile is left for the frozen phases.
+      const precopied = await this.barrier('PRECOPIED', plan.writeTimeoutMs);
       let results = new Map<number, PhaseResult__Output>();
       let remote = new Map<number, TcpEnd[]>();
       for (const p of FREEZE_PHASES) {
@@ -136,7 +139,7 @@ export class CheckpointRun {
         outcome.images.set(m.id, images);
         const bytes = images.reduce((n, img) => n + BigInt(img.bytes || '0'), 0n);
         outcome.bytes += bytes;
-        outcome.writes.push({ host: m.host, bytes, writeUs: BigInt(results.get(m.id)?.writeUs || '0') });
+        outcome.writes.push({ host: m.host, bytes, writeUs: BigInt(results.get(m.id)?.writeUs || '0'), precopied: BigInt(precopied.get(m.id)?.precopied || '0') });
       }
       phase = 'COMMIT';
       if (this.abortReason) throw new PhaseFailed(this.abortReason);

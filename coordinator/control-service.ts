@@ -32,7 +32,7 @@ export function checkpointReply(o: CheckpointOutcome): CheckpointReply {
     bytes: o.bytes.toString(),
     durationUs: o.durationUs.toString(),
     pauseUs: o.pauseUs.toString(),
-    writes: o.writes.map((w) => ({ host: w.host, bytes: w.bytes.toString(), writeUs: w.writeUs.toString() })),
+    writes: o.writes.map((w) => ({ host: w.host, bytes: w.bytes.toString(), writeUs: w.writeUs.toString(), precopied: w.precopied.toString() })),
     notes: [...o.images.values()].flatMap((imgs) => imgs.flatMap((i) => i.notes ?? [])),
   };
 }

@@ -17,6 +17,7 @@
         "src/pagecodec.cc",
         "src/progress.cc",
         "src/plan.cc",
+        "src/precopy.cc",
         "src/process.cc",
         "src/procstate.cc",
         "src/procstate_js.cc",

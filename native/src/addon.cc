@@ -104,6 +104,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return DefineClass(env, "Engine",
                        {InstanceMethod("launch", &Engine::Launch), InstanceMethod("waitExit", &Engine::WaitExit),
                         InstanceMethod("freeze", &Engine::Freeze), InstanceMethod("dump", &Engine::Dump),
+                        InstanceMethod("precopy", &Engine::Precopy),
                         InstanceMethod("finishDump", &Engine::FinishDump), InstanceMethod("discardDumps", &Engine::DiscardDumps),
                         InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("releaseHeld", &Engine::ReleaseHeld),
                         InstanceMethod("verifyPages", &Engine::VerifyPages),
@@ -440,15 +441,29 @@ class Engine : public Napi::ObjectWrap<Engine> {
         return t == thread_->traced.end() || t->second.tids.empty() ? 0 : t->second.tids[0];
       };
       pending_.erase(pid);
+      std::shared_ptr<cairn::Precopy> pre;
+      if (auto pc = precopies_.find(pid); pc != precopies_.end()) {
+        pre = std::move(pc->second);
+        precopies_.erase(pc);
+      }
+      if (pre && (!track || pre->image_path != opts.image_path)) {
+        // Not this image after all (the process changed its name since): given up, and with
+        // it what its tracker knew.
+        if (pre->image_path != opts.image_path) unlink(pre->image_path.c_str());
+        if (auto tr = trackers_.find(pid); tr != trackers_.end()) tr->second->base_lost = true;
+        pre.reset();
+      }
       if (track) {
-        // A tracker is only ever used for the process it was made for (not a reused pid).
-        // Those of processes gone are closed.
-        for (auto tr = trackers_.begin(); tr != trackers_.end();)
-          tr = tr->second->alive() ? std::next(tr) : trackers_.erase(tr);
-        auto &slot = trackers_[pid];
-        if (!slot) slot = std::make_unique<Tracker>();
-        opts.tracker = slot.get();
-        opts.base = slot->uffd >= 0 ? base.get() : nullptr;
+        Tracker &t = tracker_of(pid);
+        opts.tracker = &t;
+        if (pre) {
+          opts.base = &pre->image;
+          opts.base_file.clear();
+          opts.precopy = pre.get();
+        } else {
+          opts.base = t.uffd >= 0 && !t.base_lost ? base.get() : nullptr;
+        }
+        t.base_lost = false;   // this image is full, or refers to what is known
       }
       std::shared_ptr<PendingDump> p = dump_process(pid, it->second.tids, opts);
       pending_[pid] = p;
@@ -460,6 +475,73 @@ class Engine : public Napi::ObjectWrap<Engine> {
         r.Set("noSnapshot", p->no_snapshot);
         r.Set("referenced", double(p->res.referenced));
         r.Set("noTracking", p->res.no_tracking);
+        return r;
+      };
+      return true;
+    });
+  }
+
+  // The process's tracker (made unarmed when it has none). A tracker is only ever used for
+  // the process it was made for (not a reused pid): those of processes gone are closed.
+  // Engine thread.
+  Tracker &tracker_of(pid_t pid) {
+    for (auto tr = trackers_.begin(); tr != trackers_.end();) tr = tr->second->alive() ? std::next(tr) : trackers_.erase(tr);
+    auto &slot = trackers_[pid];
+    if (!slot) slot = std::make_unique<Tracker>();
+    return *slot;
+  }
+
+  // Before the freeze: the memory of a running process copied into its image (precopy.h),
+  // which the next dump of it continues. Arms its tracker first if needed (the process is
+  // stopped for that moment only). Resolves to { stored, referenced } or { skipped: why }.
+  Napi::Value Precopy(const Napi::CallbackInfo &info) {
+    if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "precopy: expected a pid");
+    pid_t pid = arg_int(info[0], "pid");
+    Napi::Object o = arg_obj(info, 1, "precopy options");
+    const std::string image_path = arg_str(o.Get("imagePath"), "imagePath");
+    std::shared_ptr<ProcessImage> base;
+    std::string base_file;
+    if (Napi::Value bv = o.Get("base"); bv.IsObject()) {
+      Napi::Object bo = bv.As<Napi::Object>();
+      try {
+        base = std::make_shared<ProcessImage>(image_from_js(bo.Get("image")));
+      } catch (const std::runtime_error &e) {
+        throw Napi::TypeError::New(info.Env(), std::string("precopy: base: ") + e.what());
+      }
+      base_file = arg_str(bo.Get("file"), "base.file");
+    }
+    return Submit(info.Env(), [=, this](Call *c) {
+      if (thread_->traced.count(pid)) fail_pid(pid, "cannot copy its memory before the freeze: it is frozen already");
+      precopies_.erase(pid);
+      Tracker &t = tracker_of(pid);
+      std::string why_not;
+      const ProcessImage *b = t.base_lost ? nullptr : base.get();
+      if (t.uffd < 0) {
+        std::vector<pid_t> tids = freeze_threads(pid);
+        try {
+          arm_tracker(pid, tids[0], t, &why_not);   // t.uffd says whether it is armed
+        } catch (...) {
+          detach_threads(tids);
+          throw;
+        }
+        detach_threads(tids);
+        b = nullptr;   // nothing was tracked before: all of it is copied
+      }
+      std::shared_ptr<cairn::Precopy> pre;
+      if (t.uffd >= 0) {
+        try {
+          pre = precopy_process(pid, t, b, base_file, image_path);
+        } catch (...) {
+          t.base_lost = true;   // pages were protected again, and their copy is lost
+          throw;
+        }
+        precopies_[pid] = pre;
+      }
+      c->result = [pre, why_not](Napi::Env env) -> Napi::Value {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("stored", pre ? double(pre->stored) : 0.0);
+        r.Set("referenced", pre ? double(pre->referenced) : 0.0);
+        if (!pre) r.Set("skipped", why_not);
         return r;
       };
       return true;
@@ -501,6 +583,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     const bool drop = info.Length() > 0 && info[0].ToBoolean();
     return Submit(info.Env(), [this, drop](Call *) {
       pending_.clear();
+      precopies_.clear();
       if (drop) trackers_.clear();
       return true;
     });
@@ -755,6 +838,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // whose end lets go of every snapshot, which then exits).
   std::map<pid_t, std::shared_ptr<PendingDump>> pending_;
   std::map<pid_t, std::unique_ptr<Tracker>> trackers_;   // written-page tracking (engine thread only)
+  std::map<pid_t, std::shared_ptr<cairn::Precopy>> precopies_;   // copies made before the freeze (engine thread only)
   std::unique_ptr<EngineThread> thread_;
   bool cleanup_hooked_ = false;
 };

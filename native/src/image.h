@@ -77,6 +77,9 @@ struct PageRun {
   std::string file;
   uint64_t file_offset = 0;
   std::vector<uint32_t> page_crcs;   // crc32c of each page (VMA runs of uncompressed images)
+  // Dump only (not in the image): already stored in this image, at `offset`, by the copy made
+  // before the freeze (precopy.h); copy_memory leaves it as it is.
+  bool in_place = false;
 };
 
 struct VmaImage {

@@ -321,9 +321,12 @@ bool zero_page(const uint8_t *p) {
   return true;
 }
 
-std::vector<MapEntry> read_maps(pid_t pid) {
+namespace {
+
+// /proc/PID/smaps or /proc/PID/maps (the same lines without the per-VMA fields).
+std::vector<MapEntry> parse_maps(pid_t pid, const char *file) {
   std::string s;
-  const std::string path = "/proc/" + std::to_string(pid) + "/smaps";
+  const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
   if (!read_text(path, s)) fail_pid(pid, "cannot read " + path + ": " + errno_str(errno));
   std::vector<MapEntry> out;
   for (size_t p = 0; p < s.size();) {
@@ -368,6 +371,22 @@ std::vector<MapEntry> read_maps(pid_t pid) {
   }
   if (out.empty()) fail_pid(pid, "no memory mappings (a zombie or a kernel thread?)");
   return out;
+}
+
+}  // namespace
+
+std::vector<MapEntry> read_maps(pid_t pid) { return parse_maps(pid, "smaps"); }
+
+std::vector<MapEntry> read_maps_only(pid_t pid) { return parse_maps(pid, "maps"); }
+
+void take_vmflags(pid_t pid, std::vector<MapEntry> &maps, const std::vector<MapEntry> &with_flags) {
+  bool same = maps.size() == with_flags.size();
+  for (size_t i = 0; same && i < maps.size(); i++) {
+    same = maps[i].start == with_flags[i].start && maps[i].end == with_flags[i].end;
+    maps[i].flags = with_flags[i].flags;
+    maps[i].uffd_wp = with_flags[i].uffd_wp;
+  }
+  if (!same) fail_pid(pid, "its memory mappings changed while it was frozen (/proc/" + std::to_string(pid) + "/maps and smaps differ)");
 }
 
 SpecialMappings special_mappings(const std::vector<MapEntry> &maps) {
@@ -521,18 +540,23 @@ uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::
         if (o) e = std::min(e, o->addr + o->len);
         else if (!dirty && oi < old.size()) e = std::min(e, std::max(a + kPage, old[oi]->addr));
         if (!o) {
-          if (!out.empty() && out.back().file.empty() && out.back().addr + out.back().len == a)
+          if (!out.empty() && out.back().file.empty() && !out.back().in_place && out.back().addr + out.back().len == a)
             out.back().len += e - a;
           else
             out.push_back(PageRun{a, e - a, 0, 0});
         } else {
           PageRun x{a, e - a, 0, 0};
           const uint64_t first = (a - o->addr) / kPage, n = (e - a) / kPage;
-          x.file = o->file.empty() ? base_file : o->file;
-          x.file_offset = (o->file.empty() ? o->offset : o->file_offset) + (a - o->addr);
+          if (o->file.empty() && base_file.empty()) {
+            x.in_place = true;   // the base is this very image's copy made before the freeze
+            x.offset = o->offset + (a - o->addr);
+          } else {
+            x.file = o->file.empty() ? base_file : o->file;
+            x.file_offset = (o->file.empty() ? o->offset : o->file_offset) + (a - o->addr);
+          }
           x.page_crcs.assign(o->page_crcs.begin() + long(first), o->page_crcs.begin() + long(first + n));
           for (uint32_t c : x.page_crcs) x.crc32c = crc32c_combine(x.crc32c, c, kPage);
-          referenced += x.len;
+          if (!x.in_place) referenced += x.len;
           out.push_back(std::move(x));
         }
         a = e;
@@ -543,7 +567,7 @@ uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::
   uint64_t off = kPageDataOffset;   // provisional, as plan_memory's
   for (VmaImage &v : img.vmas)
     for (PageRun &r : v.runs)
-      if (r.file.empty()) r.offset = off, off += r.len;
+      if (r.file.empty() && !r.in_place) r.offset = off, off += r.len;
   return referenced;
 }
 
@@ -557,7 +581,7 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_star
   for (size_t i = 0; i < img.vmas.size(); i++) {
     VmaImage &v = img.vmas[i];
     for (auto &r : v.runs) {
-      if (!r.file.empty()) continue;   // in an older image
+      if (!r.file.empty() || r.in_place) continue;   // in an older image, or stored before the freeze
       r.offset = off;
       r.crc32c = 0;
       r.page_crcs.clear();

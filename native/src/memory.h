@@ -27,6 +27,12 @@ bool zero_page(const uint8_t *p);
 // /proc/PID/smaps (maps plus VmFlags; it walks the page tables, a cost like a pagemap scan).
 std::vector<MapEntry> read_maps(pid_t pid);   // throws naming pid
 
+// /proc/PID/maps: the same entries without VmFlags (flags and uffd_wp left unset), read
+// without walking the page tables; take_vmflags then sets them from read_maps' list, and
+// throws naming pid if the two lists are not of the same mappings.
+std::vector<MapEntry> read_maps_only(pid_t pid);
+void take_vmflags(pid_t pid, std::vector<MapEntry> &maps, const std::vector<MapEntry> &with_flags);
+
 // [vvar], [vvar_vclock], [vdso] addresses (0 when absent).
 SpecialMappings special_mappings(const std::vector<MapEntry> &maps);
 
@@ -49,7 +55,9 @@ bool snapshot_holds_memory(const ProcessImage &img);
 // since `base` (the previous image of the same process, uncompressed) was taken, every page
 // not written since and saved in base becomes a reference to where base has it (its own file,
 // `base_file` relative to the job directory, or the older image base refers to: never a
-// chain). The other pages stay to be stored. Returns the bytes referenced.
+// chain). `base_file` "" means base is this very image's copy made before the freeze
+// (precopy.h): such pages stay where that copy put them (PageRun::in_place). The other pages
+// stay to be stored. Returns the bytes referenced in other images.
 using WrittenOf = std::function<bool(const VmaImage &, std::vector<std::pair<uint64_t, uint64_t>> &)>;
 uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written);
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -17,8 +18,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include "fd_kinds.h"
 #include "snapshot.h"
@@ -213,21 +216,18 @@ void thread_state(pid_t pid, pid_t tid, bool leader, uint64_t insn, const std::s
   if (se) fail_pid(pid, "thread " + std::to_string(tid) + ": cannot restore registers: " + errno_str(-se));
 }
 
-// Private anonymous writable memory: what userfaultfd write-protect can track.
-bool trackable(const MapEntry &m) {
-  if (m.perms[1] != 'w' || m.perms[3] != 'p') return false;
-  return m.path.empty() || m.path[0] == '[';   // anonymous, [heap], [stack], [anon:...]
-}
-
 // Incremental: arms the process's tracker on its first checkpoint; then, in every tracked
 // VMA, the pages written since the last checkpoint (protected again at once), and with a base
-// image the other pages become references into it.
-void track_written(pid_t pid, pid_t leader, const std::vector<MapEntry> &maps, const DumpOptions &opts, PendingDump &p) {
+// image the other pages become references into it. A VMA is tracked if it lies in a range we
+// registered and the kernel scans it as asynchronously write-protected; `maps` need not have
+// VmFlags yet: the starts of the VMAs taken as tracked are returned, for check_tracked.
+std::vector<uint64_t> track_written(pid_t pid, pid_t leader, const std::vector<MapEntry> &maps, const DumpOptions &opts, PendingDump &p) {
   Tracker &t = *opts.tracker;
   DumpResult &res = p.res;
+  std::vector<uint64_t> tracked;
   if (t.uffd < 0) {
     arm_tracker(pid, leader, t, &res.no_tracking);
-    return;   // nothing was protected before: this image is full
+    return tracked;   // nothing was protected before: this image is full
   }
   const std::string pm_path = "/proc/" + std::to_string(pid) + "/pagemap";
   int pm = open(pm_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -236,8 +236,10 @@ void track_written(pid_t pid, pid_t leader, const std::vector<MapEntry> &maps, c
   for (const MapEntry &m : maps) by_start[m.start] = &m;
   auto written = [&](const VmaImage &v, std::vector<std::pair<uint64_t, uint64_t>> &w) {
     auto it = by_start.find(v.start);
-    if (it == by_start.end() || it->second->end != v.end || !it->second->uffd_wp || !t.covers(v.start, v.end)) return false;
-    return written_since(pm, v.start, v.end, w);
+    if (it == by_start.end() || it->second->end != v.end || !t.covers(v.start, v.end)) return false;
+    if (!written_since(pm, v.start, v.end, w)) return false;
+    tracked.push_back(v.start);
+    return true;
   };
   try {
     const bool raw = opts.codec.kind == CODEC_NONE && opts.base && opts.base->pages_codec == CODEC_NONE;
@@ -256,6 +258,19 @@ void track_written(pid_t pid, pid_t leader, const std::vector<MapEntry> &maps, c
     throw;
   }
   close(pm);
+  return tracked;
+}
+
+// The VMAs track_written took as tracked are registered for write-protect (VmFlags "uw"):
+// otherwise what it scanned was another userfaultfd's, and its pages cannot be trusted.
+void check_tracked(pid_t pid, const std::vector<MapEntry> &maps, const std::vector<uint64_t> &tracked) {
+  for (uint64_t start : tracked)
+    for (const MapEntry &m : maps)
+      if (m.start == start && !m.uffd_wp) {
+        char at[32];
+        snprintf(at, sizeof at, "%llx", static_cast<unsigned long long>(start));
+        fail_pid(pid, std::string("memory at ") + at + " is write-protected by a userfaultfd that is not cairn's");
+      }
 }
 
 }  // namespace
@@ -358,7 +373,7 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   img.fds = dump_fds(pid, opts.stdio);
   dump_sockets(pid, img);   // before any page is written: refusals come early
 
-  std::vector<MapEntry> maps = read_maps(pid);
+  std::vector<MapEntry> maps = read_maps_only(pid);   // VmFlags below
   img.special = special_mappings(maps);
   finish_fds(pid, img, maps);   // epoll targets, inotify paths (fd_kinds.cc)
   uint64_t insn = find_syscall_insn(pid, img.special.vdso_start, img.special.vdso_end);
@@ -373,16 +388,53 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   }
   res.ms_state = ms_since(t0);
 
-  int fd = open(opts.image_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) fail_pid(pid, "cannot create image " + opts.image_path + ": " + errno_str(errno));
+  uint64_t extras_start = kPageDataOffset;
+  int fd;
+  if (opts.precopy) {   // its pages stay where they are; the rest follows them
+    fd = opts.precopy->fd;
+    opts.precopy->fd = -1;
+    extras_start = (opts.precopy->end + 4095) & ~uint64_t(4095);
+  } else {
+    fd = open(opts.image_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) fail_pid(pid, "cannot create image " + opts.image_path + ": " + errno_str(errno));
+  }
   p->fd = fd;
-  // Everything but private memory is written now, from the start of the data area: memfd /
-  // deleted file / shared anonymous contents (fd_kinds.cc), bytes in flight in pipes, output
-  // in flight in the job's pseudo-terminals, shared memory files (/dev/shm), data queued in
-  // socketpairs. The pages follow (finish_dump), possibly after the job runs again.
+  // VmFlags come from smaps, which walks every page table: for a large process about as long
+  // as the page plan and the written-page scan, which the maps list is enough for. It is
+  // read beside them.
+  std::vector<MapEntry> flagged;
+  std::exception_ptr smaps_error;
+  std::thread smaps([&] {
+    try {
+      flagged = read_maps(pid);
+    } catch (...) {
+      smaps_error = std::current_exception();
+    }
+  });
+  struct Join {
+    std::thread &t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join_smaps{smaps};
   p->zero_ok = plan_memory(pid, maps, img);
-  if (opts.tracker) track_written(pid, tids.empty() ? pid : tids[0], maps, opts, *p);
-  uint64_t end = dump_shared_files(pid, fd, kPageDataOffset, img);
+  std::vector<uint64_t> tracked;
+  if (opts.tracker) tracked = track_written(pid, tids.empty() ? pid : tids[0], maps, opts, *p);
+  smaps.join();
+  if (smaps_error) std::rethrow_exception(smaps_error);
+  take_vmflags(pid, maps, flagged);
+  check_tracked(pid, maps, tracked);
+  {
+    std::map<uint64_t, uint32_t> flags;
+    for (const MapEntry &m : maps) flags[m.start] = m.flags;
+    for (VmaImage &v : img.vmas) v.flags = flags[v.start];
+  }
+  // Everything but private memory is written now, from the start of the data area (after
+  // the pages copied before the freeze): memfd / deleted file / shared anonymous contents
+  // (fd_kinds.cc), bytes in flight in pipes, output in flight in the job's pseudo-terminals,
+  // shared memory files (/dev/shm), data queued in socketpairs. The pages follow
+  // (finish_dump), possibly after the job runs again.
+  uint64_t end = dump_shared_files(pid, fd, extras_start, img);
   end = dump_pipes(pid, fd, end, img);
   end = dump_ptys(pid, fd, end, img);
   end = dump_tmpfs_files(pid, fd, end, img);
@@ -406,7 +458,7 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   uint64_t to_store = 0;
   for (const VmaImage &v : img.vmas)
     for (const PageRun &r : v.runs)
-      if (r.file.empty()) to_store += r.len;
+      if (r.file.empty() && !r.in_place) to_store += r.len;
   // A snapshot costs a copy of the page tables (~0.1 s per GiB mapped with 4 KiB pages):
   // a few pages to store (an incremental image) are written sooner while frozen.
   constexpr uint64_t kSnapshotMinBytes = 64u << 20;

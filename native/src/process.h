@@ -11,6 +11,7 @@
 #include "files.h"
 #include "image.h"
 #include "pagecodec.h"
+#include "precopy.h"
 #include "tracking.h"
 
 namespace cairn {
@@ -39,6 +40,10 @@ struct DumpOptions {
   Tracker *tracker = nullptr;
   const ProcessImage *base = nullptr;
   std::string base_file;
+  // The copy of its memory made before the freeze (precopy.h), then also `base` with
+  // base_file "": its image file is continued (taken from it), and only the pages written
+  // since are stored.
+  Precopy *precopy = nullptr;
 };
 
 struct DumpResult {

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "injection.h"
+#include "memory.h"
 #include "pagemap_scan.h"
 #include "process.h"
 
@@ -37,6 +38,11 @@ bool Tracker::covers(uint64_t start, uint64_t end) const {
   for (auto &r : ranges)
     if (r.first <= start && end <= r.second) return true;
   return false;
+}
+
+bool trackable(const MapEntry &m) {
+  if (m.perms[1] != 'w' || m.perms[3] != 'p') return false;
+  return m.path.empty() || m.path[0] == '[';   // anonymous, [heap], [stack], [anon:...]
 }
 
 bool arm_tracker(pid_t pid, pid_t leader, Tracker &t, std::string *why_not) {

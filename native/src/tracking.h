@@ -13,11 +13,19 @@
 
 namespace cairn {
 
+struct MapEntry;
+
+// Private anonymous writable memory: what userfaultfd write-protect can track.
+bool trackable(const MapEntry &m);
+
 struct Tracker {
   int uffd = -1;     // the process's userfaultfd context, ours
   int pidfd = -1;    // the process, so that a reused pid is never taken for it
   // Ranges we registered; a VMA inside one that still shows VM_UFFD_WP is tracked by us.
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  // A copy made before a freeze protected pages again and was then given up: what was
+  // written since the last image is no longer known, so the next image is full.
+  bool base_lost = false;
   Tracker() = default;
   Tracker(const Tracker &) = delete;
   Tracker &operator=(const Tracker &) = delete;

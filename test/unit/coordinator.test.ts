@@ -25,7 +25,7 @@ import type { Stop__Output } from '../../gen/cairn/v1/Stop.js';
 // The tests give every coordinator its own secret file; an inherited one would mask that.
 delete process.env.CAIRN_SECRET;
 
-const FREEZE = ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED', 'RESUMED', 'WRITTEN'];
+const FREEZE = ['PRECOPIED', 'SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED', 'RESUMED', 'WRITTEN'];
 
 // ---------------------------------------------------------------- helpers
 
@@ -497,7 +497,7 @@ test('a failed phase aborts the checkpoint and keeps the previous generation', a
   t.true((await r.ctl.checkpoint()).ok);
   failNext = true;
   await abortedSecond(t, r, agents, 'checkpoint aborted in DRAINED: host node2 pid 4343: process 2 (prog) exited');
-  t.deepEqual(agents[0]!.phases().slice(FREEZE.length), ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'ABORTED']);
+  t.deepEqual(agents[0]!.phases().slice(FREEZE.length), ['PRECOPIED', 'SUSPENDED', 'FD_LEADER', 'DRAINED', 'ABORTED']);
   // The job runs on, and the next checkpoint takes the number the aborted one had.
   failNext = false;
   const next = await r.ctl.checkpoint();

@@ -1,0 +1,47 @@
+// Memory copied before the freeze: a large process's pages go to its image while it runs,
+// and the frozen phases store only what it wrote meanwhile. A process writing much of its
+// memory all the time restarts exactly where the checkpoint saw it, from full and
+// incremental generations alike.
+import test from 'ava';
+import path from 'node:path';
+import { readIf, waitFor } from '../helpers/cairn.js';
+import { TestJob } from '../helpers/job.js';
+import { program } from '../helpers/programs.js';
+import { uninterruptedOutput } from './reference.js';
+
+const MIB = 128;
+// 30% of its pages written at every step, with no pause between steps.
+const ARGS = ['out.txt', '1500', '0', String(MIB), '300'];
+const lines = (work: string) => readIf(path.join(work, 'out.txt')).split('\n').filter(Boolean).length;
+
+interface Reply { ok: boolean; generation: number; writes: Array<{ bytes: string; precopied: string }> }
+
+for (const gen of [1, 3]) {
+  test(`a process writing its memory all along restarts byte-identical from generation ${gen} of ${gen === 1 ? 'a full' : 'an incremental'} checkpoint copied before the freeze`, async (t) => {
+    const prog = program('touch');
+    const reference = uninterruptedOutput([prog, ...ARGS]);
+    const job = new TestJob(`precopy${gen}`);
+    t.teardown(() => job.cleanup());
+    const launcher = job.launch([prog, ...ARGS]);
+    const s = await job.running();
+    await waitFor('the program running', () => lines(job.work) > 20, 60_000);
+    for (let g = 1; g <= gen; g++) {
+      const n = lines(job.work);
+      await waitFor('a few steps', () => lines(job.work) > n + 10, 20_000);
+      const r = await job.command('--bcheckpoint', '--json');
+      t.is(r.code, 0, r.stderr);
+      const reply = JSON.parse(r.stdout) as Reply;
+      t.is(reply.generation, g);
+      const pre = Number(reply.writes[0]!.precopied);
+      // All of it the first time; what it wrote since the last checkpoint, later.
+      if (g === 1) t.true(pre >= MIB * 2 ** 20, `generation 1: ${pre} bytes copied before the freeze`);
+      else t.true(pre > 0, `generation ${g}: ${pre} bytes copied before the freeze`);
+    }
+    t.true(lines(job.work) < 1500, 'checkpointed before the end');
+    await job.killAll(s);
+    await launcher.exited;
+    const r = await job.restartScript().exited;
+    t.is(r.code, 0, r.stderr);
+    t.is(readIf(path.join(job.work, 'out.txt')), await reference, 'output identical to an uninterrupted run');
+  });
+}

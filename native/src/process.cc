@@ -261,6 +261,31 @@ std::vector<uint64_t> track_written(pid_t pid, pid_t leader, const std::vector<M
   return tracked;
 }
 
+// The byte ranges of the image that `copied` (the copy before the freeze) stored and no
+// in_place run of `img` refers to.
+std::vector<std::pair<uint64_t, uint64_t>> superseded_pages(const ProcessImage &copied, const ProcessImage &img) {
+  std::vector<std::pair<uint64_t, uint64_t>> stored, kept, out;
+  for (const VmaImage &v : copied.vmas)
+    for (const PageRun &r : v.runs)
+      if (r.file.empty() && r.len) stored.emplace_back(r.offset, r.offset + r.len);
+  for (const VmaImage &v : img.vmas)
+    for (const PageRun &r : v.runs)
+      if (r.in_place && r.len) kept.emplace_back(r.offset, r.offset + r.len);
+  std::sort(stored.begin(), stored.end());
+  std::sort(kept.begin(), kept.end());
+  size_t k = 0;
+  for (auto [a, e] : stored) {
+    while (k < kept.size() && kept[k].second <= a) k++;
+    for (size_t j = k; a < e; j++) {
+      const uint64_t next = j < kept.size() ? std::min(kept[j].first, e) : e;
+      if (next > a) out.emplace_back(a, next);
+      if (j >= kept.size() || kept[j].first >= e) break;
+      a = std::max(a, kept[j].second);
+    }
+  }
+  return out;
+}
+
 // The VMAs track_written took as tracked are registered for write-protect (VmFlags "uw"):
 // otherwise what it scanned was another userfaultfd's, and its pages cannot be trusted.
 void check_tracked(pid_t pid, const std::vector<MapEntry> &maps, const std::vector<uint64_t> &tracked) {
@@ -424,6 +449,7 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   if (smaps_error) std::rethrow_exception(smaps_error);
   take_vmflags(pid, maps, flagged);
   check_tracked(pid, maps, tracked);
+  if (opts.precopy) p->superseded = superseded_pages(opts.precopy->image, img);
   {
     std::map<uint64_t, uint32_t> flags;
     for (const MapEntry &m : maps) flags[m.start] = m.flags;
@@ -481,6 +507,9 @@ DumpResult finish_dump(pid_t pid, PendingDump &p, uint64_t data_start) {
   data_start = (std::max(data_start, p.extras_end) + kPage - 1) & ~(kPage - 1);
   MemoryStats ms;
   res.pages_end = copy_memory(pid, p.snapshot ? p.snapshot : pid, p.fd, data_start, p.zero_ok, img, p.codec, &ms);
+  // Pages copied before the freeze and written since: their first copy is given back to the
+  // file system (where it can: otherwise it only takes room).
+  for (auto [a, e] : p.superseded) fallocate(p.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(a), off_t(e - a));
   img.pages_bytes = data_start - kPageDataOffset + ms.bytes;
   res.ms_pages_read = ms.read_ms;
   res.pages_stored = ms.stored;

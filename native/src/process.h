@@ -67,6 +67,9 @@ struct PendingDump {
   Codec codec;
   pid_t snapshot = 0;           // host pid of its snapshot; 0: the pages come from the process
   std::string no_snapshot;      // why there is none, when one was asked for
+  // Byte ranges of the image that the copy made before the freeze wrote and no run refers to
+  // any more (pages written since): holes are punched there once the pages are written.
+  std::vector<std::pair<uint64_t, uint64_t>> superseded;
   PendingDump() = default;
   PendingDump(const PendingDump &) = delete;
   PendingDump &operator=(const PendingDump &) = delete;

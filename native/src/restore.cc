@@ -438,9 +438,17 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
 
   // Compressed page data is decompressed here, before anything starts (a damaged image fails
   // now), into one memfd per image: the restorer reads it like a raw image and frees it as it goes.
-  // Progress: every page byte is read once by a restorer, compressed ones decompressed first.
+  // Progress: every page byte is read once by a restorer, compressed ones decompressed first,
+  // those of an incremental image (its own and those in older images) gathered first.
   uint64_t work = 0;
-  for (const ProcessImage *img : imgs) work += img->pages_bytes * (img->pages_codec == CODEC_NONE ? 1 : 2);
+  for (const ProcessImage *img : imgs) {
+    if (img->pages_codec == CODEC_NONE && has_page_references(*img)) {
+      for (const VmaImage &v : img->vmas)
+        for (const PageRun &r : v.runs) work += 2 * r.len;
+    } else {
+      work += img->pages_bytes * (img->pages_codec == CODEC_NONE ? 1 : 2);
+    }
+  }
   progress_reset(work);
   std::vector<Fd> page_mem(imgs.size());
   std::vector<int> page_fds(imgs.size(), -1);

@@ -149,7 +149,7 @@ test.serial('a job on three hosts, checkpointed, killed everywhere and restarted
   t.regex(log, /member \d+ joined: host node2 .*\n(.|\n)*restarted|joined: host node2/);
 });
 
-for (const phase of ['SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED', 'WRITTEN']) {
+for (const phase of ['PRECOPIED', 'SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOINTED', 'WRITTEN']) {
   test.serial(`an agent lost in ${phase} aborts the checkpoint on every host; the job runs on and the previous generation restarts`, async (t) => {
     requireTestbed();
     const steps = 400;

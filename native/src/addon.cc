@@ -727,7 +727,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value CheckRestorable(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "checkRestorable(image, passedFds)");
-    ProcessImage img = image_from_js(info[0]);
+    ProcessImage img = image_from_js(info[0], false);
     PassMap pm;
     for (uint32_t k = 0; k < info[1].As<Napi::Number>().Uint32Value(); k++) pm.inherited.push_back(int(k));
     // Pseudo-terminal ends are always made by the agent (ptys.cc), so always passed.
@@ -781,7 +781,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Array a = info[0].As<Napi::Array>();
     std::vector<ProcessImage> imgs;
     try {
-      for (uint32_t i = 0; i < a.Length(); i++) imgs.push_back(image_from_js(a.Get(i)));
+      for (uint32_t i = 0; i < a.Length(); i++) imgs.push_back(image_from_js(a.Get(i), false));
       std::vector<const ProcessImage *> ptrs;
       for (const ProcessImage &img : imgs) ptrs.push_back(&img);
       check_job_objects(ptrs);

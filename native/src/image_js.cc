@@ -191,7 +191,7 @@ Napi::Array runs_to_js(Napi::Env env, const std::vector<PageRun> &v) {
   return runs;
 }
 
-std::vector<PageRun> runs_from_js(const Napi::Object &x) {
+std::vector<PageRun> runs_from_js(const Napi::Object &x, bool page_crcs = true) {
   std::vector<PageRun> out;
   Napi::Array runs = arr(x, "runs");
   for (uint32_t k = 0; k < runs.Length(); k++) {
@@ -199,6 +199,7 @@ std::vector<PageRun> runs_from_js(const Napi::Object &x) {
     out.push_back(PageRun{u64(y, "addr"), u64(y, "len"), u64(y, "offset"), u32(y, "crc32c")});
     out.back().file = str(y, "file");
     out.back().file_offset = u64(y, "fileOffset");
+    if (!page_crcs) continue;
     std::vector<uint8_t> pc = buf(y, "pageCrcs");
     if (pc.size() % 4) bad("pageCrcs", "4 bytes per page");
     out.back().page_crcs.resize(pc.size() / 4);
@@ -685,7 +686,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
   return o;
 }
 
-ProcessImage image_from_js(const Napi::Value &val) {
+ProcessImage image_from_js(const Napi::Value &val, bool page_crcs) {
   if (!val.IsObject()) throw std::runtime_error("image: expected an object");
   Napi::Object o = val.As<Napi::Object>();
   ProcessImage img;
@@ -747,7 +748,7 @@ ProcessImage image_from_js(const Napi::Value &val) {
     v.path = str(x, "path");
     v.pgoff = u64(x, "pgoff");
     v.file = file_from(obj(x, "file"));
-    v.runs = runs_from_js(x);
+    v.runs = runs_from_js(x, page_crcs);
     v.name = str(x, "name");
     v.shared_file = u32(x, "sharedFile");
     v.flags = u32(x, "flags");

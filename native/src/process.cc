@@ -131,7 +131,11 @@ void thread_state(pid_t pid, pid_t tid, bool leader, uint64_t insn, const std::s
                   ProcessImage &img) {
   user_regs_struct orig;
   if (int e = get_regs(tid, orig)) fail_pid(pid, "thread " + std::to_string(tid) + ": cannot read registers: " + errno_str(-e));
-  t.regs.assign(reinterpret_cast<uint8_t *>(&orig), reinterpret_cast<uint8_t *>(&orig) + sizeof orig);
+  // A call resumed through restart_syscall is saved as the call it is: a restored thread runs
+  // it again from its arguments (fixup_restart), having no restart block.
+  user_regs_struct as_saved = orig;
+  as_saved.orig_rax = uint64_t(restarted_call(tid, orig));
+  t.regs.assign(reinterpret_cast<uint8_t *>(&as_saved), reinterpret_cast<uint8_t *>(&as_saved) + sizeof as_saved);
   t.xstate = get_xstate(tid);
   uint64_t mask = 0;
   if (ptrace(PTRACE_GETSIGMASK, tid, sizeof mask, &mask) < 0)

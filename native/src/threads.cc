@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -60,7 +61,35 @@ bool reexecutable(const user_regs_struct &r) {
   }
 }
 
+// What a thread left in restart_syscall was running: noted at a freeze that found it
+// interrupted in that call (the kernel then resumes it through restart_syscall, whose restart
+// block a restored thread does not have). Engine thread only.
+struct RestartedCall {
+  long nr;
+  uint64_t rip, rdi, rsi, rdx, r10;
+};
+std::map<pid_t, RestartedCall> restarted_calls;
+
 }  // namespace
+
+void note_restart(pid_t tid, const user_regs_struct &r) {
+  if (long(r.rax) != -kERestartRestartBlock) {
+    restarted_calls.erase(tid);
+    return;
+  }
+  if (long(r.orig_rax) == SYS_restart_syscall) return;   // the same call, restarted again
+  restarted_calls[tid] = RestartedCall{long(r.orig_rax), r.rip, r.rdi, r.rsi, r.rdx, r.r10};
+}
+
+long restarted_call(pid_t tid, const user_regs_struct &r) {
+  if (long(r.orig_rax) != SYS_restart_syscall) return long(r.orig_rax);
+  auto it = restarted_calls.find(tid);
+  // Same syscall instruction, same arguments: the call it was (its wrapper's registers).
+  if (it == restarted_calls.end() || it->second.rip != r.rip || it->second.rdi != r.rdi || it->second.rsi != r.rsi ||
+      it->second.rdx != r.rdx || it->second.r10 != r.r10)
+    return SYS_restart_syscall;
+  return it->second.nr;
+}
 
 void fixup_restart(user_regs_struct &r, bool restored) {
   if (long(r.orig_rax) >= 0) {
@@ -345,6 +374,8 @@ std::vector<pid_t> freeze_threads(pid_t pid) {
         fail("thread " + std::to_string(t) + " did not stop: " + errno_str(-r));
       }
       seized.push_back(t);
+      user_regs_struct regs;
+      if (get_regs(t, regs) == 0) note_restart(t, regs);
     }
   }
   // Leader first, the rest in tid order.

@@ -15,6 +15,14 @@ namespace cairn {
 // be are run again from their arguments rather than through restart_syscall).
 void fixup_restart(user_regs_struct &r, bool restored = false);
 
+// A thread interrupted in restart_syscall is resuming a call the kernel restarts from its
+// restart block. Every freeze notes, per thread, the call it interrupted (note_restart);
+// restarted_call gives the call a thread's registers stand for: orig_rax, or for
+// restart_syscall the call noted at an earlier freeze with the same syscall instruction and
+// arguments (restart_syscall itself when none was noted).
+void note_restart(pid_t tid, const user_regs_struct &r);
+long restarted_call(pid_t tid, const user_regs_struct &r);
+
 // Loads `r` into a thread that sits in a syscall-exit stop after an injection and brings it
 // back to a PTRACE_EVENT_STOP, as the freeze left it: its registers keep rax = -ERESTART*
 // and orig_rax (the kernel still applies its own restart handling when it is let go), and

@@ -359,6 +359,7 @@ export class Agent {
     });
     this.dumped = [];
     await this.dumpAll(cmd, stdioIdentity);
+    await this.o.engine.dropPrecopies();   // of processes gone since: no stray image
     await this.dumpSysvIpc(this.dumped);
     // ... and so is a job whose processes share something cairn cannot share again.
     this.o.engine.checkJobRestorable(this.dumped.map((d) => d.image));

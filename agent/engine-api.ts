@@ -129,6 +129,8 @@ export interface Engine {
    * The next dump of it with the same imagePath and track continues that image, storing only
    * what the process wrote since. `skipped`: this process cannot be tracked. */
   precopy(pid: number, opts: { imagePath: string; base?: { file: string; image: ProcessImageObject } }): Promise<{ stored: number; referenced: number; skipped?: string }>;
+  /** Removes the files of copies made before the freeze that no dump continued. */
+  dropPrecopies(): Promise<void>;
   /** Its pages, written from dataStart (page aligned, after extrasEnd) on; from the snapshot,
    * or from the process itself, which must then still be frozen. The image file is closed. */
   finishDump(pid: number, dataStart: number): Promise<DumpResult>;

@@ -105,6 +105,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                        {InstanceMethod("launch", &Engine::Launch), InstanceMethod("waitExit", &Engine::WaitExit),
                         InstanceMethod("freeze", &Engine::Freeze), InstanceMethod("dump", &Engine::Dump),
                         InstanceMethod("precopy", &Engine::Precopy),
+                        InstanceMethod("dropPrecopies", &Engine::DropPrecopies),
                         InstanceMethod("finishDump", &Engine::FinishDump), InstanceMethod("discardDumps", &Engine::DiscardDumps),
                         InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("releaseHeld", &Engine::ReleaseHeld),
                         InstanceMethod("verifyPages", &Engine::VerifyPages),
@@ -573,6 +574,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
         r.Set("timing", t);
         return r;
       };
+      return true;
+    });
+  }
+
+  // Copies made before the freeze that no dump continued (their process exited, or was not
+  // dumped): their files are removed, and their trackers know no base any more.
+  Napi::Value DropPrecopies(const Napi::CallbackInfo &info) {
+    return Submit(info.Env(), [this](Call *) {
+      for (auto &[pid, pre] : precopies_) {
+        unlink(pre->image_path.c_str());
+        if (auto tr = trackers_.find(pid); tr != trackers_.end()) tr->second->base_lost = true;
+      }
+      precopies_.clear();
       return true;
     });
   }

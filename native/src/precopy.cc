@@ -66,7 +66,12 @@ std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessIma
   // has them where this copy saw them, so no image will refer to them.
   const std::vector<bool> zero_ok(img.vmas.size(), true);
   MemoryStats ms;
-  p->end = copy_memory(pid, pid, p->fd, kPageDataOffset, zero_ok, img, Codec{}, &ms);
+  try {
+    p->end = copy_memory(pid, pid, p->fd, kPageDataOffset, zero_ok, img, Codec{}, &ms);
+  } catch (...) {
+    unlink(image_path.c_str());   // no image of it in the generation unless it is dumped
+    throw;
+  }
   p->stored = ms.stored;
   return p;
 }

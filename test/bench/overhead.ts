@@ -78,17 +78,22 @@ export interface RuntimeOverhead {
   pairedOverhead: number;
   /** (slowest - fastest) / median of the native runs: the noise the overhead stands against. */
   nativeSpread: number;
+  /** The same for the CPU time (user + system) each run took: scheduling noise left out. */
+  nativeCpuS: number;
+  cairnCpuS: number;
+  pairedCpuOverhead: number;
+  nativeCpuSpread: number;
 }
 
-function elapsed(file: string): number {
-  const m = /elapsed_ns (\d+)/.exec(readIf(file));
+function timing(file: string): { wall: number; cpu: number } {
+  const m = /elapsed_ns (\d+) cpu_ns (\d+)/.exec(readIf(file));
   if (!m) throw new Error(`no timing in ${file}`);
-  return Number(m[1]) / 1e9;
+  return { wall: Number(m[1]) / 1e9, cpu: Number(m[2]) / 1e9 };
 }
 
 export async function runtimeOverhead(workload: string, mode: string, arg: string, runs: number): Promise<RuntimeOverhead> {
   const scratch = scratchDir('cairn-bench-native-');
-  const n: number[] = [], c: number[] = [];
+  const n: number[] = [], c: number[] = [], nc: number[] = [], cc: number[] = [];
   try {
     for (let i = 0; i < runs; i++) {
       const out = path.join(scratch.dir, `native.${i}.txt`);
@@ -97,18 +102,26 @@ export async function runtimeOverhead(workload: string, mode: string, arg: strin
       const env = { WORKLOAD_SETTLE_MS: '2000' };
       const r = await runAsUser(workload, [out, mode, arg], { cwd: scratch.dir, env });
       if (r.code !== 0) throw new Error(`native ${mode} failed (${r.code})`);
-      n.push(elapsed(out));
+      const nt = timing(out);
+      n.push(nt.wall);
+      nc.push(nt.cpu);
       const job = new TestJob(`bench-${mode}`);
       try {
         const l = await job.launch([workload, 'out.txt', mode, arg], { env }).exited;
         if (l.code !== 0) throw new Error(`${mode} under cairn failed: ${l.stderr}`);
-        c.push(elapsed(path.join(job.work, 'out.txt')));
+        const ct = timing(path.join(job.work, 'out.txt'));
+        c.push(ct.wall);
+        cc.push(ct.cpu);
       } finally {
         await job.cleanup();
       }
     }
-    const pairs = n.map((x, i) => c[i]! / x - 1);
-    return { workload: `${mode} ${arg}`, runs, nativeS: median(n), cairnS: median(c), pairedOverhead: median(pairs), nativeSpread: (Math.max(...n) - Math.min(...n)) / median(n) };
+    const paired = (a: number[], b: number[]) => median(a.map((x, i) => b[i]! / x - 1));
+    const spread = (a: number[]) => (Math.max(...a) - Math.min(...a)) / median(a);
+    return {
+      workload: `${mode} ${arg}`, runs, nativeS: median(n), cairnS: median(c), pairedOverhead: paired(n, c), nativeSpread: spread(n),
+      nativeCpuS: median(nc), cairnCpuS: median(cc), pairedCpuOverhead: paired(nc, cc), nativeCpuSpread: spread(nc),
+    };
   } finally {
     scratch.remove();
   }

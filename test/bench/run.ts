@@ -139,7 +139,10 @@ if (trivial) out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.ru
 if (launch) out.push(`Launch of /bin/true, median of ${launch.runs}: native ${f3(launch.nativeS)}, cairn launch --new-coordinator ${f3(launch.cairnS)} (+${f3(launch.cairnS - launch.nativeS)})`);
 if (runtime.length) out.push(`Runtime without checkpoints (each program times itself; ${runs} runs, each under cairn right after a native one), median:`);
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
-for (const r of runtime) out.push(`  ${r.workload.padEnd(16)} native ${f3(r.nativeS)}  under cairn ${f3(r.cairnS)}  overhead ${pct(r.pairedOverhead)} (median of pairs; native runs spread ${(r.nativeSpread * 100).toFixed(1)}%)`);
+for (const r of runtime) {
+  out.push(`  ${r.workload.padEnd(16)} wall: native ${f3(r.nativeS)}  under cairn ${f3(r.cairnS)}  overhead ${pct(r.pairedOverhead)} (median of pairs; native runs spread ${(r.nativeSpread * 100).toFixed(1)}%)`);
+  out.push(`  ${''.padEnd(16)} CPU:  native ${f3(r.nativeCpuS)}  under cairn ${f3(r.cairnCpuS)}  overhead ${pct(r.pairedCpuOverhead)} (median of pairs; native runs spread ${(r.nativeCpuSpread * 100).toFixed(1)}%)`);
+}
 if (incremental) {
   const { full: f, incremental: i } = incremental;
   out.push(`Incremental (${incremental.mib} MiB, 1% of its pages written between checkpoints): full ${f.checkpointS.toFixed(3)} s, pause ${f.pauseS.toFixed(3)} s, ${mib(f.bytes)} on disk;`);

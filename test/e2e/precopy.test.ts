@@ -5,7 +5,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readIf, waitFor } from '../helpers/cairn.js';
+import { childrenOf, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { uninterruptedOutput } from './reference.js';
@@ -53,3 +53,33 @@ for (const gen of [1, 3]) {
     t.is(readIf(path.join(job.work, 'out.txt')), await reference, 'output identical to an uninterrupted run');
   });
 }
+
+test('a process that exits while its memory is copied before the freeze leaves no image in the generation', async (t) => {
+  const job = new TestJob('precopyexit');
+  t.teardown(() => job.cleanup());
+  const out = path.join(job.work, 'out.txt');
+  const runner = job.launch([program('family'), 'out.txt', '60', '100', '768']);
+  const s = await job.running();
+  const main = s.member[0]!.processes[0]!.hostPid;
+  const child = childrenOf(main)[0];
+  t.truthy(child, 'the job has its child');
+  job.remember(child!);
+  const pending = job.command('--bcheckpoint', '--json');
+  // The child's image appears as its copy starts, long before the job is frozen.
+  await waitFor('the child being copied', () => {
+    const partial = fs.readdirSync(s.ckptDir).find((d) => d.includes('partial'));
+    return !!partial && fs.readdirSync(path.join(s.ckptDir, partial)).some((f) => f.endsWith('.cimg'));
+  }, 30_000, 2);
+  process.kill(child!, 'SIGKILL');
+  const r = await pending;
+  t.is(r.code, 0, `the job without its child is checkpointed: ${r.stderr}`);
+  const gen = path.join(s.ckptDir, 'gen-000001');
+  const files = fs.readdirSync(gen).filter((f) => f.endsWith('.cimg'));
+  t.is(files.length, 1, `one image, the parent's: ${files.join(' ')}`);
+  const steps = () => readIf(out).split('\n').filter((l) => l.startsWith('step')).length;
+  const before = steps();
+  await waitFor('the main process to go on', () => steps() > before + 3, 10_000);
+  const end = await runner.exited;
+  t.is(end.code, 0, end.stderr);
+  t.regex(readIf(out), /child: signal 9\ndone\n$/, 'the parent saw its child killed');
+});

@@ -10,6 +10,9 @@ import { program } from '../helpers/programs.js';
 import { uninterruptedOutput } from './reference.js';
 
 const ARGS = ['out.txt', '400', '20', '80'];   // 80 MiB: above the size a snapshot is taken for
+// Snapshots are what these tests are about: a copy of the memory before the freeze would
+// leave none to take.
+const NO_PRECOPY = { CAIRN_PRECOPY: '0' };
 const lines = (work: string) => readIf(path.join(work, 'out.txt')).split('\n').filter(Boolean).length;
 
 /** Host pids of every process in the PID namespace of `pid` (the job's: init included). */
@@ -40,7 +43,7 @@ test('the job runs while its image is written from a snapshot it cannot see; res
   const reference = uninterruptedOutput([prog, ...ARGS]);
   const job = new TestJob('snapshot');
   t.teardown(() => job.cleanup());
-  job.launch([prog, ...ARGS], { env: { CAIRN_TEST_WRITE_DELAY_MS: '3000' } });
+  job.launch([prog, ...ARGS], { env: { ...NO_PRECOPY, CAIRN_TEST_WRITE_DELAY_MS: '3000' } });
   const s = await job.running();
   await waitFor('the program running', () => lines(job.work) > 10, 30_000);
   const main = s.member[0]!.processes[0]!.hostPid;
@@ -80,7 +83,7 @@ test('a failure while the images are written leaves the job running and the prev
   const reference = uninterruptedOutput([prog, ...ARGS]);
   const job = new TestJob('snapfail');
   t.teardown(() => job.cleanup());
-  job.launch([prog, ...ARGS], { env: { CAIRN_TEST_FAIL_IN_PHASE: 'WRITTEN:2' } });
+  job.launch([prog, ...ARGS], { env: { ...NO_PRECOPY, CAIRN_TEST_FAIL_IN_PHASE: 'WRITTEN:2' } });
   const s = await job.running();
   await waitFor('the program running', () => lines(job.work) > 10, 30_000);
   const main = s.member[0]!.processes[0]!.hostPid;

@@ -7,23 +7,19 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../common/paths.js';
-import { readIf, waitFor } from '../helpers/cairn.js';
+import { childrenOf, readIf, waitFor } from '../helpers/cairn.js';
 import { oneLineError } from '../helpers/damage.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 
 const lines = (f: string) => readIf(f).split('\n').filter((l) => l.startsWith('step')).length;
 
-/** Host pids of the job's processes other than the main one (its children, from /proc). */
-function childrenOf(pid: number): number[] {
-  return readIf(`/proc/${pid}/task/${pid}/children`).split(/\s+/).filter(Boolean).map(Number);
-}
-
 test('a member process killed while images are written aborts the checkpoint; the others run on intact', async (t) => {
   const job = new TestJob('treeabort');
   t.teardown(() => job.cleanup());
   const out = path.join(job.work, 'out.txt');
-  const runner = job.launch([program('family'), 'out.txt', '60', '100', '768']);
+  // The images are written after the thaw (from snapshots): not copied before the freeze.
+  const runner = job.launch([program('family'), 'out.txt', '60', '100', '768'], { env: { CAIRN_PRECOPY: '0' } });
   const s = await job.running();
   const first = await job.command('--bcheckpoint');
   t.is(first.code, 0, first.stderr);

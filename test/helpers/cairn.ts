@@ -109,6 +109,11 @@ export function readIf(file: string): string {
   }
 }
 
+/** Host pids of a process's children (from /proc). */
+export function childrenOf(pid: number): number[] {
+  return readIf(`/proc/${pid}/task/${pid}/children`).split(/\s+/).filter(Boolean).map(Number);
+}
+
 export function killPid(pid: number | undefined, sig: NodeJS.Signals = 'SIGKILL'): void {
   if (!pid) return;
   try {

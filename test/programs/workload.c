@@ -8,7 +8,8 @@
  *   workload OUTFILE readin FILE [THREADS]  FILE read into fresh memory (MADV_POPULATE_WRITE +
  *                                    pread of 64 MiB chunks by THREADS threads): the limit of a
  *                                    restore
- * Appends "elapsed_ns N" (or "ready" for idle) to OUTFILE. */
+ * Appends "elapsed_ns N cpu_ns M" (or "ready" for idle) to OUTFILE: M is the CPU time (user +
+ * system) of the process and its waited-for children over the same stretch. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,6 +25,17 @@
 #include <unistd.h>
 
 static long iters;
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage self, children;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &children);
+	uint64_t us = 0;
+	for (const struct rusage *r = &self; r; r = r == &self ? &children : NULL)
+		us += (uint64_t)(r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1000000ULL + (uint64_t)(r->ru_utime.tv_usec + r->ru_stime.tv_usec);
+	return us * 1000ULL;
+}
 
 static uint64_t now_ns(void)
 {
@@ -91,7 +104,7 @@ int main(int argc, char **argv)
 	 * coordinator have started (their start is the launch overhead, measured apart) */
 	const char *settle = getenv("WORKLOAD_SETTLE_MS");
 	if (settle) usleep((useconds_t)atol(settle) * 1000);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), c0 = cpu_ns();
 	if (!strcmp(mode, "malloc")) {
 		pthread_t th[8];
 		iters = n;
@@ -122,7 +135,7 @@ int main(int argc, char **argv)
 		if (readin_fd < 0 || fstat(readin_fd, &st) < 0) return 7;
 		int nt = argc > 4 ? atoi(argv[4]) : 1;
 		if (nt < 1 || nt > 64) return 2;
-		t0 = now_ns();
+		t0 = now_ns(), c0 = cpu_ns();
 		readin_size = (size_t)st.st_size;
 		readin_mem = mmap(NULL, readin_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (readin_mem == MAP_FAILED) return 8;
@@ -143,7 +156,7 @@ int main(int argc, char **argv)
 	} else {
 		return 2;
 	}
-	fprintf(out, "elapsed_ns %llu\n", (unsigned long long)(now_ns() - t0));
+	fprintf(out, "elapsed_ns %llu cpu_ns %llu\n", (unsigned long long)(now_ns() - t0), (unsigned long long)(cpu_ns() - c0));
 	fclose(out);
 	return 0;
 }

@@ -392,6 +392,22 @@ class Engine : public Napi::ObjectWrap<Engine> {
   }
 
   // ---------------------------------------------------------------- dump
+  // The `base` option of dump and precopy ({ file, image }: the last image of the process);
+  // null when absent.
+  static std::shared_ptr<ProcessImage> base_image(Napi::Env env, const Napi::Object &o, const char *call, std::string &file) {
+    Napi::Value bv = o.Get("base");
+    if (!bv.IsObject()) return nullptr;
+    Napi::Object bo = bv.As<Napi::Object>();
+    std::shared_ptr<ProcessImage> base;
+    try {
+      base = std::make_shared<ProcessImage>(image_from_js(bo.Get("image")));
+    } catch (const std::runtime_error &e) {
+      throw Napi::TypeError::New(env, std::string(call) + ": base: " + e.what());
+    }
+    file = arg_str(bo.Get("file"), "base.file");
+    return base;
+  }
+
   Napi::Value Dump(const Napi::CallbackInfo &info) {
     if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "dump: expected a pid");
     pid_t pid = arg_int(info[0], "pid");
@@ -423,16 +439,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     }
     opts.snapshot = o.Get("snapshot").ToBoolean();
     const bool track = o.Get("track").ToBoolean();
-    std::shared_ptr<ProcessImage> base;
-    if (Napi::Value bv = o.Get("base"); bv.IsObject()) {
-      Napi::Object bo = bv.As<Napi::Object>();
-      try {
-        base = std::make_shared<ProcessImage>(image_from_js(bo.Get("image")));
-      } catch (const std::runtime_error &e) {
-        throw Napi::TypeError::New(info.Env(), std::string("dump: base: ") + e.what());
-      }
-      opts.base_file = arg_str(bo.Get("file"), "base.file");
-    }
+    std::shared_ptr<ProcessImage> base = base_image(info.Env(), o, "dump", opts.base_file);
     if (Napi::Value rv = o.Get("reaper"); rv.IsNumber()) opts.reaper = arg_int(rv, "reaper");
     return Submit(info.Env(), [=, this](Call *c) mutable {
       auto it = thread_->traced.find(pid);
@@ -500,17 +507,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     pid_t pid = arg_int(info[0], "pid");
     Napi::Object o = arg_obj(info, 1, "precopy options");
     const std::string image_path = arg_str(o.Get("imagePath"), "imagePath");
-    std::shared_ptr<ProcessImage> base;
     std::string base_file;
-    if (Napi::Value bv = o.Get("base"); bv.IsObject()) {
-      Napi::Object bo = bv.As<Napi::Object>();
-      try {
-        base = std::make_shared<ProcessImage>(image_from_js(bo.Get("image")));
-      } catch (const std::runtime_error &e) {
-        throw Napi::TypeError::New(info.Env(), std::string("precopy: base: ") + e.what());
-      }
-      base_file = arg_str(bo.Get("file"), "base.file");
-    }
+    std::shared_ptr<ProcessImage> base = base_image(info.Env(), o, "precopy", base_file);
     return Submit(info.Env(), [=, this](Call *c) {
       if (thread_->traced.count(pid)) fail_pid(pid, "cannot copy its memory before the freeze: it is frozen already");
       precopies_.erase(pid);

@@ -62,11 +62,12 @@ if (status !== 0 && failed === 0) console.log('ava exited with an error before r
 if (clusterStarted) spawnSync(cluster, ['down'], { stdio: 'inherit', env: clusterEnv });
 const left = leftovers();
 // Tests kill agents with SIGKILL (a lost node, a power cut): their socket directories stay
-// until the user's next agent on that host removes them. When no process of the test user
-// is left, none of them is in use: they go.
+// until the user's next agent on that host removes them; so do the session directories of
+// the mpirun they kill (ompi.HOST.UID). When no process of the test user is left, none of
+// them is in use: they go.
 if (process.getuid() === 0 && left.length === 0) {
   const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }));
-  for (const n of fs.readdirSync('/tmp').filter((n) => n.startsWith('cairn-agent-'))) {
+  for (const n of fs.readdirSync('/tmp').filter((n) => n.startsWith('cairn-agent-') || n.startsWith('ompi.'))) {
     const dir = path.join('/tmp', n);
     if (fs.lstatSync(dir).uid === uid) fs.rmSync(dir, { recursive: true, force: true });
   }

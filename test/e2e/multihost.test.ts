@@ -107,11 +107,24 @@ class HostsJob {
   killAll(): void {
     for (const p of this.pids) killPid(p);
   }
-  async cleanup(): Promise<void> {
+  /** With the test's context: after a failure, the agents' and the coordinator's logs are
+   * printed first (the directory that holds them goes). */
+  async cleanup(t?: { passed: boolean }): Promise<void> {
     await this.command('--quit').catch(() => undefined);
     this.killAll();
     await Promise.all(this.bg.map((b) => b.stop()));
+    if (t && !t.passed) this.printLogs();
     this.remove();
+  }
+  private printLogs(): void {
+    const walk = (d: string): string[] => {
+      try {
+        return fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : /^cairn-.*\.log$/.test(e.name) ? [path.join(d, e.name)] : []));
+      } catch {
+        return [];
+      }
+    };
+    for (const f of walk(this.ckpt)) console.error(`--- ${path.relative(this.dir, f)}\n${readIf(f).split('\n').slice(-60).join('\n')}`);
   }
 }
 
@@ -123,7 +136,7 @@ test.serial('a job on three hosts, checkpointed, killed everywhere and restarted
   const steps = 60;
   const ref = new HostsJob('ref');
   const job = new HostsJob('perm');
-  t.teardown(() => Promise.all([ref.cleanup(), job.cleanup()]));
+  t.teardown(() => Promise.all([ref.cleanup(t), job.cleanup(t)]));
   const refRun = ref.launch(hosts, steps);
   const run = job.launch(hosts, steps);
   await job.members(3);
@@ -154,7 +167,7 @@ for (const phase of ['PRECOPIED', 'SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOI
     requireTestbed();
     const steps = 400;
     const job = new HostsJob(phase.toLowerCase());
-    t.teardown(() => job.cleanup());
+    t.teardown(() => job.cleanup(t));
     const run = job.launch(['node1', 'node2'], steps);
     await job.members(2);
     // node3 joins from its own host; its agent dies in the second checkpoint's PHASE.
@@ -203,7 +216,7 @@ for (const phase of ['PRECOPIED', 'SUSPENDED', 'FD_LEADER', 'DRAINED', 'CHECKPOI
 test.serial('the coordinator killed while the job runs: the job keeps running; a new coordinator reports that it has no job', async (t) => {
   requireTestbed();
   const job = new HostsJob('coord');
-  t.teardown(() => job.cleanup());
+  t.teardown(() => job.cleanup(t));
   const run = job.launch(['node1', 'node2'], 400);
   const s = await job.members(2);
   const port = job.port;
@@ -234,7 +247,7 @@ test.serial("cairn_restart.sh with its host table edited moves each host's proce
   requireTestbed();
   const steps = 100;
   const job = new HostsJob('script');
-  t.teardown(() => job.cleanup());
+  t.teardown(() => job.cleanup(t));
   const run = job.launch(['node1', 'node2'], steps);
   await job.members(2);
   await waitFor('the job to get going', () => ['node1', 'node2'].every((h) => job.out(h).split('\n').length > 5), 30_000);
@@ -274,7 +287,7 @@ test.serial("cairn_restart.sh with its host table edited moves each host's proce
 test.serial("agents are started with the user's ssh config: HostName alias, IdentityFile, StrictHostKeyChecking with known_hosts", async (t) => {
   requireTestbed();
   const job = new HostsJob('sshcfg');
-  t.teardown(() => job.cleanup());
+  t.teardown(() => job.cleanup(t));
   const home = mkdirForUser(path.join(job.dir, 'home'));
   mkdirForUser(path.join(home, '.ssh'));
   mkdirForUser(path.join(home, 'keys'));
@@ -300,7 +313,7 @@ test.serial("agents are started with the user's ssh config: HostName alias, Iden
 test.serial('agents authenticate through ssh-agent (SSH_AUTH_SOCK); StrictHostKeyChecking accept-new records the host key', async (t) => {
   requireTestbed();
   const job = new HostsJob('sshagent');
-  t.teardown(() => job.cleanup());
+  t.teardown(() => job.cleanup(t));
   const user = testUser();
   const home = mkdirForUser(path.join(job.dir, 'home'));
   mkdirForUser(path.join(home, '.ssh'));
@@ -329,7 +342,7 @@ test.serial('a TCP stream between two hosts survives interval checkpoints, a kil
   requireTestbed();
   const n = 16000;
   const job = new HostsJob('tcp');
-  t.teardown(() => job.cleanup());
+  t.teardown(() => job.cleanup(t));
   const prog = path.join(job.dir, 'stream.py');
   fs.copyFileSync(path.join(projectRoot(), 'test', 'testbed', 'stream.py'), prog);
   fs.chmodSync(prog, 0o755);

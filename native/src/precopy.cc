@@ -50,10 +50,7 @@ std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessIma
     for (const VmaImage &v : img.vmas) w.clear(), written(v, w);
   }
   // Memory not tracked yet is protected before its pages are read: a write from now on is seen.
-  std::vector<std::pair<uint64_t, uint64_t>> fresh;
-  for (const MapEntry &m : maps)
-    if (trackable(m) && !(m.uffd_wp && t.covers(m.start, m.end))) fresh.emplace_back(m.start, m.end);
-  protect_ranges(t, fresh);
+  protect_untracked(t, maps);
   for (VmaImage &v : img.vmas) {
     auto it = by_start.find(v.start);
     const bool now = it != by_start.end() && it->second->end == v.end && trackable(*it->second) && t.covers(v.start, v.end);

@@ -480,10 +480,7 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   if (opts.tracker && opts.tracker->uffd >= 0) {
     // From now on (the job is still frozen) every write is seen: anonymous memory not
     // tracked yet is registered and write-protected.
-    std::vector<std::pair<uint64_t, uint64_t>> fresh;
-    for (const MapEntry &m : maps)
-      if (trackable(m) && !(m.uffd_wp && opts.tracker->covers(m.start, m.end))) fresh.emplace_back(m.start, m.end);
-    protect_ranges(*opts.tracker, fresh);
+    protect_untracked(*opts.tracker, maps);
   }
   uint64_t to_store = 0;
   for (const VmaImage &v : img.vmas)

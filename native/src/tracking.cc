@@ -102,6 +102,13 @@ void protect_ranges(Tracker &t, const std::vector<std::pair<uint64_t, uint64_t>>
   }
 }
 
+void protect_untracked(Tracker &t, const std::vector<MapEntry> &maps) {
+  std::vector<std::pair<uint64_t, uint64_t>> fresh;
+  for (const MapEntry &m : maps)
+    if (trackable(m) && !(m.uffd_wp && t.covers(m.start, m.end))) fresh.emplace_back(m.start, m.end);
+  protect_ranges(t, fresh);
+}
+
 bool written_since(int pagemap_fd, uint64_t start, uint64_t end, std::vector<std::pair<uint64_t, uint64_t>> &out) {
   static thread_local std::vector<page_region> regs(4096);
   pm_scan_arg a{};

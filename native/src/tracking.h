@@ -44,6 +44,9 @@ bool arm_tracker(pid_t pid, pid_t leader, Tracker &t, std::string *why_not);
 // untracked, and is simply saved whole each time.
 void protect_ranges(Tracker &t, const std::vector<std::pair<uint64_t, uint64_t>> &ranges);
 
+// protect_ranges of the trackable memory in `maps` (VmFlags read) that is not tracked yet.
+void protect_untracked(Tracker &t, const std::vector<MapEntry> &maps);
+
 // The pages of [start, end) written since they were protected, as ranges; protects them
 // again in the same call. False if the range cannot be scanned that way (then: not tracked).
 bool written_since(int pagemap_fd, uint64_t start, uint64_t end, std::vector<std::pair<uint64_t, uint64_t>> &out);

@@ -196,7 +196,8 @@ export class Agent {
 
   /** Tests of the abort path: CAIRN_TEST_FAIL_IN_PHASE=PHASE:N makes this agent fail PHASE
    * the N-th time it gets it, as a full disk would; CAIRN_TEST_WRITE_DELAY_MS delays WRITTEN
-   * (a slow disk), to see the job run while its images are written. */
+   * (a slow disk), to see the job run while its images are written. CAIRN_TEST_PRECOPY_DELAY_MS
+   * delays the end of PRECOPIED: a process may exit between its copy and the freeze. */
   private async failForTest(phase: string): Promise<void> {
     const m = /^([A-Z_]+):(\d+)$/.exec(process.env.CAIRN_TEST_FAIL_IN_PHASE ?? '');
     if (m && m[1] === phase) {
@@ -217,6 +218,7 @@ export class Agent {
         case 'PRECOPIED':
           this.writeUs = 0n;   // this checkpoint's writing starts here
           result.precopied = String(await this.precopyAll(cmd));
+          await new Promise((r) => setTimeout(r, Number(process.env.CAIRN_TEST_PRECOPY_DELAY_MS ?? 0)));
           break;
         case 'SUSPENDED':
           await this.suspend();
@@ -456,8 +458,9 @@ export class Agent {
   }
 
   /** PRECOPIED: the memory of every large process copied into its image while the job runs
-   * (uncompressed, tracked images only), so that the frozen phases store only what it writes
-   * meanwhile. A process that cannot be copied so is simply dumped whole while frozen. */
+   * (with written-page tracking, compressed or not), so that the frozen phases store only
+   * what it writes meanwhile. A process that cannot be copied so is simply dumped whole while
+   * frozen. */
   private async precopyAll(cmd: PhaseCommand__Output): Promise<number> {
     this.checkAlive();
     if (!PRECOPY) return 0;
@@ -467,10 +470,10 @@ export class Agent {
     await this.withProgress(cmd, todo.map((p) => [p, rssAnon(p)]), async (pending) => {
       for (const pid of todo) {
         pending.delete(pid);
-        const { comm, nsPid, imagePath, track, base } = this.imagePlan(pid, cmd);
-        if (!track) continue;
+        const { comm, nsPid, imagePath, compress, track, base } = this.imagePlan(pid, cmd);
+        if (!INCREMENTAL) continue;   // the copy needs the written-page tracker
         try {
-          const r = await this.o.engine.precopy(pid, { imagePath, base });
+          const r = await this.o.engine.precopy(pid, { imagePath, compress, base });
           stored += r.stored;
           if (r.skipped && !this.toldNoTracking.has(pid)) {
             this.toldNoTracking.add(pid);

@@ -124,11 +124,12 @@ export interface Engine {
    * memory written to opts.imagePath, and (if asked, and possible) a snapshot taken. */
   dump(pid: number, opts: DumpOptions): Promise<PendingDumpResult>;
   /** Before the freeze, the process running: its private anonymous memory copied into a new
-   * image at opts.imagePath (pages written since opts.base read again, the others referred to
-   * there) and its written-page tracker armed (the process stopped for that moment only).
-   * The next dump of it with the same imagePath and track continues that image, storing only
-   * what the process wrote since. `skipped`: this process cannot be tracked. */
-  precopy(pid: number, opts: { imagePath: string; base?: { file: string; image: ProcessImageObject } }): Promise<{ stored: number; referenced: number; skipped?: string }>;
+   * image at opts.imagePath, compressed as opts.compress says (uncompressed: pages written
+   * since opts.base read again, the others referred to there), and its written-page tracker
+   * armed (the process stopped for that moment only). The next dump of it with the same
+   * imagePath and compress (and track, uncompressed) continues that image, storing only what
+   * the process wrote since. `skipped`: this process cannot be tracked. */
+  precopy(pid: number, opts: { imagePath: string; compress?: string; base?: { file: string; image: ProcessImageObject } }): Promise<{ stored: number; referenced: number; skipped?: string }>;
   /** Removes the files of copies made before the freeze that no dump continued. */
   dropPrecopies(): Promise<void>;
   /** Its pages, written from dataStart (page aligned, after extrasEnd) on; from the snapshot,

@@ -392,6 +392,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
   }
 
   // ---------------------------------------------------------------- dump
+  // The `compress` option of dump and precopy (absent: none).
+  static Codec codec_option(Napi::Env env, const Napi::Object &o, const char *call) {
+    Codec c;
+    if (Napi::Value cv = o.Get("compress"); cv.IsString()) {
+      try {
+        c = parse_codec(cv.As<Napi::String>().Utf8Value());
+      } catch (const std::exception &e) {
+        throw Napi::TypeError::New(env, std::string(call) + ": compress: " + e.what());
+      }
+    }
+    return c;
+  }
+
   // The `base` option of dump and precopy ({ file, image }: the last image of the process);
   // null when absent.
   static std::shared_ptr<ProcessImage> base_image(Napi::Env env, const Napi::Object &o, const char *call, std::string &file) {
@@ -430,13 +443,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
     }
     time_offsets(o.Get("timeOffsets"), opts.mono_offset_ns, opts.boot_offset_ns);
-    if (Napi::Value cv = o.Get("compress"); cv.IsString()) {
-      try {
-        opts.codec = parse_codec(cv.As<Napi::String>().Utf8Value());
-      } catch (const std::exception &e) {
-        throw Napi::TypeError::New(info.Env(), std::string("dump: compress: ") + e.what());
-      }
-    }
+    opts.codec = codec_option(info.Env(), o, "dump");
     opts.snapshot = o.Get("snapshot").ToBoolean();
     const bool track = o.Get("track").ToBoolean();
     std::shared_ptr<ProcessImage> base = base_image(info.Env(), o, "dump", opts.base_file);
@@ -454,14 +461,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
         pre = std::move(pc->second);
         precopies_.erase(pc);
       }
-      if (pre && (!track || pre->image_path != opts.image_path)) {
-        // Not this image after all (the process changed its name since): given up, and with
-        // it what its tracker knew.
+      const auto same_codec = [&](const Codec &c) { return c.kind == opts.codec.kind && c.level == opts.codec.level; };
+      if (pre && (pre->image_path != opts.image_path || !same_codec(pre->codec) || (track && pre->codec.kind != CODEC_NONE))) {
+        // Not this image after all (the process changed its name since, or the checkpoint
+        // is not the one the copy was made for): given up, and with it what its tracker knew.
         if (pre->image_path != opts.image_path) unlink(pre->image_path.c_str());
         if (auto tr = trackers_.find(pid); tr != trackers_.end()) tr->second->base_lost = true;
         pre.reset();
       }
-      if (track) {
+      // A compressed image is not tracked (never referred to), but one continuing a copy made
+      // before the freeze needs the tracker that saw the writes since.
+      if (track || pre) {
         Tracker &t = tracker_of(pid);
         opts.tracker = &t;
         if (pre) {
@@ -507,8 +517,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     pid_t pid = arg_int(info[0], "pid");
     Napi::Object o = arg_obj(info, 1, "precopy options");
     const std::string image_path = arg_str(o.Get("imagePath"), "imagePath");
+    const Codec codec = codec_option(info.Env(), o, "precopy");
     std::string base_file;
     std::shared_ptr<ProcessImage> base = base_image(info.Env(), o, "precopy", base_file);
+    if (base && codec.kind != CODEC_NONE) throw Napi::TypeError::New(info.Env(), "precopy: a compressed image cannot have a base");
     return Submit(info.Env(), [=, this](Call *c) {
       if (thread_->traced.count(pid)) fail_pid(pid, "cannot copy its memory before the freeze: it is frozen already");
       precopies_.erase(pid);
@@ -529,7 +541,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       std::shared_ptr<cairn::Precopy> pre;
       if (t.uffd >= 0) {
         try {
-          pre = precopy_process(pid, t, b, base_file, image_path);
+          pre = precopy_process(pid, t, b, base_file, image_path, codec);
         } catch (...) {
           t.base_lost = true;   // pages were protected again, and their copy is lost
           throw;

@@ -38,6 +38,7 @@ SpecialMappings special_mappings(const std::vector<MapEntry> &maps);
 
 struct MemoryStats {
   uint64_t vmas = 0, runs = 0, bytes = 0;
+  uint64_t logical_end = 0;   // the runs' offsets stored end before it
   uint64_t stored = 0;   // bytes of pages with data (the rest are zero pages, never stored)
   double read_ms = 0;
 };
@@ -61,13 +62,25 @@ bool snapshot_holds_memory(const ProcessImage &img);
 using WrittenOf = std::function<bool(const VmaImage &, std::vector<std::pair<uint64_t, uint64_t>> &)>;
 uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written);
 
+// Where copy_memory stores pages. Raw pages go at their runs' offsets, which start at
+// data_start; compressed frames go one after the other from data_start, while the runs'
+// offsets (logical: where the pages are once the frames are decompressed) start at
+// logical_start. A compressed copy made before the freeze keeps its logical range, and the
+// frozen dump's frames continue it after the bytes written in between (precopy.h).
+struct PageDest {
+  int fd;
+  uint64_t data_start;      // page aligned
+  uint64_t logical_start;   // raw: must be data_start
+  Codec codec;
+  bool page_crcs = false;   // each run's pages' crc32c too (raw: always, for later references)
+};
+
 // The planned runs' bytes read from read_pid (the process itself, frozen, or its snapshot,
-// whose memory is the same) and stored in image_fd from data_start (page aligned) on: raw at
-// the runs' offsets (zero pages left as holes), or compressed frames one after the other.
-// Sets the runs' offsets and crc32c, img.pages_codec and img.page_frames. Returns the first
-// byte after the page data. Runs in an older image (reference_base) are left as they are.
-// Uncompressed, each run gets its pages' crc32c too (for later references). Throws naming pid.
-uint64_t copy_memory(pid_t pid, pid_t read_pid, int image_fd, uint64_t data_start, const std::vector<bool> &zero_ok,
-                     ProcessImage &img, const Codec &codec, MemoryStats *stats = nullptr);
+// whose memory is the same) and stored as `to` says (zero pages never: holes, or left out of
+// frames). Sets the runs' offsets and crc32c, img.pages_codec, and appends to
+// img.page_frames. Returns the first byte after the page data. Runs in an older image
+// (reference_base) are left as they are. Throws naming pid.
+uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::vector<bool> &zero_ok, ProcessImage &img,
+                     MemoryStats *stats = nullptr);
 
 }  // namespace cairn

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "crc32c.h"
 #include "progress.h"
@@ -69,21 +70,50 @@ struct ZstdD {
   ~ZstdD() { ZSTD_freeDCtx(d); }
 };
 
-void gzip_frame(int level, const uint8_t *in, size_t n, std::vector<uint8_t> &out) {
+// A frame's payload is its extent table, then the extents' pages: pieces handed to the
+// codec one after the other, so that the pages are not copied into one buffer first.
+using Pieces = std::vector<std::pair<const uint8_t *, size_t>>;
+
+void gzip_frame(int level, const Pieces &in, size_t n, std::vector<uint8_t> &out) {
   z_stream z;
   memset(&z, 0, sizeof z);
   // windowBits 15 + 16: a gzip member, so a frame is what `gzip -d` would read.
   if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("gzip: cannot initialise");
   out.resize(deflateBound(&z, uLong(n)) + 64);
-  z.next_in = const_cast<uint8_t *>(in);
-  z.avail_in = uInt(n);
   z.next_out = out.data();
   z.avail_out = uInt(out.size());
-  int r = deflate(&z, Z_FINISH);
+  int r = Z_OK;
+  for (size_t i = 0; i < in.size() && r == Z_OK; i++) {
+    z.next_in = const_cast<uint8_t *>(in[i].first);
+    z.avail_in = uInt(in[i].second);
+    r = deflate(&z, i + 1 == in.size() ? Z_FINISH : Z_NO_FLUSH);
+  }
   size_t got = out.size() - z.avail_out;
   deflateEnd(&z);
   if (r != Z_STREAM_END) throw std::runtime_error("gzip: compression failed");
   out.resize(got);
+}
+
+void zstd_frame(int level, const Pieces &in, size_t n, std::vector<uint8_t> &out) {
+  static thread_local ZstdC z;
+  auto check = [](size_t r) {
+    if (ZSTD_isError(r)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(r));
+    return r;
+  };
+  check(ZSTD_CCtx_reset(z.c, ZSTD_reset_session_only));
+  check(ZSTD_CCtx_setParameter(z.c, ZSTD_c_compressionLevel, level));
+  check(ZSTD_CCtx_setPledgedSrcSize(z.c, n));
+  out.resize(ZSTD_compressBound(n));
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  for (size_t i = 0; i < in.size(); i++) {
+    ZSTD_inBuffer b{in[i].first, in[i].second, 0};
+    const ZSTD_EndDirective d = i + 1 == in.size() ? ZSTD_e_end : ZSTD_e_continue;
+    // out holds the bound of the whole frame: each call takes all of its input.
+    size_t left;
+    do left = check(ZSTD_compressStream2(z.c, &o, &b, d));
+    while (d == ZSTD_e_end ? left != 0 : b.pos < b.size);
+  }
+  out.resize(o.pos);
 }
 
 // Decompresses exactly `raw` bytes, or explains why not.
@@ -145,29 +175,23 @@ unsigned codec_threads() {
 }
 
 void compress_frame(const Codec &c, const uint8_t *batch, const std::vector<Extent> &ext, std::vector<uint8_t> &out) {
-  static thread_local std::vector<uint8_t> payload;
-  size_t data = 0;
-  for (const Extent &e : ext) data += size_t(e.npages) * kPage;
-  payload.resize(4 + 8 * ext.size() + data);
-  uint8_t *p = payload.data();
+  static thread_local std::vector<uint8_t> table;
+  table.resize(4 + 8 * ext.size());
+  uint8_t *p = table.data();
   uint32_t n = uint32_t(ext.size());
   memcpy(p, &n, 4);
   p += 4;
+  Pieces in{{table.data(), table.size()}};
+  size_t total = table.size();
   for (const Extent &e : ext) {
     memcpy(p, &e.page, 4);
     memcpy(p + 4, &e.npages, 4);
     p += 8;
+    in.emplace_back(batch + size_t(e.page) * kPage, size_t(e.npages) * kPage);
+    total += size_t(e.npages) * kPage;
   }
-  for (const Extent &e : ext) {
-    memcpy(p, batch + size_t(e.page) * kPage, size_t(e.npages) * kPage);
-    p += size_t(e.npages) * kPage;
-  }
-  if (c.kind == CODEC_GZIP) return gzip_frame(c.level, payload.data(), payload.size(), out);
-  static thread_local ZstdC z;
-  out.resize(ZSTD_compressBound(payload.size()));
-  size_t r = ZSTD_compressCCtx(z.c, out.data(), out.size(), payload.data(), payload.size(), c.level);
-  if (ZSTD_isError(r)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(r));
-  out.resize(r);
+  if (c.kind == CODEC_GZIP) return gzip_frame(c.level, in, total, out);
+  zstd_frame(c.level, in, total, out);
 }
 
 void decompress_pages(const std::string &image_path, const ProcessImage &img, int fd, unsigned threads) {

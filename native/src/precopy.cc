@@ -16,9 +16,11 @@ Precopy::~Precopy() {
 }
 
 std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessImage *base, const std::string &base_file,
-                                         const std::string &image_path) {
+                                         const std::string &image_path, const Codec &codec) {
+  if (base && codec.kind != CODEC_NONE) fail_pid(pid, "a compressed image cannot refer to an older one");
   auto p = std::make_unique<Precopy>();
   p->image_path = image_path;
+  p->codec = codec;
   ProcessImage &img = p->image;
   // The process runs: what smaps and the pagemap say may change under us. A page written
   // after its protection is read again while frozen; one absent then is simply not saved.
@@ -64,12 +66,15 @@ std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessIma
   const std::vector<bool> zero_ok(img.vmas.size(), true);
   MemoryStats ms;
   try {
-    p->end = copy_memory(pid, pid, p->fd, kPageDataOffset, zero_ok, img, Codec{}, &ms);
+    // Each page's crc32c: the frozen dump keeps the pages not written since, which are parts
+    // of these runs.
+    p->end = copy_memory(pid, pid, PageDest{p->fd, kPageDataOffset, kPageDataOffset, codec, true}, zero_ok, img, &ms);
   } catch (...) {
     unlink(image_path.c_str());   // no image of it in the generation unless it is dumped
     throw;
   }
   p->stored = ms.stored;
+  p->logical_end = ms.logical_end;
   return p;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "image.h"
+#include "pagecodec.h"
 #include "tracking.h"
 
 namespace cairn {
@@ -18,8 +19,10 @@ namespace cairn {
 struct Precopy {
   std::string image_path;
   int fd = -1;              // the image file, pages written from kPageDataOffset on
-  ProcessImage image;       // VMAs and runs only: stored here, or references to older images
+  ProcessImage image;       // VMAs, runs (each page's crc32c) and frames: stored here, or references to older images
+  Codec codec;              // the checkpoint's: the frozen dump continues this copy
   uint64_t end = 0;         // first byte after the pages stored
+  uint64_t logical_end = 0; // compressed: first logical offset after the runs stored (memory.h PageDest)
   uint64_t stored = 0;      // bytes of pages stored (not counting zero pages)
   uint64_t referenced = 0;  // bytes of pages left in older images
   Precopy() = default;
@@ -29,11 +32,11 @@ struct Precopy {
 };
 
 // Copies the running process's tracked memory (private anonymous, see trackable()) into a new
-// image file at image_path: memory not tracked yet is write-protected first, pages written
+// image file at image_path, raw or compressed as `codec` says: memory not tracked yet is write-protected first, pages written
 // since `base` (the last image, as for dump_process) are read again and protected again, the
-// others refer to base. Memory that cannot be tracked is left to the frozen dump. The
-// tracker must be armed. Throws naming pid.
+// others refer to base (uncompressed only). Memory that cannot be tracked is left to the
+// frozen dump. The tracker must be armed. Throws naming pid.
 std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessImage *base, const std::string &base_file,
-                                         const std::string &image_path);
+                                         const std::string &image_path, const Codec &codec);
 
 }  // namespace cairn

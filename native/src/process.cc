@@ -246,8 +246,10 @@ std::vector<uint64_t> track_written(pid_t pid, pid_t leader, const std::vector<M
     return true;
   };
   try {
-    const bool raw = opts.codec.kind == CODEC_NONE && opts.base && opts.base->pages_codec == CODEC_NONE;
-    if (raw) {
+    // An older image is referred to uncompressed only; this image's own copy made before the
+    // freeze, compressed or not.
+    const bool refer = opts.base && (opts.precopy || (opts.codec.kind == CODEC_NONE && opts.base->pages_codec == CODEC_NONE));
+    if (refer) {
       res.referenced = reference_base(res.image, *opts.base, opts.base_file, written);
     } else {
       // No base to refer to: the scan only protects the written pages again, for next time.
@@ -423,6 +425,8 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
     fd = opts.precopy->fd;
     opts.precopy->fd = -1;
     extras_start = (opts.precopy->end + 4095) & ~uint64_t(4095);
+    p->logical_start = opts.precopy->logical_end;
+    img.page_frames = opts.precopy->image.page_frames;
   } else {
     fd = open(opts.image_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) fail_pid(pid, "cannot create image " + opts.image_path + ": " + errno_str(errno));
@@ -453,7 +457,8 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   if (smaps_error) std::rethrow_exception(smaps_error);
   take_vmflags(pid, maps, flagged);
   check_tracked(pid, maps, tracked);
-  if (opts.precopy) p->superseded = superseded_pages(opts.precopy->image, img);
+  // Raw pages written since their copy leave a hole; compressed ones stay in their frame.
+  if (opts.precopy && opts.codec.kind == CODEC_NONE) p->superseded = superseded_pages(opts.precopy->image, img);
   {
     std::map<uint64_t, uint32_t> flags;
     for (const MapEntry &m : maps) flags[m.start] = m.flags;
@@ -507,11 +512,18 @@ DumpResult finish_dump(pid_t pid, PendingDump &p, uint64_t data_start) {
   constexpr uint64_t kPage = 4096;
   data_start = (std::max(data_start, p.extras_end) + kPage - 1) & ~(kPage - 1);
   MemoryStats ms;
-  res.pages_end = copy_memory(pid, p.snapshot ? p.snapshot : pid, p.fd, data_start, p.zero_ok, img, p.codec, &ms);
+  const uint64_t logical_start = p.codec.kind != CODEC_NONE && p.logical_start ? p.logical_start : data_start;
+  res.pages_end = copy_memory(pid, p.snapshot ? p.snapshot : pid, PageDest{p.fd, data_start, logical_start, p.codec}, p.zero_ok, img, &ms);
+  // A compressed image is never referred to: its pages' checksums (those copied before the
+  // freeze have them) would only weigh down its metadata.
+  if (p.codec.kind != CODEC_NONE)
+    for (VmaImage &v : img.vmas)
+      for (PageRun &r : v.runs) r.page_crcs.clear();
   // Pages copied before the freeze and written since: their first copy is given back to the
   // file system (where it can: otherwise it only takes room).
   for (auto [a, e] : p.superseded) fallocate(p.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(a), off_t(e - a));
-  img.pages_bytes = data_start - kPageDataOffset + ms.bytes;
+  // Compressed: the logical bytes (a copy before the freeze came first), as restore counts them.
+  img.pages_bytes = p.codec.kind == CODEC_NONE ? data_start - kPageDataOffset + ms.bytes : ms.logical_end - kPageDataOffset;
   res.ms_pages_read = ms.read_ms;
   res.pages_stored = ms.stored;
   int fd = p.fd;

@@ -65,6 +65,7 @@ struct PendingDump {
   std::vector<bool> zero_ok;    // plan_memory's
   uint64_t extras_end = 0;      // first byte after what is written
   Codec codec;
+  uint64_t logical_start = 0;   // compressed after a copy before the freeze: where its runs end
   pid_t snapshot = 0;           // host pid of its snapshot; 0: the pages come from the process
   std::string no_snapshot;      // why there is none, when one was asked for
   // Byte ranges of the image that the copy made before the freeze wrote and no run refers to

@@ -218,7 +218,7 @@ export class Agent {
         case 'PRECOPIED':
           this.writeUs = 0n;   // this checkpoint's writing starts here
           result.precopied = String(await this.precopyAll(cmd));
-          await new Promise((r) => setTimeout(r, Number(process.env.CAIRN_TEST_PRECOPY_DELAY_MS ?? 0)));
+          if (process.env.CAIRN_TEST_PRECOPY_DELAY_MS) await new Promise((r) => setTimeout(r, Number(process.env.CAIRN_TEST_PRECOPY_DELAY_MS)));
           break;
         case 'SUSPENDED':
           await this.suspend();
@@ -470,7 +470,7 @@ export class Agent {
     await this.withProgress(cmd, todo.map((p) => [p, rssAnon(p)]), async (pending) => {
       for (const pid of todo) {
         pending.delete(pid);
-        const { comm, nsPid, imagePath, compress, track, base } = this.imagePlan(pid, cmd);
+        const { comm, nsPid, imagePath, compress, base } = this.imagePlan(pid, cmd);
         if (!INCREMENTAL) continue;   // the copy needs the written-page tracker
         try {
           const r = await this.o.engine.precopy(pid, { imagePath, compress, base });

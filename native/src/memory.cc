@@ -37,11 +37,9 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPmPresent = 1ULL << 63, kPmSwapped = 1ULL << 62, kPmFile = 1ULL << 61;
-constexpr size_t kBatchBytes = 8u << 20;   // one process_vm_readv / write batch of raw pages
-// Compressed, a batch is one frame, small enough that it stays in the CPU's cache from its
-// read to its compression (8 MiB batches were ~1.5x slower with two workers); zstd's window
-// at its fast levels is smaller still, so the ratio does not suffer.
-constexpr size_t kFrameBytes = 1u << 20;
+// One process_vm_readv / write batch; compressed, one frame. Smaller frames compress worse
+// and slower: zstd -1 makes 16 KiB of each 1 MiB frame of a repeating pattern, 2 KiB of 8 MiB.
+constexpr size_t kBatchBytes = 8u << 20;
 constexpr size_t kMaxIov = 1024;           // IOV_MAX
 
 std::string hex(uint64_t v) {
@@ -173,7 +171,7 @@ std::vector<Extent> data_extents(const uint8_t *buf, size_t len) {
   return ext;
 }
 
-// Pieces read, checksummed and stored together: up to a batch in up to kMaxIov pieces.
+// Pieces read, checksummed and stored together: up to kBatchBytes in up to kMaxIov pieces.
 struct Task {
   size_t first, last;   // pieces [first, last)
   size_t len;
@@ -583,7 +581,6 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
   const int image_fd = to.fd;
   const uint64_t data_start = to.data_start;
   const bool page_crcs = codec.kind == CODEC_NONE || to.page_crcs;
-  const size_t batch = kBatchBytes;
   // Offsets: runs in address order, packed from logical_start (raw: data_start).
   std::vector<Piece> pieces;
   uint64_t off = codec.kind == CODEC_NONE ? data_start : to.logical_start, nruns = 0;
@@ -597,23 +594,24 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
       r.page_crcs.clear();
       off += r.len;
       nruns++;
-      for (uint64_t a = r.addr; a < r.addr + r.len; a += batch)
-        pieces.push_back(Piece{a, std::min<uint64_t>(batch, r.addr + r.len - a), &r, i < zero_ok.size() && zero_ok[i]});
+      for (uint64_t a = r.addr; a < r.addr + r.len; a += kBatchBytes)
+        pieces.push_back(Piece{a, std::min<uint64_t>(kBatchBytes, r.addr + r.len - a), &r, i < zero_ok.size() && zero_ok[i]});
     }
   }
   uint64_t end = off;
   progress_add_total(end - first_off);
   double scan_ms = ms_since(t0);
 
-  // Copy: batches of up to `batch` bytes in up to kMaxIov pieces. Each worker reads a batch,
+  // Copy: batches of up to kBatchBytes in up to kMaxIov pieces. Each worker reads a batch,
   // checksums it, finds its zero pages and stores it (compresses it, or writes it raw), then
   // takes the next: reading is spread over the CPUs as much as compressing is.
+  std::atomic<uint64_t> read_ns{0}, stored{0};
   uint64_t phys_end = end;
   if (!pieces.empty()) {
     std::vector<Task> tasks;
     for (size_t i = 0, woff = first_off; i < pieces.size();) {
       Task t{i, i, 0, woff};
-      while (i < pieces.size() && i - t.first < kMaxIov && t.len + pieces[i].len <= batch) t.len += size_t(pieces[i++].len);
+      while (i < pieces.size() && i - t.first < kMaxIov && t.len + pieces[i].len <= kBatchBytes) t.len += size_t(pieces[i++].len);
       t.last = i;
       woff += t.len;
       tasks.push_back(t);
@@ -675,7 +673,7 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
       return "";
     };
     auto worker = [&] {
-      void *m = mmap(nullptr, batch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void *m = mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (m == MAP_FAILED) return store.fail("cannot allocate a dump buffer: " + errno_str(errno));
       uint8_t *buf = static_cast<uint8_t *>(m);
       std::vector<uint8_t> out;
@@ -705,7 +703,7 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
         progress_add(t.len);
         store.store(k, buf, t.len, t.logical, ext, out);
       }
-      munmap(m, batch);
+      munmap(m, kBatchBytes);
     };
     // Raw batches wait on the disk as well as on the CPU: one worker more keeps both busy.
     const unsigned nworkers = std::min<size_t>(tasks.size(), codec_threads() + (codec.kind == CODEC_NONE ? 1 : 0));

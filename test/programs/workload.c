@@ -2,15 +2,20 @@
  * binary natively and under cairn compares the cost of running inside cairn's job, not the
  * cost of starting it.
  *   workload OUTFILE malloc ITERS    8 threads, malloc/free of mixed sizes
- *   workload OUTFILE pipe MiB        a child writes MiB through a pipe, the parent reads
+ *   workload OUTFILE pipe MiB        a child writes MiB through a pipe, the parent reads, both
+ *                                    on one CPU (whether they share one or not is most of the
+ *                                    run-to-run noise otherwise)
  *   workload OUTFILE syscall N       N getppid system calls
  *   workload OUTFILE idle THREADS MiB   MiB of random memory, THREADS threads, then sleeps
  *   workload OUTFILE readin FILE [THREADS]  FILE read into fresh memory (MADV_POPULATE_WRITE +
  *                                    pread of 64 MiB chunks by THREADS threads): the limit of a
  *                                    restore
  * Appends "elapsed_ns N cpu_ns M" (or "ready" for idle) to OUTFILE: M is the CPU time (user +
- * system) of the process and its waited-for children over the same stretch. */
+ * system) of the process and its waited-for children over the same stretch. WORKLOAD_REPEAT=K
+ * runs malloc, pipe or syscall K times in a row, a line each. */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +98,42 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
+/* One run of a timed workload; 0, or the exit status of a failure. */
+static int run_once(const char *mode, long n)
+{
+	if (!strcmp(mode, "malloc")) {
+		pthread_t th[8];
+		iters = n;
+		for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, malloc_worker, (void *)(intptr_t)i);
+		for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
+	} else if (!strcmp(mode, "pipe")) {
+		int p[2];
+		static char buf[65536];
+		if (pipe(p) < 0) return 4;
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(sched_getcpu(), &one);
+		sched_setaffinity(0, sizeof one, &one);   /* the child inherits it */
+		pid_t c = fork();
+		if (c == 0) {
+			close(p[0]);
+			memset(buf, 'x', sizeof buf);
+			for (long i = 0; i < n * 16; i++)
+				if (write(p[1], buf, sizeof buf) != (ssize_t)sizeof buf) _exit(1);
+			_exit(0);
+		}
+		close(p[1]);
+		long total = 0;
+		for (ssize_t r; (r = read(p[0], buf, sizeof buf)) > 0;) total += r;
+		close(p[0]);
+		waitpid(c, NULL, 0);
+		if (total != n << 20) return 5;
+	} else {
+		for (long i = 0; i < n; i++) syscall(SYS_getppid);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) return 2;
@@ -105,30 +146,15 @@ int main(int argc, char **argv)
 	const char *settle = getenv("WORKLOAD_SETTLE_MS");
 	if (settle) usleep((useconds_t)atol(settle) * 1000);
 	uint64_t t0 = now_ns(), c0 = cpu_ns();
-	if (!strcmp(mode, "malloc")) {
-		pthread_t th[8];
-		iters = n;
-		for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, malloc_worker, (void *)(intptr_t)i);
-		for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
-	} else if (!strcmp(mode, "pipe")) {
-		int p[2];
-		static char buf[65536];
-		if (pipe(p) < 0) return 4;
-		pid_t c = fork();
-		if (c == 0) {
-			close(p[0]);
-			memset(buf, 'x', sizeof buf);
-			for (long i = 0; i < n * 16; i++)
-				if (write(p[1], buf, sizeof buf) != (ssize_t)sizeof buf) _exit(1);
-			_exit(0);
+	if (!strcmp(mode, "malloc") || !strcmp(mode, "pipe") || !strcmp(mode, "syscall")) {
+		const char *rep = getenv("WORKLOAD_REPEAT");
+		long reps = rep ? atol(rep) : 1;
+		for (long k = 0; k < reps; k++) {
+			t0 = now_ns(), c0 = cpu_ns();
+			int r = run_once(mode, n);
+			if (r) return r;
+			if (k + 1 < reps) fprintf(out, "elapsed_ns %llu cpu_ns %llu\n", (unsigned long long)(now_ns() - t0), (unsigned long long)(cpu_ns() - c0));
 		}
-		close(p[1]);
-		long total = 0;
-		for (ssize_t r; (r = read(p[0], buf, sizeof buf)) > 0;) total += r;
-		waitpid(c, NULL, 0);
-		if (total != n << 20) return 5;
-	} else if (!strcmp(mode, "syscall")) {
-		for (long i = 0; i < n; i++) syscall(SYS_getppid);
 	} else if (!strcmp(mode, "readin")) {
 		readin_fd = open(argv[3], O_RDONLY);
 		struct stat st;

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <utility>
 #include <string>
 #include <vector>
@@ -19,6 +20,22 @@ struct MapEntry {
   std::string path;   // file path, [heap], [stack], [vdso], [anon:...] or empty
   uint32_t flags = 0;   // kVma* bits from the VmFlags line
   bool uffd_wp = false;  // VmFlags "uw": registered for userfaultfd write-protect
+};
+
+// A maps list by start address: the entry a VMA of a plan still is (the same bounds), or
+// null (the mapping changed since, or is not there).
+class MapsByStart {
+ public:
+  explicit MapsByStart(const std::vector<MapEntry> &maps) {
+    for (const MapEntry &m : maps) by_start_[m.start] = &m;
+  }
+  const MapEntry *same(uint64_t start, uint64_t end) const {
+    auto it = by_start_.find(start);
+    return it != by_start_.end() && it->second->end == end ? it->second : nullptr;
+  }
+
+ private:
+  std::map<uint64_t, const MapEntry *> by_start_;
 };
 
 // True if the 4 KiB page at p is all zeros (such pages are never stored).

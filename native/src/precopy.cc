@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <map>
 
 #include "memory.h"
 #include "process.h"
@@ -26,11 +25,10 @@ std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessIma
   // after its protection is read again while frozen; one absent then is simply not saved.
   const std::vector<MapEntry> maps = read_maps(pid);
   plan_memory(pid, maps, img);
-  std::map<uint64_t, const MapEntry *> by_start;
-  for (const MapEntry &m : maps) by_start[m.start] = &m;
+  const MapsByStart by_start(maps);
   auto tracked = [&](const VmaImage &v) {
-    auto it = by_start.find(v.start);
-    return it != by_start.end() && it->second->end == v.end && it->second->uffd_wp && t.covers(v.start, v.end);
+    const MapEntry *m = by_start.same(v.start, v.end);
+    return m && m->uffd_wp && t.covers(v.start, v.end);
   };
 
   const std::string pm_path = "/proc/" + std::to_string(pid) + "/pagemap";
@@ -54,8 +52,8 @@ std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessIma
   // Memory not tracked yet is protected before its pages are read: a write from now on is seen.
   protect_untracked(t, maps);
   for (VmaImage &v : img.vmas) {
-    auto it = by_start.find(v.start);
-    const bool now = it != by_start.end() && it->second->end == v.end && trackable(*it->second) && t.covers(v.start, v.end);
+    const MapEntry *m = by_start.same(v.start, v.end);
+    const bool now = m && trackable(*m) && t.covers(v.start, v.end);
     if (!now) v.runs.clear();   // the frozen dump stores it whole
   }
 

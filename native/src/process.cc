@@ -236,11 +236,9 @@ std::vector<uint64_t> track_written(pid_t pid, pid_t leader, const std::vector<M
   const std::string pm_path = "/proc/" + std::to_string(pid) + "/pagemap";
   int pm = open(pm_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (pm < 0) fail_pid(pid, "cannot open " + pm_path + ": " + errno_str(errno));
-  std::map<uint64_t, const MapEntry *> by_start;
-  for (const MapEntry &m : maps) by_start[m.start] = &m;
+  const MapsByStart by_start(maps);
   auto written = [&](const VmaImage &v, std::vector<std::pair<uint64_t, uint64_t>> &w) {
-    auto it = by_start.find(v.start);
-    if (it == by_start.end() || it->second->end != v.end || !t.covers(v.start, v.end)) return false;
+    if (!by_start.same(v.start, v.end) || !t.covers(v.start, v.end)) return false;
     if (!written_since(pm, v.start, v.end, w)) return false;
     tracked.push_back(v.start);
     return true;

@@ -5,7 +5,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { childrenOf, readIf, waitFor } from '../helpers/cairn.js';
+import { childrenOf, partialImageStarted, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { uninterruptedOutput } from './reference.js';
@@ -75,10 +75,7 @@ test('a process that exits while its memory is copied before the freeze leaves n
   job.remember(child!);
   const pending = job.command('--bcheckpoint', '--json');
   // The child's image appears as its copy starts, long before the job is frozen.
-  await waitFor('the child being copied', () => {
-    const partial = fs.readdirSync(s.ckptDir).find((d) => d.includes('partial'));
-    return !!partial && fs.readdirSync(path.join(s.ckptDir, partial)).some((f) => f.endsWith('.cimg'));
-  }, 30_000, 2);
+  await waitFor('the child being copied', () => partialImageStarted(s.ckptDir), 30_000, 2);
   process.kill(child!, 'SIGKILL');
   const r = await pending;
   t.is(r.code, 0, `the job without its child is checkpointed: ${r.stderr}`);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../common/paths.js';
-import { childrenOf, readIf, waitFor } from '../helpers/cairn.js';
+import { childrenOf, partialImageStarted, readIf, waitFor } from '../helpers/cairn.js';
 import { oneLineError } from '../helpers/damage.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
@@ -28,10 +28,7 @@ test('a member process killed while images are written aborts the checkpoint; th
   t.truthy(child, 'the job has its child');
   job.remember(child!);
   const pending = job.command('--bcheckpoint');
-  await waitFor('images being written', () => {
-    const partial = fs.readdirSync(s.ckptDir).find((d) => d.includes('partial'));
-    return !!partial && fs.readdirSync(path.join(s.ckptDir, partial)).some((f) => f.endsWith('.cimg'));
-  }, 30_000, 5);
+  await waitFor('images being written', () => partialImageStarted(s.ckptDir), 30_000, 5);
   process.kill(child!, 'SIGKILL');
   const r = await pending;
   oneLineError(t, r, /checkpoint failed: .*process \d+ \(family\) died during the checkpoint/);

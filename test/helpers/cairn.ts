@@ -1,6 +1,7 @@
 // Running the real cairn CLI as the test user, in the foreground or the background.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { cairnBin } from '../../common/paths.js';
 import { testUser } from './user.js';
 
@@ -107,6 +108,12 @@ export function readIf(file: string): string {
   } catch {
     return '';
   }
+}
+
+/** True once a checkpoint under way has started an image in its partial generation. */
+export function partialImageStarted(ckptDir: string): boolean {
+  const partial = fs.readdirSync(ckptDir).find((d) => d.includes('partial'));
+  return !!partial && fs.readdirSync(path.join(ckptDir, partial)).some((f) => f.endsWith('.cimg'));
 }
 
 /** Host pids of a process's children (from /proc). */

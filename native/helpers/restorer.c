@@ -344,14 +344,15 @@ static void map_vma(const struct plan_vma *v)
 	long r;
 	/* [stack] and any MAP_GROWSDOWN region must stay growable. maps shows a growsdown vma's
 	 * real start (the guard gap lies below it, outside the vma): map exactly there. */
-	int grows = (v->kind == PVMA_STACK || (v->flags & PVF_GROWSDOWN)) ? MAP_GROWSDOWN : 0;
+	int more = (v->kind == PVMA_STACK || (v->flags & PVF_GROWSDOWN)) ? MAP_GROWSDOWN : 0;
+	more |= (v->flags & PVF_NORESERVE) ? MAP_NORESERVE : 0;
 	switch (v->kind) {
 	case PVMA_ANON:
 	case PVMA_STACK:
-		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | grows, -1, 0);
+		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | more, -1, 0);
 		break;
 	case PVMA_FILE_PRIVATE:
-		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_FIXED | grows, open_mapped(v->path, O_RDONLY), v->pgoff);
+		r = sys_mmap(v->start, len, mprot, MAP_PRIVATE | MAP_FIXED | more, open_mapped(v->path, O_RDONLY), v->pgoff);
 		break;
 	case PVMA_SHARED_FILE: /* the same restored memfd / file for every mapping of it */
 		r = sys_mmap(v->start, len, prot, MAP_SHARED | MAP_FIXED, shm_fd_of(v->shm), v->pgoff);

@@ -88,6 +88,7 @@ typedef int32_t plan_i32;
 #define PVF_SYSV_RMID 16     /* PVMA_SYSV_SHM marked for deletion (SHM_DEST): IPC_RMID once attached */
 #define PVF_HUGEPAGE 32      /* MADV_HUGEPAGE: before the pages are read, so they come as huge pages */
 #define PVF_NOHUGEPAGE 64    /* MADV_NOHUGEPAGE */
+#define PVF_NORESERVE 128    /* mapped MAP_NORESERVE: a reservation larger than memory maps again */
 
 /* plan_fd.kind */
 #define PFD_FILE 0        /* open(path, flags) then lseek(pos) */

@@ -50,7 +50,7 @@ enum VmaKind : uint32_t { VMA_ANON = 0, VMA_FILE_PRIVATE = 1, VMA_FILE_SHARED = 
 // VmaImage::flags (image.proto Vma.flags), from the VmFlags of /proc/PID/smaps.
 // kVmaSysvRmid is cairn's: a SysV segment marked for deletion (set by the agent from cairn-ipc).
 constexpr uint32_t kVmaGrowsdown = 1, kVmaDontfork = 2, kVmaDontdump = 4, kVmaWipeonfork = 8, kVmaSysvRmid = 16,
-                   kVmaHugepage = 32, kVmaNohugepage = 64, kVmaFlagsAll = 127;
+                   kVmaHugepage = 32, kVmaNohugepage = 64, kVmaNoreserve = 128, kVmaFlagsAll = 255;
 
 struct FileIdentity {
   uint64_t dev = 0, ino = 0, size = 0;

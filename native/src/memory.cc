@@ -341,7 +341,7 @@ std::vector<MapEntry> parse_maps(pid_t pid, const char *file) {
       // Two-letter mnemonics (fs/proc/task_mmu.c); only those a restart can give back.
       static const struct { char name[3]; uint32_t bit; } known[] = {
           {"gd", kVmaGrowsdown}, {"dc", kVmaDontfork}, {"dd", kVmaDontdump}, {"wf", kVmaWipeonfork},
-          {"hg", kVmaHugepage}, {"nh", kVmaNohugepage}};
+          {"hg", kVmaHugepage}, {"nh", kVmaNohugepage}, {"nr", kVmaNoreserve}};
       for (size_t q = 8; q + 2 <= line.size(); q++) {
         if (line[q] == ' ') continue;
         if (line.compare(q, 2, "uw") == 0 && (q + 2 == line.size() || line[q + 2] == ' ')) out.back().uffd_wp = true;

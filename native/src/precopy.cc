@@ -50,7 +50,7 @@ std::unique_ptr<Precopy> precopy_process(pid_t pid, Tracker &t, const ProcessIma
     for (const VmaImage &v : img.vmas) w.clear(), written(v, w);
   }
   // Memory not tracked yet is protected before its pages are read: a write from now on is seen.
-  protect_untracked(t, maps);
+  protect_untracked(t, maps, img);
   for (VmaImage &v : img.vmas) {
     const MapEntry *m = by_start.same(v.start, v.end);
     const bool now = m && trackable(*m) && t.covers(v.start, v.end);

@@ -483,7 +483,7 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   if (opts.tracker && opts.tracker->uffd >= 0) {
     // From now on (the job is still frozen) every write is seen: anonymous memory not
     // tracked yet is registered and write-protected.
-    protect_untracked(*opts.tracker, maps);
+    protect_untracked(*opts.tracker, maps, img);
   }
   uint64_t to_store = 0;
   for (const VmaImage &v : img.vmas)

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <map>
 #include <stdexcept>
 
 #include "injection.h"
@@ -102,10 +103,18 @@ void protect_ranges(Tracker &t, const std::vector<std::pair<uint64_t, uint64_t>>
   }
 }
 
-void protect_untracked(Tracker &t, const std::vector<MapEntry> &maps) {
+void protect_untracked(Tracker &t, const std::vector<MapEntry> &maps, const ProcessImage &plan) {
+  constexpr uint64_t kSparseFactor = 8, kSparseSlack = 1ull << 30;
+  std::map<uint64_t, uint64_t> saved;   // VMA start -> bytes of its pages in the plan
+  for (const VmaImage &v : plan.vmas)
+    for (const PageRun &r : v.runs) saved[v.start] += r.len;
   std::vector<std::pair<uint64_t, uint64_t>> fresh;
-  for (const MapEntry &m : maps)
-    if (trackable(m) && !(m.uffd_wp && t.covers(m.start, m.end))) fresh.emplace_back(m.start, m.end);
+  for (const MapEntry &m : maps) {
+    if (!trackable(m) || (m.uffd_wp && t.covers(m.start, m.end))) continue;
+    auto it = saved.find(m.start);
+    const uint64_t pages = it == saved.end() ? 0 : it->second;
+    if (m.end - m.start <= kSparseFactor * pages + kSparseSlack) fresh.emplace_back(m.start, m.end);
+  }
   protect_ranges(t, fresh);
 }
 

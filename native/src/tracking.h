@@ -14,6 +14,7 @@
 namespace cairn {
 
 struct MapEntry;
+struct ProcessImage;
 
 // Private anonymous writable memory: what userfaultfd write-protect can track.
 bool trackable(const MapEntry &m);
@@ -44,8 +45,14 @@ bool arm_tracker(pid_t pid, pid_t leader, Tracker &t, std::string *why_not);
 // untracked, and is simply saved whole each time.
 void protect_ranges(Tracker &t, const std::vector<std::pair<uint64_t, uint64_t>> &ranges);
 
-// protect_ranges of the trackable memory in `maps` (VmFlags read) that is not tracked yet.
-void protect_untracked(Tracker &t, const std::vector<MapEntry> &maps);
+// protect_ranges of the trackable memory in `maps` (VmFlags read) that is not tracked yet,
+// except mostly empty mappings. Write-protecting a page never touched leaves a marker in a
+// page table: a mapping is protected only if it is at most 8 times the size of its pages in
+// `plan` (plan_memory's, of the same maps), plus 1 GiB, so that those page tables stay
+// under 1/64 of the memory saved plus 2 MiB. A sparse reservation of terabytes (sanitizer
+// shadow memory, some runtimes' heaps) would otherwise take page tables of gigabytes; its
+// pages are simply saved whole each time.
+void protect_untracked(Tracker &t, const std::vector<MapEntry> &maps, const ProcessImage &plan);
 
 // The pages of [start, end) written since they were protected, as ranges; protects them
 // again in the same call. False if the range cannot be scanned that way (then: not tracked).

@@ -82,10 +82,9 @@ test('a process that exits while its memory is copied before the freeze leaves n
   const gen = path.join(s.ckptDir, 'gen-000001');
   const files = fs.readdirSync(gen).filter((f) => f.endsWith('.cimg'));
   t.is(files.length, 1, `one image, the parent's: ${files.join(' ')}`);
-  const steps = () => readIf(out).split('\n').filter((l) => l.startsWith('step')).length;
-  const before = steps();
-  await waitFor('the main process to go on', () => steps() > before + 3, 10_000);
+  // The main process goes on to its last step, however long the checkpoint took.
   const end = await runner.exited;
   t.is(end.code, 0, end.stderr);
+  t.is(readIf(out).split('\n').filter((l) => l.startsWith('step')).length, 100, 'every step of the main process');
   t.regex(readIf(out), /child: signal 9\ndone\n$/, 'the parent saw its child killed');
 });

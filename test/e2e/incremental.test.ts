@@ -10,7 +10,7 @@ import { cairn, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { projectRoot } from '../../common/paths.js';
-import { uninterruptedOutput } from './reference.js';
+import { restartsIdentical, uninterruptedOutput } from './reference.js';
 
 const MIB = 256;
 const ARGS = ['out.txt', '500', '20', String(MIB), '10'];   // 1% of its pages written, again and again
@@ -59,9 +59,7 @@ test('incremental images store only the pages written since, restart byte-identi
 
   await job.killAll(s);
   await launcher.exited;
-  const r = await job.restartScript().exited;
-  t.is(r.code, 0, r.stderr);
-  t.is(readIf(path.join(job.work, 'out.txt')), await reference, 'output identical to an uninterrupted run');
+  await restartsIdentical(t, job, reference);
 });
 
 test('a generation an incremental image reads is kept, and a restart from it needs it', async (t) => {
@@ -94,7 +92,5 @@ test('a generation an incremental image reads is kept, and a restart from it nee
   t.regex(bad.stderr, /gen-000001\/touch\.\S+\.cimg.*(cannot be read|No such file)/);
   t.false(bad.stderr.includes('    at '), 'no stack trace');
   fs.renameSync(hidden, path.join(s.ckptDir, 'gen-000001'));
-  const r = await job.restartScript().exited;
-  t.is(r.code, 0, r.stderr);
-  t.is(readIf(path.join(job.work, 'out.txt')), await reference, 'output identical to an uninterrupted run');
+  await restartsIdentical(t, job, reference);
 });

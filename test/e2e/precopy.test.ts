@@ -8,7 +8,7 @@ import path from 'node:path';
 import { childrenOf, partialImageStarted, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
-import { uninterruptedOutput } from './reference.js';
+import { restartsIdentical, uninterruptedOutput } from './reference.js';
 
 const MIB = 128;
 // 30% of its pages written at every step, with no pause between steps.
@@ -55,9 +55,7 @@ for (const { gen, what, compress } of cases) {
     t.true(lines(job.work) < 1500, 'checkpointed before the end');
     await job.killAll(s);
     await launcher.exited;
-    const r = await job.restartScript().exited;
-    t.is(r.code, 0, r.stderr);
-    t.is(readIf(path.join(job.work, 'out.txt')), await reference, 'output identical to an uninterrupted run');
+    await restartsIdentical(t, job, reference);
   });
 }
 

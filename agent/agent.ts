@@ -463,7 +463,7 @@ export class Agent {
    * frozen. */
   private async precopyAll(cmd: PhaseCommand__Output): Promise<number> {
     this.checkAlive();
-    if (!PRECOPY) return 0;
+    if (!PRECOPY || !INCREMENTAL) return 0;   // the copy needs the written-page tracker
     const todo = jobProcesses(this.o.job.initPid).filter((p) => !isZombie(p) && rssAnon(p) >= PRECOPY_MIN_BYTES);
     if (todo.length === 0) return 0;
     let stored = 0;
@@ -471,7 +471,6 @@ export class Agent {
       for (const pid of todo) {
         pending.delete(pid);
         const { comm, nsPid, imagePath, compress, base } = this.imagePlan(pid, cmd);
-        if (!INCREMENTAL) continue;   // the copy needs the written-page tracker
         try {
           const r = await this.o.engine.precopy(pid, { imagePath, compress, base });
           stored += r.stored;

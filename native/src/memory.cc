@@ -197,8 +197,7 @@ class PageStore {
   }
 
   // Stores task `seq`'s batch: buf holds its len bytes, ext its pages that are not all zeros.
-  void store(uint64_t seq, const uint8_t *buf, size_t len, uint64_t logical, const std::vector<Extent> &ext,
-             std::vector<uint8_t> &out) {
+  void store(uint64_t seq, const uint8_t *buf, size_t len, uint64_t logical, const std::vector<Extent> &ext) {
     std::string e;
     if (codec_.kind == CODEC_NONE) {
       const int wfd = direct_fd_ >= 0 ? direct_fd_ : fd_;
@@ -211,12 +210,12 @@ class PageStore {
     Frame f{logical, {}, 0};
     if (!ext.empty()) {
       try {
-        compress_frame(codec_, buf, ext, out);
+        const auto [p, n] = compress_frame(codec_, buf, ext);
+        f.data.assign(p, p + n);   // the frame's own size: frames wait in memory for their turn
       } catch (const std::exception &x) {
         fail(std::string("cannot compress page data: ") + x.what());
         return;
       }
-      f.data.swap(out);
       f.raw_length = 4 + 8 * ext.size();
       for (const Extent &x : ext) f.raw_length += uint64_t(x.npages) * kPage;
     }
@@ -676,7 +675,6 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
       void *m = mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (m == MAP_FAILED) return store.fail("cannot allocate a dump buffer: " + errno_str(errno));
       uint8_t *buf = static_cast<uint8_t *>(m);
-      std::vector<uint8_t> out;
       for (size_t k; (k = next++) < tasks.size() && store.may_start(k);) {
         const Task &t = tasks[k];
         timespec tr;
@@ -701,7 +699,7 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
         stored += st;
         read_ns += uint64_t(ms_since(tr) * 1e6);
         progress_add(t.len);
-        store.store(k, buf, t.len, t.logical, ext, out);
+        store.store(k, buf, t.len, t.logical, ext);
       }
       munmap(m, kBatchBytes);
     };

@@ -74,27 +74,53 @@ struct ZstdD {
 // codec one after the other, so that the pages are not copied into one buffer first.
 using Pieces = std::vector<std::pair<const uint8_t *, size_t>>;
 
-void gzip_frame(int level, const Pieces &in, size_t n, std::vector<uint8_t> &out) {
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  // windowBits 15 + 16: a gzip member, so a frame is what `gzip -d` would read.
-  if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("gzip: cannot initialise");
-  out.resize(deflateBound(&z, uLong(n)) + 64);
-  z.next_out = out.data();
-  z.avail_out = uInt(out.size());
+// The output of one frame: as large as the codec's bound for a whole batch, allocated once
+// per thread and never zero-filled. A fresh zero-filled vector per frame cost a page fault and
+// a memset per output page: more CPU than zstd itself on compressible memory.
+struct FrameOut {
+  std::unique_ptr<uint8_t[]> p;
+  size_t cap = 0;
+  uint8_t *reserve(size_t n) {
+    if (n > cap) p.reset(new uint8_t[n]), cap = n;
+    return p.get();
+  }
+};
+
+struct GzipC {
+  z_stream z{};
+  int level = -1;
+  ~GzipC() {
+    if (level >= 0) deflateEnd(&z);
+  }
+};
+
+size_t gzip_frame(int level, const Pieces &in, size_t n, FrameOut &out) {
+  static thread_local GzipC g;
+  if (g.level != level) {
+    if (g.level >= 0) deflateEnd(&g.z);
+    g.level = -1;
+    memset(&g.z, 0, sizeof g.z);
+    // windowBits 15 + 16: a gzip member, so a frame is what `gzip -d` would read.
+    if (deflateInit2(&g.z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("gzip: cannot initialise");
+    g.level = level;
+  } else if (deflateReset(&g.z) != Z_OK) {
+    throw std::runtime_error("gzip: cannot reset");
+  }
+  z_stream &z = g.z;
+  const size_t cap = deflateBound(&z, uLong(n)) + 64;
+  z.next_out = out.reserve(cap);
+  z.avail_out = uInt(cap);
   int r = Z_OK;
   for (size_t i = 0; i < in.size() && r == Z_OK; i++) {
     z.next_in = const_cast<uint8_t *>(in[i].first);
     z.avail_in = uInt(in[i].second);
     r = deflate(&z, i + 1 == in.size() ? Z_FINISH : Z_NO_FLUSH);
   }
-  size_t got = out.size() - z.avail_out;
-  deflateEnd(&z);
   if (r != Z_STREAM_END) throw std::runtime_error("gzip: compression failed");
-  out.resize(got);
+  return cap - z.avail_out;
 }
 
-void zstd_frame(int level, const Pieces &in, size_t n, std::vector<uint8_t> &out) {
+size_t zstd_frame(int level, const Pieces &in, size_t n, FrameOut &out) {
   static thread_local ZstdC z;
   auto check = [](size_t r) {
     if (ZSTD_isError(r)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(r));
@@ -103,8 +129,8 @@ void zstd_frame(int level, const Pieces &in, size_t n, std::vector<uint8_t> &out
   check(ZSTD_CCtx_reset(z.c, ZSTD_reset_session_only));
   check(ZSTD_CCtx_setParameter(z.c, ZSTD_c_compressionLevel, level));
   check(ZSTD_CCtx_setPledgedSrcSize(z.c, n));
-  out.resize(ZSTD_compressBound(n));
-  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  const size_t cap = ZSTD_compressBound(n);
+  ZSTD_outBuffer o{out.reserve(cap), cap, 0};
   for (size_t i = 0; i < in.size(); i++) {
     ZSTD_inBuffer b{in[i].first, in[i].second, 0};
     const ZSTD_EndDirective d = i + 1 == in.size() ? ZSTD_e_end : ZSTD_e_continue;
@@ -113,7 +139,7 @@ void zstd_frame(int level, const Pieces &in, size_t n, std::vector<uint8_t> &out
     do left = check(ZSTD_compressStream2(z.c, &o, &b, d));
     while (d == ZSTD_e_end ? left != 0 : b.pos < b.size);
   }
-  out.resize(o.pos);
+  return o.pos;
 }
 
 // Decompresses exactly `raw` bytes, or explains why not.
@@ -174,7 +200,7 @@ unsigned codec_threads() {
   return unsigned(std::clamp<long>(n, 1, 8));
 }
 
-void compress_frame(const Codec &c, const uint8_t *batch, const std::vector<Extent> &ext, std::vector<uint8_t> &out) {
+std::pair<const uint8_t *, size_t> compress_frame(const Codec &c, const uint8_t *batch, const std::vector<Extent> &ext) {
   static thread_local std::vector<uint8_t> table;
   table.resize(4 + 8 * ext.size());
   uint8_t *p = table.data();
@@ -190,8 +216,9 @@ void compress_frame(const Codec &c, const uint8_t *batch, const std::vector<Exte
     in.emplace_back(batch + size_t(e.page) * kPage, size_t(e.npages) * kPage);
     total += size_t(e.npages) * kPage;
   }
-  if (c.kind == CODEC_GZIP) return gzip_frame(c.level, in, total, out);
-  zstd_frame(c.level, in, total, out);
+  static thread_local FrameOut out;
+  const size_t len = c.kind == CODEC_GZIP ? gzip_frame(c.level, in, total, out) : zstd_frame(c.level, in, total, out);
+  return {out.p.get(), len};
 }
 
 void decompress_pages(const std::string &image_path, const ProcessImage &img, int fd, unsigned threads) {

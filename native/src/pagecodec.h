@@ -28,8 +28,9 @@ struct Extent {
   uint32_t page, npages;   // pages of a batch holding data
 };
 
-// Compresses one batch (its pages with data) into `out`. Reuses per-thread contexts.
-void compress_frame(const Codec &c, const uint8_t *batch, const std::vector<Extent> &ext, std::vector<uint8_t> &out);
+// Compresses one batch (its pages with data). The frame is in a buffer of the calling thread,
+// valid until its next call. Reuses per-thread contexts and buffers.
+std::pair<const uint8_t *, size_t> compress_frame(const Codec &c, const uint8_t *batch, const std::vector<Extent> &ext);
 
 // Decompresses the frames of `img` and writes their pages at their logical offsets into `fd`
 // (a memfd: pages never written stay holes), with up to `threads` threads. Then checks every

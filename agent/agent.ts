@@ -1,14 +1,13 @@
 // The agent of one local job: it registers the job's processes with the coordinator, runs
 // each barrier phase on them through the native engine, and reports back. One phase at a
 // time, in the order the coordinator sends them.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { errorMessage } from '../common/errors.js';
 import { genName } from '../common/generation-names.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX } from './image-file.js';
+import { SysvIpcReader } from './sysv-ipc-reader.js';
 import { commOf, isZombie, jobProcesses, mpiRankOf, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
 
 /** RssAnon of /proc/PID/status in bytes (0 if unreadable): about what its dump will write. */
@@ -39,7 +38,6 @@ import type { Register } from '../gen/cairn/v1/Register.js';
 /** Draining and echoing the bytes in flight of connections to the job on other hosts. */
 const REMOTE_TCP_TIMEOUT_MS = 20_000;
 
-const execFileP = promisify(execFile);
 const VMA_SYSV_SHM = 5;           // image.proto VmaKind
 const VMA_FLAG_SYSV_RMID = 16;    // image.proto Vma.flags
 const SHM_DEST = 0o1000;          // in a segment's mode: IPC_RMID'd while still attached
@@ -97,6 +95,8 @@ export class Agent {
   private frozenAt = 0;
   /** This checkpoint's images, from CHECKPOINTED to WRITTEN. */
   private dumped: DumpedImage[] = [];
+  /** cairn-ipc, started as the checkpoint begins, reads the SysV IPC objects once frozen. */
+  private ipcReader?: SysvIpcReader;
   /** Each process's last image (relative to the job directory), the base of its next one,
    * and how many incremental images since its last full one. */
   private bases = new Map<number, { file: string; image: Record<string, unknown>; chain: number }>();
@@ -217,6 +217,8 @@ export class Agent {
       switch (cmd.phase) {
         case 'PRECOPIED':
           this.writeUs = 0n;   // this checkpoint's writing starts here
+          await this.cancelIpcReader();   // of a checkpoint that ended without ABORTED
+          this.ipcReader = new SysvIpcReader(nativePaths().ipc, this.o.job.initPid);
           result.precopied = String(await this.precopyAll(cmd));
           if (process.env.CAIRN_TEST_PRECOPY_DELAY_MS) await new Promise((r) => setTimeout(r, Number(process.env.CAIRN_TEST_PRECOPY_DELAY_MS)));
           break;
@@ -373,6 +375,7 @@ export class Agent {
    * saw since the last good one (the next image of every process is full). */
   private async forgetDumps(): Promise<void> {
     this.dumped = [];
+    await this.cancelIpcReader();
     this.bases.clear();
     await this.o.engine.discardDumps(true).catch((e: unknown) => this.o.log(`agent: ${errorMessage(e)}`));
   }
@@ -519,21 +522,23 @@ export class Agent {
    * every shmat mapping is checked against the segments found (a piece of a segment cannot be
    * attached again) and a segment marked for deletion gets the flag that removes it again. */
   private async dumpSysvIpc(dumped: DumpedImage[]): Promise<void> {
-    const nsOf = (pid: number) => fs.statSync(`/proc/${pid}/ns/ipc`).ino;
-    const jobNs = nsOf(this.o.job.initPid);
-    for (const d of dumped) {
-      if (nsOf(d.pid) !== jobNs) throw new Error(`pid ${d.info.nsPid} (${d.info.comm}) has an IPC namespace of its own (unshare or clone with CLONE_NEWIPC): cannot be checkpointed`);
-    }
-    const main = dumped.find((d) => d.pid === this.o.job.pid);
-    if (!main) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) was not dumped`);
-    let out: string;
+    // The reader started with the checkpoint; one is started now if that failed.
+    const reader = this.ipcReader ?? new SysvIpcReader(nativePaths().ipc, this.o.job.initPid);
+    this.ipcReader = undefined;
+    let main: DumpedImage | undefined;
     try {
-      out = (await execFileP(nativePaths().ipc, ['dump', '--pid', String(this.o.job.initPid), '--out', main.imagePath, '--offset', String(main.pagesEnd)])).stdout;
+      const nsOf = (pid: number) => fs.statSync(`/proc/${pid}/ns/ipc`).ino;
+      const jobNs = nsOf(this.o.job.initPid);
+      for (const d of dumped) {
+        if (nsOf(d.pid) !== jobNs) throw new Error(`pid ${d.info.nsPid} (${d.info.comm}) has an IPC namespace of its own (unshare or clone with CLONE_NEWIPC): cannot be checkpointed`);
+      }
+      main = dumped.find((d) => d.pid === this.o.job.pid);
+      if (!main) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) was not dumped`);
     } catch (e) {
-      const stderr = String((e as { stderr?: string }).stderr ?? '').trim();
-      throw new Error(stderr ? `${stderr} (the job's SysV IPC objects)` : `cairn-ipc: ${errorMessage(e)}`);
+      await reader.cancel();
+      throw e;
     }
-    const r = JSON.parse(out) as { length: number; crc32c: number; objects: Array<{ kind: string; id: number; key: number; mode: number; size: number }> };
+    const r = await reader.dump(main.imagePath, main.pagesEnd);
     const shms = new Map(r.objects.filter((o) => o.kind === 'shm').map((o) => [o.id, o]));
     const hex = (n: number | bigint) => `0x${n.toString(16)}`;
     for (const d of dumped) {
@@ -553,6 +558,12 @@ export class Agent {
     const count = (k: string) => r.objects.filter((o) => o.kind === k).length;
     main.image.sysvIpc = { offset: String(main.pagesEnd), length: String(r.length), crc32c: r.crc32c, shm: count('shm'), sem: count('sem'), msg: count('msg') };
     main.pagesEnd += r.length;
+  }
+
+  private async cancelIpcReader(): Promise<void> {
+    const reader = this.ipcReader;
+    this.ipcReader = undefined;
+    await reader?.cancel();
   }
 
   /** Put back what was drained from connections to other hosts (their agents do the same

@@ -1,10 +1,13 @@
 /* cairn-ipc: the SysV IPC objects (shared memory, semaphores, message queues) of a job.
  *
- *   cairn-ipc dump --pid PID --out FILE --offset N
+ *   cairn-ipc dump --pid PID      then on stdin: "N\nFILE" (offset, image path), and EOF
  *
- * Joins the user and IPC namespaces of PID (the job's init), reads every object of that
- * IPC namespace without changing it (shmat read-only, semctl GETALL, msgrcv MSG_COPY) and
- * writes the blob (ipc.h) at offset N of FILE. Prints one JSON line on stdout:
+ * Joins the user and IPC namespaces of PID (the job's init), then waits for its orders on
+ * stdin: the agent starts it before the job is frozen, so that starting a process (several
+ * ms for a Node parent) is not part of the job's pause. EOF without orders (an aborted
+ * checkpoint): exit 0, nothing read. Then it reads every object of that IPC namespace without
+ * changing it (shmat read-only, semctl GETALL, msgrcv MSG_COPY) and writes the blob (ipc.h)
+ * at offset N of FILE. Prints one JSON line on stdout:
  *   {"length":L,"crc32c":C,"objects":[{"kind":"shm","id":I,"key":K,"mode":M,"size":S},...]}
  * (length 0: the namespace has no object). Errors: one line on stderr, exit 1.
  *
@@ -542,24 +545,16 @@ static long parse_num(const char *s, const char *opt)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "dump"))
-		die("usage: cairn-ipc dump --pid PID --out FILE --offset N");
-	long pid = -1, offset = -1;
-	const char *out = NULL;
+		die("usage: cairn-ipc dump --pid PID (then N\\nFILE on stdin)");
+	long pid = -1;
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--pid"))
 			pid = parse_num(argv[i + 1], "--pid");
-		else if (!strcmp(argv[i], "--out"))
-			out = argv[i + 1];
-		else if (!strcmp(argv[i], "--offset"))
-			offset = parse_num(argv[i + 1], "--offset");
 		else
 			die("unknown option %s", argv[i]);
 	}
-	if (pid < 1 || !out || offset < 0)
-		die("usage: cairn-ipc dump --pid PID --out FILE --offset N");
-	int ofd = open(out, O_WRONLY | O_CLOEXEC);
-	if (ofd < 0)
-		die("cannot open %s: %s", out, strerror(errno));
+	if (pid < 1)
+		die("usage: cairn-ipc dump --pid PID (then N\\nFILE on stdin)");
 	/* Both opened first: the ns files of PID are opened with the host credentials. */
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
@@ -576,6 +571,34 @@ int main(int argc, char **argv)
 		die("cannot join the IPC namespace of pid %ld: %s", pid, strerror(errno));
 	close(user);
 	close(ipc);
+
+	/* The orders: "N\nFILE" up to EOF (a path may hold anything but NUL). */
+	static char order[8192];
+	size_t got = 0;
+	for (;;) {
+		if (got == sizeof order - 1)
+			die("orders on stdin too long");
+		ssize_t r = read(0, order + got, sizeof order - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("cannot read stdin: %s", strerror(errno));
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got == 0)
+		return 0;
+	order[got] = 0;
+	char *nl = strchr(order, '\n');
+	if (!nl || !nl[1])
+		die("bad orders on stdin: expected OFFSET\\nFILE");
+	*nl = 0;
+	long offset = parse_num(order, "offset");
+	const char *out = nl + 1;
+	int ofd = open(out, O_WRONLY | O_CLOEXEC);
+	if (ofd < 0)
+		die("cannot open %s: %s", out, strerror(errno));
 
 	read_shm();
 	read_sem();

@@ -218,8 +218,12 @@ export class Agent {
         case 'PRECOPIED':
           this.writeUs = 0n;   // this checkpoint's writing starts here
           await this.cancelIpcReader();   // of a checkpoint that ended without ABORTED
-          this.ipcReader = new SysvIpcReader(nativePaths().ipc, this.o.job.initPid);
-          result.precopied = String(await this.precopyAll(cmd));
+          {
+            // Started while the engine thread copies memory: the spawn blocks this one.
+            const copied = this.precopyAll(cmd);
+            this.ipcReader = new SysvIpcReader(nativePaths().ipc, this.o.job.initPid);
+            result.precopied = String(await copied);
+          }
           if (process.env.CAIRN_TEST_PRECOPY_DELAY_MS) await new Promise((r) => setTimeout(r, Number(process.env.CAIRN_TEST_PRECOPY_DELAY_MS)));
           break;
         case 'SUSPENDED':

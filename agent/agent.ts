@@ -6,7 +6,7 @@ import path from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import { genName } from '../common/generation-names.js';
 import { CoordinatorSession } from './session.js';
-import { finishImage, IMAGE_SUFFIX } from './image-file.js';
+import { finishImage, IMAGE_SUFFIX, warmImageCodec } from './image-file.js';
 import { SysvIpcReader } from './sysv-ipc-reader.js';
 import { commOf, isZombie, jobProcesses, mpiRankOf, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
 
@@ -133,6 +133,13 @@ export class Agent {
     );
     this.session = session;
     this.memberId = registered.memberId;
+    setImmediate(() => {
+      try {
+        warmImageCodec();
+      } catch (e) {
+        this.o.log(`agent: ${errorMessage(e)}`);
+      }
+    });
     this.jobId = registered.jobId;
     this.jobDir = registered.ckptDir;
     session.startHeartbeat(5000, () => ({ heartbeat: { processes: this.processList() } }));

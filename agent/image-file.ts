@@ -15,6 +15,7 @@ import protobuf from 'protobufjs';
 import { UserError } from '../common/errors.js';
 import { projectRoot } from '../common/paths.js';
 import { crc32c } from '../common/crc32c.js';
+import { generateCodecs } from '../common/protobuf-codecs.js';
 import type { ProcessImage__Output } from '../gen/cairn/image/ProcessImage.js';
 
 export const IMAGE_MAGIC = 'CAIRNIMG';
@@ -67,14 +68,7 @@ export function warmImageCodec(): void {
     fds: [{ fd: 0, path: '/dev/null' }],
     pageFrames: [{ logical: '4096', offset: '4096', length: '100', rawLength: '8204' }],
   };
-  // Every message type's codec is generated now, not on the first image that has one.
-  const setup = (ns: protobuf.NamespaceBase): void => {
-    for (const n of ns.nestedArray) {
-      if (n instanceof protobuf.Type) n.setup();
-      if (n instanceof protobuf.Namespace) setup(n);
-    }
-  };
-  setup(processImageType().root);
+  generateCodecs(processImageType().root);
   for (let i = 0; i < 20; i++) decodeImage(encodeImage(sample));
 }
 

@@ -23,6 +23,7 @@ import { RemoteAgent } from './remote-agent.js';
 import type { SpawnAgentsRequest__Output } from '../gen/cairn/v1/SpawnAgentsRequest.js';
 import type { SpawnAgentsReply } from '../gen/cairn/v1/SpawnAgentsReply.js';
 import { resolveOptions, type CoordinatorOptions, type ResolvedOptions, type RunningCoordinator } from './options.js';
+import { warmManifestCodec } from './manifest.js';
 
 export type { CoordinatorOptions, RunningCoordinator } from './options.js';
 
@@ -270,6 +271,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const secret = loadOrCreateSecret(opts.ckptDir);
   const coordinator = new Coordinator(opts, secret);
   const port = await coordinator.listen();
+  setImmediate(warmManifestCodec);
   if (opts.portFile) {
     try {
       await writeFileAtomic(opts.portFile, `${port}\n`, 0o644);

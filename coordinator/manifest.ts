@@ -3,6 +3,7 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { CAIRN_VERSION, projectRoot } from '../common/paths.js';
+import { generateCodecs } from '../common/protobuf-codecs.js';
 import type { Manifest } from '../gen/cairn/v1/Manifest.js';
 import { writeFileDurable } from './durable-fs.js';
 
@@ -20,6 +21,13 @@ export function manifestMessageType(): protobuf.Type {
   return manifestType;
 }
 
+/** The schema loaded and its codec generated before the first checkpoint needs it. */
+export function warmManifestCodec(): void {
+  const type = manifestMessageType();
+  generateCodecs(type.root);
+  type.toObject(type.decode(type.encode(type.fromObject(buildManifest({} as Omit<Manifest, 'formatVersion' | 'cairnVersion'>))).finish()));
+}
+
 export function buildManifest(fields: Omit<Manifest, 'formatVersion' | 'cairnVersion'>): Manifest {
   return { formatVersion: MANIFEST_FORMAT_VERSION, cairnVersion: CAIRN_VERSION, ...fields };
 }
@@ -31,7 +39,10 @@ export async function writeManifest(dir: string, manifest: Manifest): Promise<vo
   const message = type.fromObject(manifest);
   const problem = type.verify(message);
   if (problem) throw new Error(`manifest is invalid: ${problem}`);
-  await writeFileDurable(path.join(dir, MANIFEST_PB), type.encode(message).finish(), 0o600);
   const readable = type.toObject(message, { longs: String, enums: String, defaults: true });
-  await writeFileDurable(path.join(dir, MANIFEST_JSON), JSON.stringify(readable, null, 2) + '\n', 0o600);
+  // Both at once: their fsyncs share the file system's journal commits.
+  await Promise.all([
+    writeFileDurable(path.join(dir, MANIFEST_PB), type.encode(message).finish(), 0o600),
+    writeFileDurable(path.join(dir, MANIFEST_JSON), JSON.stringify(readable, null, 2) + '\n', 0o600),
+  ]);
 }

@@ -7,7 +7,7 @@ import { errorMessage } from '../common/errors.js';
 import { genName } from '../common/generation-names.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX, warmImageCodec } from './image-file.js';
-import { SysvIpcReader } from './sysv-ipc-reader.js';
+import { SysvIpcServer } from './sysv-ipc-server.js';
 import { commOf, isZombie, jobProcesses, mpiRankOf, nsPidOf, parentOf, processAlive, zombieInfo, type ZombieInfo } from './job-processes.js';
 
 /** RssAnon of /proc/PID/status in bytes (0 if unreadable): about what its dump will write. */
@@ -95,8 +95,8 @@ export class Agent {
   private frozenAt = 0;
   /** This checkpoint's images, from CHECKPOINTED to WRITTEN. */
   private dumped: DumpedImage[] = [];
-  /** cairn-ipc, started as the checkpoint begins, reads the SysV IPC objects once frozen. */
-  private ipcReader?: SysvIpcReader;
+  /** cairn-ipc, started with the first checkpoint, reads the SysV IPC objects once frozen. */
+  private ipcServer?: SysvIpcServer;
   /** Each process's last image (relative to the job directory), the base of its next one,
    * and how many incremental images since its last full one. */
   private bases = new Map<number, { file: string; image: Record<string, unknown>; chain: number }>();
@@ -160,6 +160,7 @@ export class Agent {
     const { status } = await this.o.engine.waitExit(this.o.job.helperPid);
     this.exited = true;
     await this.chain;
+    await this.ipcServer?.close();
     this.session?.send({ jobExited: { status } });
     // Give the coordinator the last message before the stream closes.
     await new Promise((r) => setTimeout(r, 50));
@@ -224,11 +225,10 @@ export class Agent {
       switch (cmd.phase) {
         case 'PRECOPIED':
           this.writeUs = 0n;   // this checkpoint's writing starts here
-          await this.cancelIpcReader();   // of a checkpoint that ended without ABORTED
           {
             // Started while the engine thread copies memory: the spawn blocks this one.
             const copied = this.precopyAll(cmd);
-            this.ipcReader = new SysvIpcReader(nativePaths().ipc, this.o.job.initPid);
+            if (!this.ipcServer?.alive) this.ipcServer = new SysvIpcServer(nativePaths().ipc, this.o.job.initPid);
             result.precopied = String(await copied);
           }
           if (process.env.CAIRN_TEST_PRECOPY_DELAY_MS) await new Promise((r) => setTimeout(r, Number(process.env.CAIRN_TEST_PRECOPY_DELAY_MS)));
@@ -386,7 +386,6 @@ export class Agent {
    * saw since the last good one (the next image of every process is full). */
   private async forgetDumps(): Promise<void> {
     this.dumped = [];
-    await this.cancelIpcReader();
     this.bases.clear();
     await this.o.engine.discardDumps(true).catch((e: unknown) => this.o.log(`agent: ${errorMessage(e)}`));
   }
@@ -533,23 +532,15 @@ export class Agent {
    * every shmat mapping is checked against the segments found (a piece of a segment cannot be
    * attached again) and a segment marked for deletion gets the flag that removes it again. */
   private async dumpSysvIpc(dumped: DumpedImage[]): Promise<void> {
-    // The reader started with the checkpoint; one is started now if that failed.
-    const reader = this.ipcReader ?? new SysvIpcReader(nativePaths().ipc, this.o.job.initPid);
-    this.ipcReader = undefined;
-    let main: DumpedImage | undefined;
-    try {
-      const nsOf = (pid: number) => fs.statSync(`/proc/${pid}/ns/ipc`).ino;
-      const jobNs = nsOf(this.o.job.initPid);
-      for (const d of dumped) {
-        if (nsOf(d.pid) !== jobNs) throw new Error(`pid ${d.info.nsPid} (${d.info.comm}) has an IPC namespace of its own (unshare or clone with CLONE_NEWIPC): cannot be checkpointed`);
-      }
-      main = dumped.find((d) => d.pid === this.o.job.pid);
-      if (!main) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) was not dumped`);
-    } catch (e) {
-      await reader.cancel();
-      throw e;
+    const nsOf = (pid: number) => fs.statSync(`/proc/${pid}/ns/ipc`).ino;
+    const jobNs = nsOf(this.o.job.initPid);
+    for (const d of dumped) {
+      if (nsOf(d.pid) !== jobNs) throw new Error(`pid ${d.info.nsPid} (${d.info.comm}) has an IPC namespace of its own (unshare or clone with CLONE_NEWIPC): cannot be checkpointed`);
     }
-    const r = await reader.dump(main.imagePath, main.pagesEnd);
+    const main = dumped.find((d) => d.pid === this.o.job.pid);
+    if (!main) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) was not dumped`);
+    if (!this.ipcServer?.alive) this.ipcServer = new SysvIpcServer(nativePaths().ipc, this.o.job.initPid);
+    const r = await this.ipcServer.dump(main.imagePath, main.pagesEnd);
     const shms = new Map(r.objects.filter((o) => o.kind === 'shm').map((o) => [o.id, o]));
     const hex = (n: number | bigint) => `0x${n.toString(16)}`;
     for (const d of dumped) {
@@ -569,12 +560,6 @@ export class Agent {
     const count = (k: string) => r.objects.filter((o) => o.kind === k).length;
     main.image.sysvIpc = { offset: String(main.pagesEnd), length: String(r.length), crc32c: r.crc32c, shm: count('shm'), sem: count('sem'), msg: count('msg') };
     main.pagesEnd += r.length;
-  }
-
-  private async cancelIpcReader(): Promise<void> {
-    const reader = this.ipcReader;
-    this.ipcReader = undefined;
-    await reader?.cancel();
   }
 
   /** Put back what was drained from connections to other hosts (their agents do the same

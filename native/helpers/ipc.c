@@ -1,13 +1,13 @@
 /* cairn-ipc: the SysV IPC objects (shared memory, semaphores, message queues) of a job.
  *
- *   cairn-ipc dump --pid PID      then on stdin: "N\nFILE" (offset, image path), and EOF
+ *   cairn-ipc serve --pid PID     then orders on stdin: "N LEN\n" and LEN bytes of FILE
  *
- * Joins the user and IPC namespaces of PID (the job's init), then waits for its orders on
- * stdin: the agent starts it before the job is frozen, so that starting a process (several
- * ms for a Node parent) is not part of the job's pause. EOF without orders (an aborted
- * checkpoint): exit 0, nothing read. Then it reads every object of that IPC namespace without
- * changing it (shmat read-only, semctl GETALL, msgrcv MSG_COPY) and writes the blob (ipc.h)
- * at offset N of FILE. Prints one JSON line on stdout:
+ * Joins the user and IPC namespaces of PID (the job's init) and serves the agent for the
+ * job's life: starting a process from Node costs several ms (more the larger the agent),
+ * which every checkpoint would pay. For each order, sent once the job is frozen, it reads
+ * every object of that IPC namespace without changing it (shmat read-only, semctl GETALL,
+ * msgrcv MSG_COPY) and writes the blob (ipc.h) at offset N of FILE. EOF: exit 0. Prints one
+ * JSON line on stdout per order:
  *   {"length":L,"crc32c":C,"objects":[{"kind":"shm","id":I,"key":K,"mode":M,"size":S},...]}
  * (length 0: the namespace has no object). Errors: one line on stderr, exit 1.
  *
@@ -542,70 +542,67 @@ static long parse_num(const char *s, const char *opt)
 	return (long)v;
 }
 
-int main(int argc, char **argv)
+/* One order: "OFFSET PATHLEN\n" then PATHLEN bytes of path. 0 at EOF (no more orders). */
+static int read_order(long *offset, char *out, size_t outsz)
 {
-	if (argc < 2 || strcmp(argv[1], "dump"))
-		die("usage: cairn-ipc dump --pid PID (then N\\nFILE on stdin)");
-	long pid = -1;
-	for (int i = 2; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--pid"))
-			pid = parse_num(argv[i + 1], "--pid");
-		else
-			die("unknown option %s", argv[i]);
-	}
-	if (pid < 1)
-		die("usage: cairn-ipc dump --pid PID (then N\\nFILE on stdin)");
-	/* Both opened first: the ns files of PID are opened with the host credentials. */
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
-	int user = open(path, O_RDONLY | O_CLOEXEC);
-	if (user < 0)
-		die("cannot open %s: %s", path, strerror(errno));
-	snprintf(path, sizeof path, "/proc/%ld/ns/ipc", pid);
-	int ipc = open(path, O_RDONLY | O_CLOEXEC);
-	if (ipc < 0)
-		die("cannot open %s: %s", path, strerror(errno));
-	if (setns(user, CLONE_NEWUSER) < 0)
-		die("cannot join the user namespace of pid %ld: %s", pid, strerror(errno));
-	if (setns(ipc, CLONE_NEWIPC) < 0)
-		die("cannot join the IPC namespace of pid %ld: %s", pid, strerror(errno));
-	close(user);
-	close(ipc);
-
-	/* The orders: "N\nFILE" up to EOF (a path may hold anything but NUL). */
-	static char order[8192];
-	size_t got = 0;
+	char line[64];
+	size_t n = 0;
 	for (;;) {
-		if (got == sizeof order - 1)
-			die("orders on stdin too long");
-		ssize_t r = read(0, order + got, sizeof order - 1 - got);
+		ssize_t r = read(0, line + n, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			die("cannot read stdin: %s", strerror(errno));
-		if (r == 0)
+		if (r == 0) {
+			if (n == 0)
+				return 0;
+			die("orders on stdin cut short");
+		}
+		if (line[n] == '\n')
 			break;
-		got += (size_t)r;
+		if (++n == sizeof line)
+			die("bad order on stdin");
 	}
-	if (got == 0)
-		return 0;
-	order[got] = 0;
-	char *nl = strchr(order, '\n');
-	if (!nl || !nl[1])
-		die("bad orders on stdin: expected OFFSET\\nFILE");
-	*nl = 0;
-	long offset = parse_num(order, "offset");
-	const char *out = nl + 1;
+	line[n] = 0;
+	char *sp = strchr(line, ' ');
+	if (!sp)
+		die("bad order on stdin: expected OFFSET PATHLEN");
+	*sp = 0;
+	*offset = parse_num(line, "offset");
+	long len = parse_num(sp + 1, "path length");
+	if (len < 1 || (size_t)len >= outsz)
+		die("bad path length on stdin: %ld", len);
+	for (long got = 0; got < len;) {
+		ssize_t r = read(0, out + got, (size_t)(len - got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("orders on stdin cut short");
+		got += r;
+	}
+	out[len] = 0;
+	return 1;
+}
+
+/* Reads every object now and writes the blob at `offset` of `out`; one JSON line on stdout. */
+static void dump_to(const char *out, long offset)
+{
 	int ofd = open(out, O_WRONLY | O_CLOEXEC);
 	if (ofd < 0)
 		die("cannot open %s: %s", out, strerror(errno));
-
+	for (uint32_t i = 0; i < nobj; i++) {
+		free(objs[i].runs);
+		free(objs[i].data);
+	}
+	nobj = 0;
 	read_shm();
 	read_sem();
 	read_msg();
 	if (nobj == 0) {
+		close(ofd);
 		printf("{\"length\":0,\"crc32c\":0,\"objects\":[]}\n");
-		return 0;
+		fflush(stdout);
+		return;
 	}
 	struct cipc_hdr h = { CIPC_MAGIC, CIPC_VERSION, nobj, 0 };
 	uint64_t at = sizeof h + (uint64_t)nobj * sizeof(struct cipc_obj);
@@ -633,6 +630,7 @@ int main(int argc, char **argv)
 	}
 	if (w.pos != h.total)
 		die("internal error: wrote %llu bytes, planned %llu", (unsigned long long)w.pos, (unsigned long long)h.total);
+	close(ofd);
 	/* No fsync: the agent fsyncs the image once its metadata is written. */
 	printf("{\"length\":%llu,\"crc32c\":%u,\"objects\":[", (unsigned long long)h.total, w.crc);
 	for (uint32_t i = 0; i < nobj; i++) {
@@ -642,6 +640,43 @@ int main(int argc, char **argv)
 		       (unsigned long long)o->size);
 	}
 	printf("]}\n");
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "serve"))
+		die("usage: cairn-ipc serve --pid PID (then orders on stdin)");
+	long pid = -1;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--pid"))
+			pid = parse_num(argv[i + 1], "--pid");
+		else
+			die("unknown option %s", argv[i]);
+	}
+	if (pid < 1)
+		die("usage: cairn-ipc serve --pid PID (then orders on stdin)");
+	/* Both opened first: the ns files of PID are opened with the host credentials. */
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+	int user = open(path, O_RDONLY | O_CLOEXEC);
+	if (user < 0)
+		die("cannot open %s: %s", path, strerror(errno));
+	snprintf(path, sizeof path, "/proc/%ld/ns/ipc", pid);
+	int ipc = open(path, O_RDONLY | O_CLOEXEC);
+	if (ipc < 0)
+		die("cannot open %s: %s", path, strerror(errno));
+	if (setns(user, CLONE_NEWUSER) < 0)
+		die("cannot join the user namespace of pid %ld: %s", pid, strerror(errno));
+	if (setns(ipc, CLONE_NEWIPC) < 0)
+		die("cannot join the IPC namespace of pid %ld: %s", pid, strerror(errno));
+	close(user);
+	close(ipc);
+
+	static char out[8192];
+	long offset;
+	while (read_order(&offset, out, sizeof out))
+		dump_to(out, offset);
 	return 0;
 }
 #endif

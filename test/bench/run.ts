@@ -100,13 +100,13 @@ for (const n of want('threads') ? [1, 8] : []) {
 const overhead = want('overhead');
 const trivial = overhead ? await trivialCheckpoint(workload, quick ? 3 : 10) : undefined;
 const launch = overhead ? await launchOverhead(quick ? 2 : 5) : undefined;
-const runs = quick ? 1 : 7;
+const runs = quick ? 1 : 9;
 const repeats = quick ? 2 : 5;
 const runtime = overhead
   ? [
       await runtimeOverhead(workload, 'malloc', quick ? '200000' : '1000000', runs, repeats),
       await runtimeOverhead(workload, 'pipe', quick ? '256' : '2048', runs, repeats),
-      await runtimeOverhead(workload, 'syscall', quick ? '500000' : '3000000', runs, repeats),
+      await runtimeOverhead(workload, 'syscall', quick ? '500000' : '1000000', runs, repeats),
     ]
   : [];
 

@@ -6,6 +6,8 @@
  *                                    on one CPU (whether they share one or not is most of the
  *                                    run-to-run noise otherwise)
  *   workload OUTFILE syscall N       N getppid system calls
+ * pipe and syscall run on the first CPU the process may use, always the same one: the CPUs of
+ * a virtual machine can differ in speed by 10% and more, as they did on our 2-CPU test VM.
  *   workload OUTFILE idle THREADS MiB   MiB of random memory, THREADS threads, then sleeps
  *   workload OUTFILE readin FILE [THREADS]  FILE read into fresh memory (MADV_POPULATE_WRITE +
  *                                    pread of 64 MiB chunks by THREADS threads): the limit of a
@@ -91,6 +93,20 @@ static void *malloc_worker(void *arg)
 	return NULL;
 }
 
+/* The first CPU of the affinity mask (the child of pipe inherits it). */
+static void pin_first_cpu(void)
+{
+	cpu_set_t allowed, one;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) return;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &allowed)) continue;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		sched_setaffinity(0, sizeof one, &one);
+		return;
+	}
+}
+
 static void *sleeper(void *arg)
 {
 	(void)arg;
@@ -110,10 +126,7 @@ static int run_once(const char *mode, long n)
 		int p[2];
 		static char buf[65536];
 		if (pipe(p) < 0) return 4;
-		cpu_set_t one;
-		CPU_ZERO(&one);
-		CPU_SET(sched_getcpu(), &one);
-		sched_setaffinity(0, sizeof one, &one);   /* the child inherits it */
+		pin_first_cpu();
 		pid_t c = fork();
 		if (c == 0) {
 			close(p[0]);
@@ -129,6 +142,7 @@ static int run_once(const char *mode, long n)
 		waitpid(c, NULL, 0);
 		if (total != n << 20) return 5;
 	} else {
+		pin_first_cpu();
 		for (long i = 0; i < n; i++) syscall(SYS_getppid);
 	}
 	return 0;

@@ -228,7 +228,7 @@ export class Agent {
           {
             // Started while the engine thread copies memory: the spawn blocks this one.
             const copied = this.precopyAll(cmd);
-            if (!this.ipcServer?.alive) this.ipcServer = new SysvIpcServer(nativePaths().ipc, this.o.job.initPid);
+            this.sysvIpc();
             result.precopied = String(await copied);
           }
           if (process.env.CAIRN_TEST_PRECOPY_DELAY_MS) await new Promise((r) => setTimeout(r, Number(process.env.CAIRN_TEST_PRECOPY_DELAY_MS)));
@@ -527,6 +527,12 @@ export class Agent {
     }
   }
 
+  /** The job's cairn-ipc, started again if it has ended (or failed). */
+  private sysvIpc(): SysvIpcServer {
+    if (!this.ipcServer?.alive) this.ipcServer = new SysvIpcServer(nativePaths().ipc, this.o.job.initPid);
+    return this.ipcServer;
+  }
+
   /** The job's SysV IPC objects (its IPC namespace dies with it): cairn-ipc joins the job's
    * namespaces and writes them after the main process's page data, once for the job. Then
    * every shmat mapping is checked against the segments found (a piece of a segment cannot be
@@ -539,8 +545,7 @@ export class Agent {
     }
     const main = dumped.find((d) => d.pid === this.o.job.pid);
     if (!main) throw new Error(`process ${this.o.job.nsPid} (${this.comm}) was not dumped`);
-    if (!this.ipcServer?.alive) this.ipcServer = new SysvIpcServer(nativePaths().ipc, this.o.job.initPid);
-    const r = await this.ipcServer.dump(main.imagePath, main.pagesEnd);
+    const r = await this.sysvIpc().dump(main.imagePath, main.pagesEnd);
     const shms = new Map(r.objects.filter((o) => o.kind === 'shm').map((o) => [o.id, o]));
     const hex = (n: number | bigint) => `0x${n.toString(16)}`;
     for (const d of dumped) {

@@ -52,12 +52,14 @@ test('the job runs while its image is written from a snapshot it cannot see; res
 
   let done = false;
   const cp = job.command('--bcheckpoint', '--json').finally(() => (done = true));
-  // The state is taken in well under a second; the pages wait 3 s (a slow disk) before they
-  // are written from the snapshots: the program must be running meanwhile.
-  await new Promise((r) => setTimeout(r, 1500));
+  // The pages wait 3 s (a slow disk) before they are written from the snapshots: the program
+  // must be running meanwhile. Sampled from the moment both snapshots exist, not after a
+  // fixed delay: on a loaded machine the freeze can end later than one expects.
+  const snapshots = () => namespaceProcesses(main).filter((p) => !before.includes(p));
+  await waitFor('the snapshots taken', () => done || snapshots().length === 2, 30_000);
+  const during = snapshots();
   const a = lines(job.work);
-  const during = namespaceProcesses(main).filter((p) => !before.includes(p));
-  await new Promise((r) => setTimeout(r, 1000));
+  await waitFor('the program running on, or the checkpoint done', () => done || lines(job.work) > a + 2, 30_000);
   const b = lines(job.work);
   t.false(done, 'the checkpoint is still being written');
   t.true(b > a, `the program ran on while its image was written (${a} -> ${b} lines)`);

@@ -6,15 +6,15 @@
  *                                    on one CPU (whether they share one or not is most of the
  *                                    run-to-run noise otherwise)
  *   workload OUTFILE syscall N       N getppid system calls
- * pipe and syscall run on the first CPU the process may use, always the same one: the CPUs of
- * a virtual machine can differ in speed by 10% and more, as they did on our 2-CPU test VM.
  *   workload OUTFILE idle THREADS MiB   MiB of random memory, THREADS threads, then sleeps
  *   workload OUTFILE readin FILE [THREADS]  FILE read into fresh memory (MADV_POPULATE_WRITE +
  *                                    pread of 64 MiB chunks by THREADS threads): the limit of a
  *                                    restore
  * Appends "elapsed_ns N cpu_ns M" (or "ready" for idle) to OUTFILE: M is the CPU time (user +
  * system) of the process and its waited-for children over the same stretch. WORKLOAD_REPEAT=K
- * runs malloc, pipe or syscall K times in a row, a line each. */
+ * runs malloc, pipe or syscall K times in a row, a line each. pipe and syscall run on the first
+ * CPU the process may use, always the same one: the CPUs of a virtual machine can differ in
+ * speed by 10% and more, as they did on our 2-CPU test VM. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -93,7 +93,7 @@ static void *malloc_worker(void *arg)
 	return NULL;
 }
 
-/* The first CPU of the affinity mask (the child of pipe inherits it). */
+/* The first CPU of the affinity mask; once, before any run is timed (pipe's child inherits it). */
 static void pin_first_cpu(void)
 {
 	cpu_set_t allowed, one;
@@ -126,7 +126,6 @@ static int run_once(const char *mode, long n)
 		int p[2];
 		static char buf[65536];
 		if (pipe(p) < 0) return 4;
-		pin_first_cpu();
 		pid_t c = fork();
 		if (c == 0) {
 			close(p[0]);
@@ -142,7 +141,6 @@ static int run_once(const char *mode, long n)
 		waitpid(c, NULL, 0);
 		if (total != n << 20) return 5;
 	} else {
-		pin_first_cpu();
 		for (long i = 0; i < n; i++) syscall(SYS_getppid);
 	}
 	return 0;
@@ -161,6 +159,7 @@ int main(int argc, char **argv)
 	if (settle) usleep((useconds_t)atol(settle) * 1000);
 	uint64_t t0 = now_ns(), c0 = cpu_ns();
 	if (!strcmp(mode, "malloc") || !strcmp(mode, "pipe") || !strcmp(mode, "syscall")) {
+		if (strcmp(mode, "malloc")) pin_first_cpu();
 		const char *rep = getenv("WORKLOAD_REPEAT");
 		long reps = rep ? atol(rep) : 1;
 		for (long k = 0; k < reps; k++) {

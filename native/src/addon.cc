@@ -487,7 +487,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       pending_[pid] = p;
       c->result = [p](Napi::Env env) -> Napi::Value {
         Napi::Object r = Napi::Object::New(env);
-        r.Set("image", image_to_js(env, p->res.image));
+        r.Set("image", image_to_js(env, p->res.image, PageCrcsOut{false, nullptr}));   // finishDump brings them
         r.Set("extrasEnd", double(p->extras_end));
         r.Set("snapshot", p->snapshot != 0);
         r.Set("noSnapshot", p->no_snapshot);
@@ -574,7 +574,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       auto res = std::make_shared<DumpResult>(finish_dump(pid, *p, data_start));
       c->result = [res](Napi::Env env) -> Napi::Value {
         Napi::Object r = Napi::Object::New(env);
-        r.Set("image", image_to_js(env, res->image));
+        r.Set("image", image_to_js(env, res->image, PageCrcsOut{true, res}));
         r.Set("pagesEnd", double(res->pages_end));
         Napi::Object t = Napi::Object::New(env);   // not in the API type: for benchmarks
         t.Set("stateMs", res->ms_state);

@@ -171,7 +171,7 @@ void fd_kinds_to_js(Napi::Env env, const FdImage &f, Napi::Object &x) {
   x.Set("locks", lk);
 }
 
-Napi::Array runs_to_js(Napi::Env env, const std::vector<PageRun> &v) {
+Napi::Array runs_to_js(Napi::Env env, const std::vector<PageRun> &v, const PageCrcsOut &crcs = {}) {
   Napi::Array runs = Napi::Array::New(env, v.size());
   for (size_t k = 0; k < v.size(); k++) {
     Napi::Object y = Napi::Object::New(env);
@@ -183,9 +183,17 @@ Napi::Array runs_to_js(Napi::Env env, const std::vector<PageRun> &v) {
       y.Set("file", v[k].file);
       y.Set("fileOffset", u64s(env, v[k].file_offset));
     }
-    if (!v[k].page_crcs.empty())
+    if (v[k].page_crcs.empty() || !crcs.include) {
+      // nothing
+    } else if (crcs.owner) {
+      auto *hold = new std::shared_ptr<const void>(crcs.owner);
+      y.Set("pageCrcs", Napi::Buffer<uint8_t>::New(
+                            env, reinterpret_cast<uint8_t *>(const_cast<uint32_t *>(v[k].page_crcs.data())),
+                            v[k].page_crcs.size() * 4, [](Napi::Env, uint8_t *, std::shared_ptr<const void> *h) { delete h; }, hold));
+    } else {
       y.Set("pageCrcs", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t *>(v[k].page_crcs.data()),
                                                     v[k].page_crcs.size() * 4));
+    }
     runs.Set(uint32_t(k), y);
   }
   return runs;
@@ -510,7 +518,7 @@ int64_t js_i64(const Napi::Value &v, const char *what) {
   return int64_t(js_u64(v, what));
 }
 
-Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
+Napi::Object image_to_js(Napi::Env env, const ProcessImage &img, const PageCrcsOut &crcs) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("formatVersion", img.format_version);
   o.Set("cairnVersion", img.cairn_version);
@@ -570,7 +578,7 @@ Napi::Object image_to_js(Napi::Env env, const ProcessImage &img) {
     x.Set("path", v.path);
     x.Set("pgoff", u64s(env, v.pgoff));
     x.Set("file", file_js(env, v.file));
-    x.Set("runs", runs_to_js(env, v.runs));
+    x.Set("runs", runs_to_js(env, v.runs, crcs));
     x.Set("name", v.name);
     x.Set("sharedFile", v.shared_file);
     x.Set("flags", v.flags);

@@ -5,13 +5,23 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "image.h"
 
 namespace cairn {
 
-Napi::Object image_to_js(Napi::Env env, const ProcessImage &img);
+// How the VMA runs' per-page checksums go to JS (4 MiB for 4 GiB of memory): copied, left
+// out (an image whose pages are not written yet gets them later), or lent: the Buffers point
+// into `img`, which `owner` keeps alive until they are collected. A copy that size costs a
+// page fault per 4 KiB of fresh memory, in the pause when the job is frozen.
+struct PageCrcsOut {
+  bool include = true;
+  std::shared_ptr<const void> owner;
+};
+
+Napi::Object image_to_js(Napi::Env env, const ProcessImage &img, const PageCrcsOut &crcs = {});
 
 // Throws std::runtime_error naming the field for a value of the wrong type. Without
 // page_crcs the VMA runs' per-page checksums are left out (a check needs none of them, and

@@ -511,7 +511,9 @@ bool snapshot_holds_memory(const ProcessImage &img) {
   return true;
 }
 
-uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written) {
+uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written,
+                        ProcessImage *spent) {
+  if (spent && spent != &base) throw std::logic_error("reference_base: spent is not base");
   // Every run of base that has its pages' checksums, in address order.
   std::vector<const PageRun *> old;
   for (const VmaImage &v : base.vmas)
@@ -555,8 +557,15 @@ uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::
             x.file = o->file.empty() ? base_file : o->file;
             x.file_offset = (o->file.empty() ? o->offset : o->file_offset) + (a - o->addr);
           }
-          x.page_crcs.assign(o->page_crcs.begin() + long(first), o->page_crcs.begin() + long(first + n));
-          for (uint32_t c : x.page_crcs) x.crc32c = crc32c_combine(x.crc32c, c, kPage);
+          if (n == o->page_crcs.size()) {
+            // The whole old run: its checksum as is (a million combines less at 4 GiB).
+            if (spent) x.page_crcs = std::move(const_cast<PageRun *>(o)->page_crcs);   // o is in *spent
+            else x.page_crcs = o->page_crcs;
+            x.crc32c = o->crc32c;
+          } else {
+            x.page_crcs.assign(o->page_crcs.begin() + long(first), o->page_crcs.begin() + long(first + n));
+            for (uint32_t c : x.page_crcs) x.crc32c = crc32c_combine(x.crc32c, c, kPage);
+          }
           if (!x.in_place) referenced += x.len;
           out.push_back(std::move(x));
         }

@@ -75,9 +75,12 @@ bool snapshot_holds_memory(const ProcessImage &img);
 // `base_file` relative to the job directory, or the older image base refers to: never a
 // chain). `base_file` "" means base is this very image's copy made before the freeze
 // (precopy.h): such pages stay where that copy put them (PageRun::in_place). The other pages
-// stay to be stored. Returns the bytes referenced in other images.
+// stay to be stored. Returns the bytes referenced in other images. With `spent` (base itself,
+// which the caller gives up) the page checksums of whole runs are moved, not copied: 4 MiB
+// per 4 GiB, whose fresh pages fault one by one while the job is frozen.
 using WrittenOf = std::function<bool(const VmaImage &, std::vector<std::pair<uint64_t, uint64_t>> &)>;
-uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written);
+uint64_t reference_base(ProcessImage &img, const ProcessImage &base, const std::string &base_file, const WrittenOf &written,
+                        ProcessImage *spent = nullptr);
 
 // Where copy_memory stores pages. Raw pages go at their runs' offsets, which start at
 // data_start; compressed frames go one after the other from data_start, while the runs'

@@ -21,7 +21,9 @@
 #include <exception>
 #include <map>
 #include <stdexcept>
+#include <functional>
 #include <thread>
+#include <utility>
 
 #include "fd_kinds.h"
 #include "snapshot.h"
@@ -248,7 +250,10 @@ std::vector<uint64_t> track_written(pid_t pid, pid_t leader, const std::vector<M
     // freeze, compressed or not.
     const bool refer = opts.base && (opts.precopy || (opts.codec.kind == CODEC_NONE && opts.base->pages_codec == CODEC_NONE));
     if (refer) {
-      res.referenced = reference_base(res.image, *opts.base, opts.base_file, written);
+      // This image's own copy made before the freeze is given up to it (its file becomes
+      // this image): its checksums move over.
+      ProcessImage *spent = opts.precopy && opts.base == &opts.precopy->image ? &opts.precopy->image : nullptr;
+      res.referenced = reference_base(res.image, *opts.base, opts.base_file, written, spent);
     } else {
       // No base to refer to: the scan only protects the written pages again, for next time.
       std::vector<std::pair<uint64_t, uint64_t>> w;
@@ -301,6 +306,33 @@ void check_tracked(pid_t pid, const std::vector<MapEntry> &maps, const std::vect
         fail_pid(pid, std::string("memory at ") + at + " is write-protected by a userfaultfd that is not cairn's");
       }
 }
+
+// Work run by a thread of its own while the caller goes on; its exception, if any, is
+// thrown again by join(). Joined on every path out.
+class Beside {
+ public:
+  explicit Beside(std::function<void()> f)
+      : t_([this, f = std::move(f)] {
+          try {
+            f();
+          } catch (...) {
+            error_ = std::current_exception();
+          }
+        }) {}
+  Beside(const Beside &) = delete;
+  Beside &operator=(const Beside &) = delete;
+  ~Beside() {
+    if (t_.joinable()) t_.join();
+  }
+  void join() {
+    if (t_.joinable()) t_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  std::exception_ptr error_;
+  std::thread t_;   // last: started once error_ exists
+};
 
 }  // namespace
 
@@ -407,6 +439,23 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
   finish_fds(pid, img, maps);   // epoll targets, inotify paths (fd_kinds.cc)
   uint64_t insn = find_syscall_insn(pid, img.special.vdso_start, img.special.vdso_end);
   if (!insn) fail_pid(pid, "no syscall instruction found in its [vdso]");
+
+  // Three things at once, none needing another: the VmFlags (smaps walks every page table),
+  // the page plan with the written-page scan (pagemap walks them too), and the threads'
+  // state (injected system calls: only this thread, the tracer, can make them). For a large
+  // process each takes tens of ms while the job is frozen, and the first injected call pays
+  // the most: its return to user mode after the tracker changed every page table (~10 ms per
+  // GiB seen on a paravirtualized kernel). A tracker not armed yet is armed by injection, so
+  // its scan waits for the state here. They write different fields of the image.
+  std::vector<MapEntry> flagged;
+  Beside smaps([&] { flagged = read_maps(pid); });
+  const pid_t leader = tids.empty() ? pid : tids[0];
+  const bool scan_beside = opts.tracker && opts.tracker->uffd >= 0;
+  std::vector<uint64_t> tracked;
+  Beside pages([&] {
+    p->zero_ok = plan_memory(pid, maps, img);
+    if (scan_beside) tracked = track_written(pid, leader, maps, opts, *p);
+  });
   for (size_t i = 0; i < tids.size(); i++) {
     ThreadImage t;
     t.tid = ns_tid_of(tids[i]);
@@ -430,29 +479,9 @@ std::unique_ptr<PendingDump> dump_process(pid_t pid, const std::vector<pid_t> &t
     if (fd < 0) fail_pid(pid, "cannot create image " + opts.image_path + ": " + errno_str(errno));
   }
   p->fd = fd;
-  // VmFlags come from smaps, which walks every page table: for a large process about as long
-  // as the page plan and the written-page scan, which the maps list is enough for. It is
-  // read beside them.
-  std::vector<MapEntry> flagged;
-  std::exception_ptr smaps_error;
-  std::thread smaps([&] {
-    try {
-      flagged = read_maps(pid);
-    } catch (...) {
-      smaps_error = std::current_exception();
-    }
-  });
-  struct Join {
-    std::thread &t;
-    ~Join() {
-      if (t.joinable()) t.join();
-    }
-  } join_smaps{smaps};
-  p->zero_ok = plan_memory(pid, maps, img);
-  std::vector<uint64_t> tracked;
-  if (opts.tracker) tracked = track_written(pid, tids.empty() ? pid : tids[0], maps, opts, *p);
+  pages.join();
+  if (opts.tracker && !scan_beside) tracked = track_written(pid, leader, maps, opts, *p);
   smaps.join();
-  if (smaps_error) std::rethrow_exception(smaps_error);
   take_vmflags(pid, maps, flagged);
   check_tracked(pid, maps, tracked);
   // Raw pages written since their copy leave a hole; compressed ones stay in their frame.
@@ -541,7 +570,9 @@ DumpResult finish_dump(pid_t pid, PendingDump &p, uint64_t data_start) {
   res.ms_memory += ms_since(t0);
   res.snapshot = p.snapshot != 0;
   discard_dump(p);
-  return res;
+  // Moved, not copied: a copy of a large image (its page checksums: 4 MiB per 4 GiB) faults
+  // in fresh memory page by page while the job may be frozen. The dump is done with it.
+  return std::move(res);
 }
 
 void discard_dump(PendingDump &p) {

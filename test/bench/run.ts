@@ -21,7 +21,7 @@ import { incrementalCheckpoint } from './incremental.js';
 import { mpiCheckpoint } from './mpi.js';
 import { launchOverhead, runtimeOverhead, trivialCheckpoint } from './overhead.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { availableMemory, dd, gzipTool, MiB, type GzipTool, type Limits } from './util.js';
+import { availableMemory, dd, gzipTool, MiB, wakeLimit, type GzipTool, type Limits } from './util.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -29,6 +29,7 @@ const only = arg('only')?.split(',');
 const want = (section: string) => !only || only.includes(section);
 const bigmem = program('bigmem');
 const workload = program('workload');
+const wake = program('wake');
 const f3 = (x: number) => `${x.toFixed(3)} s`;
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
@@ -50,7 +51,7 @@ for (const size of sizes) {
   // random huge: the same random memory in transparent huge pages (MADV_HUGEPAGE), as HPC
   // jobs often have it: a snapshot copies one page table entry per 2 MiB instead of 512
   for (const kind of ['random', 'zero', 'pattern', 'random huge']) {
-    const before = kind === 'random' ? (dir: string) => (limits[size] = dd(dir, size, workload)) : undefined;
+    const before = kind === 'random' ? (dir: string) => (limits[size] = { ...dd(dir, size, workload), ...wakeLimit(wake, size) }) : undefined;
     matrix.push(await checkpointAndRestart(bigmemSpec(bigmem, size, kind, { before })));
     process.stderr.write(`bench: ${size} MiB ${kind} done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   }
@@ -124,11 +125,12 @@ out.push('');
 if (matrix.length) {
 out.push('Checkpoint / restart, no compression. Limits for the same bytes in the same directory: write = the faster of');
 out.push('dd conv=fsync and dd oflag=direct; read = dd from the page cache / dd iflag=direct from the disk / read from the disk');
-out.push('into fresh memory by parallel reads (what a restart must do: the image, written O_DIRECT, is not in the page cache)');
-out.push(`${'memory'.padEnd(22)} ${pad('checkpoint', 10)} ${pad('dd write', 9)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} ${pad('dd cache', 9)} ${pad('dd disk', 9)} ${pad('read in', 9)} ${pad('ratio', 7)} | ${pad('pause', 9)} | ${pad('image', 11)} ${pad('on disk', 11)}`);
+out.push('into fresh memory by parallel reads (what a restart must do: the image, written O_DIRECT, is not in the page cache);');
+out.push('wake = an idle process of that size woken from a blocking read, until it runs again: median / longest of 8');
+out.push(`${'memory'.padEnd(22)} ${pad('checkpoint', 10)} ${pad('dd write', 9)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} ${pad('dd cache', 9)} ${pad('dd disk', 9)} ${pad('read in', 9)} ${pad('ratio', 7)} | ${pad('pause', 9)} ${pad('wake', 15)} | ${pad('image', 11)} ${pad('on disk', 11)}`);
 for (const r of matrix) {
   const l = limits[r.bytes / MiB]!;
-  out.push(`${r.label.padEnd(22)} ${pad(f3(r.checkpointS), 10)} ${pad(f3(l.writeS), 9)} ${pad(ratio(r.checkpointS, l.writeS), 7)} | ${pad(f3(r.restartS), 9)} ${pad(`(${f3(r.restoreS)})`, 10)} ${pad(f3(l.readS), 9)} ${pad(f3(l.readDiskS), 9)} ${pad(f3(l.readInS), 9)} ${pad(ratio(r.restartS, l.readInS), 7)} | ${pad(f3(r.pauseS), 9)} | ${pad(mib(r.imageBytes), 11)} ${pad(mib(r.onDiskBytes), 11)}`);
+  out.push(`${r.label.padEnd(22)} ${pad(f3(r.checkpointS), 10)} ${pad(f3(l.writeS), 9)} ${pad(ratio(r.checkpointS, l.writeS), 7)} | ${pad(f3(r.restartS), 9)} ${pad(`(${f3(r.restoreS)})`, 10)} ${pad(f3(l.readS), 9)} ${pad(f3(l.readDiskS), 9)} ${pad(f3(l.readInS), 9)} ${pad(ratio(r.restartS, l.readInS), 7)} | ${pad(f3(r.pauseS), 9)} ${pad(l.wakeMaxS === undefined ? '-' : `${l.wakeMedianS!.toFixed(3)} / ${l.wakeMaxS.toFixed(3)}`, 15)} | ${pad(mib(r.imageBytes), 11)} ${pad(mib(r.onDiskBytes), 11)}`);
 }
 }
 if (codecs.length) {

@@ -37,6 +37,20 @@ export interface Limits {
    * fastest way found here, as a restart must: an image written with O_DIRECT is not in the
    * page cache. workload readin FILE THREADS. */
   readInS: number;
+  /** An idle process holding as much touched memory, woken from a blocking read: the median
+   * and the longest time until it runs again (`wake MiB ROUNDS GAP_MS`). Every pause ends
+   * with such a return to user mode; on a bare kernel it takes microseconds, but some
+   * hypervisors rebuild a slept process's page tables then (~10 ms per GiB seen here). */
+  wakeMedianS?: number;
+  wakeMaxS?: number;
+}
+
+/** The wake-up time of an idle process of `mib` MiB: 8 wakes, 1 s apart. */
+export function wakeLimit(wake: string, mib: number): { wakeMedianS: number; wakeMaxS: number } {
+  const out = execFileSync(wake, [String(mib), '8', '1000'], { encoding: 'utf8' });
+  const s = [...out.matchAll(/wake_ns (\d+)/g)].map((m) => Number(m[1]) / 1e9).sort((a, b) => a - b);
+  if (s.length === 0) throw new Error(`wake ${mib}: no measurement in ${JSON.stringify(out)}`);
+  return { wakeMedianS: s[Math.floor(s.length / 2)]!, wakeMaxS: s[s.length - 1]! };
 }
 
 /** The physical limits for `mib` MiB in `dir`. */

@@ -39,6 +39,11 @@ static const struct plan_run *R;
 static const struct plan_fd *F;
 static int log_fd = RFD_LOG, plan_fd = RFD_PLAN, image_fd = -1;
 static int pages_fd = -1;     /* VMA page runs: the image, or a passed memfd of decompressed pages */
+/* The image opened again with O_DIRECT, for page runs: the disk writes straight into the
+ * job's pages. A buffered read copies through the job's page tables, which on a
+ * paravirtualized kernel costs like a fault per page: 1.6 s per GiB from the page cache
+ * against 0.5 s per GiB direct from the disk, measured on the test VM. -1: buffered. */
+static int pages_direct = -1;
 static int pages_mem;         /* pages_fd is that memfd: free what has been read */
 static volatile int threads_ready;
 
@@ -305,6 +310,24 @@ static int open_mapped(u32 path_off, u32 mode)
 	return cached_fd;
 }
 
+/* O_DIRECT read of [off, off + len) into buf (all page-aligned): 0, or the error that
+ * makes the caller read it buffered instead (EINVAL: an alignment the file system refuses). */
+static long pread_direct(void *buf, u64 len, u64 off)
+{
+	u8 *p = buf;
+	while (len) {
+		long n = sys_pread(pages_direct, p, len < MAX_IO ? len : MAX_IO, off);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n ? n : -5;
+		p += n;
+		len -= (u64)n;
+		off += (u64)n;
+	}
+	return 0;
+}
+
 /* Reads [off, off + n) of the page data into addr. Zero pages were never stored: they are
  * holes (SEEK_DATA/SEEK_HOLE find them), which a fresh anonymous mapping already reads as
  * zeros, so they are skipped there; a private file mapping gets them as zeros over the file. */
@@ -321,11 +344,14 @@ static void fill_run(u64 addr, u64 n, u64 off, int anon)
 			r = sys_lseek(pages_fd, (long)d, SEEK_HOLE);
 			h = r < 0 || (u64)r > end ? end : (u64)r;
 		}
-		/* Fault the pages in one batch (far cheaper than one fault per page inside pread);
-		 * failure only costs speed (e.g. kernels before 5.14). */
-		sc3(SYS_madvise, addr + (d - off), h - d, MADV_POPULATE_WRITE);
-		pread_full(pages_fd, (void *)(addr + (d - off)), h - d, d, "read page run into");
 		pos = h;
+		/* Fault the pages in one batch, far cheaper than one by one inside the read (direct:
+		 * 1.5 s instead of 2.1 s per 4 GiB here); failure only costs speed (kernels before
+		 * 5.14). */
+		sc3(SYS_madvise, addr + (d - off), h - d, MADV_POPULATE_WRITE);
+		if (pages_direct >= 0 && !pages_mem && pread_direct((void *)(addr + (d - off)), h - d, d) == 0)
+			continue;
+		pread_full(pages_fd, (void *)(addr + (d - off)), h - d, d, "read page run into");
 	}
 	/* Decompressed pages are copies: give their memory back as soon as they are in place. */
 	if (pages_mem)
@@ -681,6 +707,8 @@ static void __attribute__((noreturn)) finish_thread(int i)
 		ln_write(log_fd, &l);
 		sys_close(plan_fd);
 		sys_close(image_fd);
+		if (pages_direct >= 0)
+			sys_close(pages_direct);
 		sys_close(log_fd);
 	} else {
 		rs_no_new_privs(i);
@@ -819,6 +847,10 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 	if ((image_fd = move_fd((int)img, floor)) < 0)
 		fail_x("move image descriptor above", (u64)floor, image_fd);
 	pages_fd = image_fd;
+	/* Not there (a file system without O_DIRECT): buffered reads. */
+	long direct = sys_open(job_str(ME->image_path), O_RDONLY | O_CLOEXEC | O_DIRECT, 0);
+	if (direct >= 0 && (pages_direct = move_fd((int)direct, floor)) < 0)
+		fail_x("move image descriptor above", (u64)floor, pages_direct);
 	if (ME->pages_passed) {
 		if (ME->pages_passed > J.npassed)
 			fail_x("page data descriptor out of range", ME->pages_passed, 0);

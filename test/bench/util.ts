@@ -33,9 +33,13 @@ export interface Limits {
   readS: number;
   /** dd iflag=direct: the disk's own read speed for these bytes. */
   readDiskS: number;
-  /** Reading them from the disk into fresh memory (faults + copy) by parallel 64 MiB reads, the
-   * fastest way found here, as a restart must: an image written with O_DIRECT is not in the
-   * page cache. workload readin FILE THREADS. */
+  /** Reading them from the disk into fresh memory by parallel 64 MiB reads, each range
+   * populated first (MADV_POPULATE_WRITE), as a restart must (an image written with O_DIRECT
+   * is not in the page cache): with O_DIRECT reads, as cairn's restore reads pages, and
+   * buffered. workload readin FILE THREADS [buffered]. */
+  readInDirectS: number;
+  readInBufferedS: number;
+  /** The restart's limit: the faster of the two. */
   readInS: number;
   /** An idle process holding as much touched memory, woken from a blocking read: the median
    * and the longest time until it runs again (`wake MiB ROUNDS GAP_MS`). Every pause ends
@@ -70,10 +74,15 @@ export function dd(dir: string, mib: number, workload: string): Limits {
     execFileSync('dd', ['if=/dev/urandom', `of=${src}`, 'bs=4M', 'count=1'], { stdio: 'ignore' });
     execFileSync('sh', ['-c', `for i in $(seq ${Math.ceil(mib / 4)}); do cat "$1"; done | dd of="$2" bs=4M iflag=fullblock oflag=direct`, 'sh', src, f], { stdio: 'ignore' });
     fs.rmSync(src);
-    execFileSync(workload, [out, 'readin', f, String(Math.max(2, os.cpus().length))], { stdio: 'ignore' });
-    const readInS = Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
+    const readIn = (...how: string[]) => {
+      fs.rmSync(out, { force: true });
+      execFileSync(workload, [out, 'readin', f, String(Math.max(2, os.cpus().length)), ...how], { stdio: 'ignore' });
+      return Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
+    };
+    const readInDirectS = readIn();
+    const readInBufferedS = readIn('buffered');
     const readDiskS = seconds(() => execFileSync('dd', [`if=${f}`, 'of=/dev/null', 'bs=4M', 'iflag=direct'], { stdio: 'ignore' }));
-    return { ddFsyncS, ddDirectS, writeS: Math.min(ddFsyncS, ddDirectS), readS, readDiskS, readInS };
+    return { ddFsyncS, ddDirectS, writeS: Math.min(ddFsyncS, ddDirectS), readS, readDiskS, readInDirectS, readInBufferedS, readInS: Math.min(readInDirectS, readInBufferedS) };
   } finally {
     fs.rmSync(f, { force: true });
     fs.rmSync(out, { force: true });

@@ -7,9 +7,10 @@
  *                                    run-to-run noise otherwise)
  *   workload OUTFILE syscall N       N getppid system calls
  *   workload OUTFILE idle THREADS MiB   MiB of random memory, THREADS threads, then sleeps
- *   workload OUTFILE readin FILE [THREADS]  FILE read into fresh memory (MADV_POPULATE_WRITE +
- *                                    pread of 64 MiB chunks by THREADS threads): the limit of a
- *                                    restore
+ *   workload OUTFILE readin FILE [THREADS [buffered]]  FILE read into fresh memory
+ *                                    (MADV_POPULATE_WRITE + O_DIRECT pread of 64 MiB chunks by
+ *                                    THREADS threads; buffered: without O_DIRECT, as where it is
+ *                                    refused): the limit of a restore
  * Appends "elapsed_ns N cpu_ns M" (or "ready" for idle) to OUTFILE: M is the CPU time (user +
  * system) of the process and its waited-for children over the same stretch. WORKLOAD_REPEAT=K
  * runs malloc, pipe or syscall K times in a row, a line each. pipe and syscall run on the first
@@ -169,7 +170,9 @@ int main(int argc, char **argv)
 			if (k + 1 < reps) fprintf(out, "elapsed_ns %llu cpu_ns %llu\n", (unsigned long long)(now_ns() - t0), (unsigned long long)(cpu_ns() - c0));
 		}
 	} else if (!strcmp(mode, "readin")) {
-		readin_fd = open(argv[3], O_RDONLY);
+		const int buffered = argc > 5 && !strcmp(argv[5], "buffered");
+		readin_fd = buffered ? -1 : open(argv[3], O_RDONLY | O_DIRECT);   /* as a restore reads pages */
+		if (readin_fd < 0) readin_fd = open(argv[3], O_RDONLY);
 		struct stat st;
 		if (readin_fd < 0 || fstat(readin_fd, &st) < 0) return 7;
 		int nt = argc > 4 ? atoi(argv[4]) : 1;

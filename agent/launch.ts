@@ -41,11 +41,35 @@ export function jobEnvironment(env: NodeJS.ProcessEnv = process.env): string[] {
 
 export async function launchJob(engine: Engine, argv: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<JobProcess> {
   const program = resolveProgram(argv[0]!, cwd);
-  return engine.launch({
+  const nsinit = nativePaths().nsinit;
+  const job = await engine.launch({
     argv: [program, ...argv.slice(1)],
     env: jobEnvironment({ ...process.env, ...extraEnv }),
     cwd,
     stdio: [0, 1, 2],
-    nsinitPath: nativePaths().nsinit,
+    nsinitPath: nsinit,
   });
+  await programStarted(job.pid, nsinit);
+  return job;
+}
+
+/** Until the job's main process runs its program: forked by cairn-nsinit, it is cairn-nsinit
+ * until its exec, and the job would be named, and its process told, after that (seen on a
+ * loaded machine). A failed exec ends the process: no wait then. */
+async function programStarted(pid: number, nsinit: string): Promise<void> {
+  let helper: string;
+  try {
+    helper = fs.realpathSync(nsinit);
+  } catch {
+    return;
+  }
+  const exe = () => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      return '';   // gone (its exec failed), or a zombie
+    }
+  };
+  const end = Date.now() + 10_000;
+  while (exe() === helper && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
 }

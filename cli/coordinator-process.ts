@@ -27,9 +27,6 @@ export interface CoordinatorFound {
   port: number;
   secret: string;
   started: boolean;
-  /** The coordinator started here, and where it wrote its port. */
-  pid?: number;
-  portFile?: string;
 }
 
 const LOCAL = new Set(['localhost', '127.0.0.1', '::1']);
@@ -43,37 +40,8 @@ export async function ensureCoordinator(w: CoordinatorWanted): Promise<Coordinat
     }
     if (!LOCAL.has(w.host)) throw new UserError(`no coordinator answers at ${w.host}:${w.port}`, 'start it there first (cairn coordinator), or launch with --new-coordinator');
   }
-  const { port, pid } = await startCoordinatorDaemon(w);
-  return { host: 'localhost', port, secret: findSecret(w.ckptDir), started: true, pid, portFile: w.portFile };
-}
-
-/** A coordinator started for a restart that is given up before its job joined: stopped, and
- * its port file removed (it would name a port nothing listens on). One found running stays. */
-export async function abandonCoordinator(found: Promise<CoordinatorFound>): Promise<void> {
-  const c = await found.catch(() => undefined);
-  if (!c?.started || !c.pid) return;
-  try {
-    process.kill(c.pid, 'SIGTERM');
-  } catch {
-    // gone already
-  }
-  const end = Date.now() + 5_000;
-  const alive = () => {
-    try {
-      process.kill(c.pid!, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  if (c.portFile) {
-    try {
-      if (fs.readFileSync(c.portFile, 'utf8').trim() === String(c.port)) fs.rmSync(c.portFile, { force: true });
-    } catch {
-      // none written
-    }
-  }
+  const { port } = await startCoordinatorDaemon(w);
+  return { host: 'localhost', port, secret: findSecret(w.ckptDir), started: true };
 }
 
 /** Starts `cairn coordinator` detached; resolves with its port once it listens. */

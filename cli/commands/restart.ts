@@ -13,7 +13,7 @@ import { resolveRestartTarget } from '../../agent/restart-target.js';
 import { codecSpec, compressOf } from '../../common/compress.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError, errorMessage } from '../../common/errors.js';
-import { abandonCoordinator, ensureCoordinator, withCoordinator } from '../coordinator-process.js';
+import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
 import { readSecretFromStdin } from '../../common/hostfile.js';
 import { info } from '../output.js';
 import { withProgress } from '../progress.js';
@@ -56,12 +56,22 @@ export async function restart(a: RestartArgs): Promise<number> {
   if (a.onlyHost !== undefined) target.images = imagesOfHost(target, a.onlyHost);
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
+  for (const l of loaded) {
+    // Compressed page data is checked as the restore decompresses it, before anything starts.
+    if (!l.image.pagesCodec) await engine.verifyPages(l.file, l.image as never);
+    try {
+      engine.checkRestorable(l.image as never, 3);
+    } catch (e) {
+      throw new UserError(errorMessage(e), 'nothing was changed: this cairn cannot restore that process');
+    }
+  }
+  const log = a.quiet ? () => undefined : info;
+  for (const f of prepareFiles(loaded.map((l) => l.image))) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
+
   // New generations go next to the old ones: the job directory's parent is its ckptdir.
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
   const port = coordPort(a.coordPort);
-  // The coordinator starts (a Node process: ~0.5 s) while the pages are checked; a check
-  // that fails stops it again.
-  const coordFound = ensureCoordinator({
+  const coord = await ensureCoordinator({
     host: coordHost(a.coordHost),
     port,
     newCoordinator: a.newCoordinator || port === 0,
@@ -71,25 +81,6 @@ export async function restart(a: RestartArgs): Promise<number> {
     exitOnLast: true,
     secret,
   });
-  coordFound.catch(() => undefined);   // awaited below, after the check
-  const log = a.quiet ? () => undefined : info;
-  try {
-    for (const l of loaded) {
-      // Compressed page data is checked as the restore decompresses it, before anything starts.
-      if (!l.image.pagesCodec) await engine.verifyPages(l.file, l.image as never);
-      try {
-        engine.checkRestorable(l.image as never, 3);
-      } catch (e) {
-        throw new UserError(errorMessage(e), 'nothing was changed: this cairn cannot restore that process');
-      }
-    }
-    // Only once every page is known good: files the job had open are cut back.
-    for (const f of prepareFiles(loaded.map((l) => l.image))) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
-  } catch (e) {
-    await abandonCoordinator(coordFound);
-    throw e;
-  }
-  const coord = await coordFound;
   // The job's main process: the child of init with the lowest pid.
   const mains = loaded.filter((l) => l.image.nsPpid === 1).sort((a, b) => a.image.nsPid - b.image.nsPid);
   if (mains.length === 0) throw new UserError(`${target.genDir}: no image of the job's main process`, 'restart the whole generation directory, not single images');

@@ -79,19 +79,31 @@ static const char *str(u32 off)
 	return (const char *)(P + H->str_off + off);
 }
 
-static void pread_full(int fd, void *buf, u64 len, u64 off, const char *what)
+/* [off, off + len) of fd into buf: 0, or the error (-EIO: cut short) with *at where it stopped. */
+static long pread_all(int fd, void *buf, u64 len, u64 off, u8 **at)
 {
 	u8 *p = buf;
 	while (len) {
 		long n = sys_pread(fd, p, len < MAX_IO ? len : MAX_IO, off);
 		if (n == -EINTR)
 			continue;
-		if (n <= 0)
-			fail_x(what, (u64)(ul)p, n ? n : -5 /* EIO: image cut short */);
+		if (n <= 0) {
+			*at = p;
+			return n ? n : -5 /* EIO: image cut short */;
+		}
 		p += n;
 		len -= (u64)n;
 		off += (u64)n;
 	}
+	return 0;
+}
+
+static void pread_full(int fd, void *buf, u64 len, u64 off, const char *what)
+{
+	u8 *at;
+	long e = pread_all(fd, buf, len, off, &at);
+	if (e)
+		fail_x(what, (u64)(ul)at, e);
 }
 
 /* ---- /proc/self/maps, streamed: the restorer has no idea how many mappings exist ---- */
@@ -310,24 +322,6 @@ static int open_mapped(u32 path_off, u32 mode)
 	return cached_fd;
 }
 
-/* O_DIRECT read of [off, off + len) into buf (all page-aligned): 0, or the error that
- * makes the caller read it buffered instead (EINVAL: an alignment the file system refuses). */
-static long pread_direct(void *buf, u64 len, u64 off)
-{
-	u8 *p = buf;
-	while (len) {
-		long n = sys_pread(pages_direct, p, len < MAX_IO ? len : MAX_IO, off);
-		if (n == -EINTR)
-			continue;
-		if (n <= 0)
-			return n ? n : -5;
-		p += n;
-		len -= (u64)n;
-		off += (u64)n;
-	}
-	return 0;
-}
-
 /* Reads [off, off + n) of the page data into addr. Zero pages were never stored: they are
  * holes (SEEK_DATA/SEEK_HOLE find them), which a fresh anonymous mapping already reads as
  * zeros, so they are skipped there; a private file mapping gets them as zeros over the file. */
@@ -349,7 +343,10 @@ static void fill_run(u64 addr, u64 n, u64 off, int anon)
 		 * 1.5 s instead of 2.1 s per 4 GiB here); failure only costs speed (kernels before
 		 * 5.14). */
 		sc3(SYS_madvise, addr + (d - off), h - d, MADV_POPULATE_WRITE);
-		if (pages_direct >= 0 && !pages_mem && pread_direct((void *)(addr + (d - off)), h - d, d) == 0)
+		/* O_DIRECT where it works (all page-aligned); an error (EINVAL: an alignment the
+		 * file system refuses) leaves it to the buffered read below. */
+		u8 *at;
+		if (pages_direct >= 0 && !pages_mem && pread_all(pages_direct, (void *)(addr + (d - off)), h - d, d, &at) == 0)
 			continue;
 		pread_full(pages_fd, (void *)(addr + (d - off)), h - d, d, "read page run into");
 	}

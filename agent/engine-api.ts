@@ -104,6 +104,9 @@ export interface RestoreOptions {
   passFds: number[];
   timeOffsets: TimeOffsets;
   hostname: string;
+  /** Files that grew after the checkpoint, cut back to these sizes once every page has been
+   * read and checked, before the job runs (a damaged image leaves them as they are). */
+  cutBack?: Array<{ path: string; size: number }>;
 }
 
 export interface HostClocks {

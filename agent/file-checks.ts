@@ -1,7 +1,8 @@
 // Files a restored process will reopen or map must be as the checkpoint left them. An
-// output file that grew since is cut back to its size at the checkpoint, so the restarted
-// program writes those bytes again instead of twice; a file that vanished, shrank or (for
-// mapped programs and libraries) changed is refused, naming it.
+// output file that grew since is to be cut back to its size at the checkpoint, so the
+// restarted program writes those bytes again instead of twice (the restore does it, once
+// every page has been checked); a file that vanished, shrank or (for mapped programs and
+// libraries) changed is refused, naming it.
 import fs from 'node:fs';
 import { UserError } from '../common/errors.js';
 import type { ProcessImageObject } from './image-file.js';
@@ -25,8 +26,8 @@ function statOrNull(p: string): fs.BigIntStats | null {
   }
 }
 
-/** Checks first, then truncates: nothing is changed unless everything can be restored. */
-export function prepareFiles(images: ProcessImageObject[]): FileFix[] {
+/** Refuses what cannot be restored; returns the files to cut back, changing nothing. */
+export function checkFiles(images: ProcessImageObject[]): FileFix[] {
   const truncations = new Map<string, FileFix>();
   for (const img of images) {
     const who = `process ${img.nsPid} (${img.comm})`;
@@ -50,7 +51,5 @@ export function prepareFiles(images: ProcessImageObject[]): FileFix[] {
       }
     }
   }
-  const fixes = [...truncations.values()];
-  for (const f of fixes) fs.truncateSync(f.path, f.to);
-  return fixes;
+  return [...truncations.values()];
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { serveJob } from '../../agent/agent.js';
 import { loadEngine, nativePaths } from '../../agent/engine-api.js';
-import { prepareFiles } from '../../agent/file-checks.js';
+import { checkFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
 import { remakeRemoteTcp } from '../../agent/remote-tcp-restart.js';
 import { jobProcesses } from '../../agent/job-processes.js';
@@ -57,8 +57,6 @@ export async function restart(a: RestartArgs): Promise<number> {
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
   for (const l of loaded) {
-    // Compressed page data is checked as the restore decompresses it, before anything starts.
-    if (!l.image.pagesCodec) await engine.verifyPages(l.file, l.image as never);
     try {
       engine.checkRestorable(l.image as never, 3);
     } catch (e) {
@@ -66,7 +64,8 @@ export async function restart(a: RestartArgs): Promise<number> {
     }
   }
   const log = a.quiet ? () => undefined : info;
-  for (const f of prepareFiles(loaded.map((l) => l.image))) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
+  // Files that grew are cut back by the restore, once every page of the images checked out.
+  const cutBack = checkFiles(loaded.map((l) => l.image));
 
   // New generations go next to the old ones: the job directory's parent is its ckptdir.
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
@@ -110,8 +109,10 @@ export async function restart(a: RestartArgs): Promise<number> {
     passFds: [0, 1, 2],
     timeOffsets,
     hostname: image.hostname,
+    cutBack: cutBack.map((f) => ({ path: f.path, size: f.to })),
   }), () => (a.quiet ? undefined : engine.progress()))).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  for (const f of cutBack) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
   // ...and a full-screen program learns that its screen may have changed.
   if (ttyStdio) {
     for (const pid of jobProcesses(job.initPid)) {

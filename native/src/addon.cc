@@ -653,6 +653,16 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Value h = o.Get("hostname");
     req->hostname = h.IsString() ? h.As<Napi::String>().Utf8Value() : std::string();
     time_offsets(o.Get("timeOffsets"), req->mono_offset_ns, req->boot_offset_ns);
+    if (Napi::Value cb = o.Get("cutBack"); cb.IsArray()) {
+      Napi::Array a = cb.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        if (!a.Get(i).IsObject()) throw Napi::TypeError::New(info.Env(), "restore: cutBack entries must be { path, size }");
+        Napi::Object f = a.Get(i).As<Napi::Object>();
+        const double size = f.Get("size").IsNumber() ? f.Get("size").As<Napi::Number>().DoubleValue() : -1;
+        if (size < 0) throw Napi::TypeError::New(info.Env(), "restore: cutBack entries need a size >= 0");
+        req->cut_back.emplace_back(arg_str(f.Get("path"), "cutBack path"), uint64_t(size));
+      }
+    }
     for (char **e = environ; e && *e; e++) req->env.push_back(*e);
     return Submit(info.Env(), [=, this](Call *c) {
       JobProcessInfo ji = restore_job(*req);

@@ -26,9 +26,9 @@
 #include <memory>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "../include/plan.h"
-#include "crc32c.h"
 #include "job_objects.h"
 #include "namespaces.h"
 #include "page_chain.h"
@@ -306,6 +306,33 @@ void finish_process(RProc &p) {
   }
 }
 
+// A check run on a thread of its own beside the restore; its error waits for rethrow().
+class BesideRestore {
+ public:
+  template <class F>
+  void start(F f) {
+    thread_ = std::thread([this, f] {
+      try {
+        f();
+      } catch (const std::exception &e) {
+        error_ = e.what();
+      }
+    });
+  }
+  // Waits for the check; throws its error, if any.
+  void rethrow() {
+    if (thread_.joinable()) thread_.join();
+    if (!error_.empty()) throw std::runtime_error(error_);
+  }
+  ~BesideRestore() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+  std::string error_;
+};
+
 struct JobPlan {
   JobObjects objects;
   std::vector<uint8_t> bytes;
@@ -436,6 +463,21 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   if (access(req.restorer_path.c_str(), X_OK) < 0)   // nsinit would only report a failed exec as a status
     throw std::runtime_error(who + ": cannot run the restorer " + req.restorer_path + ": " + err(errno));
 
+  // Every page is checked before the job runs. The memory of plain images, the bulk, is
+  // checked on threads beside the restore (into small buffers, while the restorers fill
+  // memory), the rest now, before anything is made; the job is let go, and files cut back,
+  // only once all of it checked out. A damaged image is reported as such, even when a
+  // restorer stumbles first (an image cut short).
+  BesideRestore memory_check;
+  std::vector<size_t> plain;
+  for (size_t i = 0; i < imgs.size(); i++) {
+    verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Others);
+    if (imgs[i]->pages_codec == CODEC_NONE && !has_page_references(*imgs[i])) plain.push_back(i);
+  }
+  if (!plain.empty())
+    memory_check.start([&req, imgs, plain] {
+      for (size_t i : plain) verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Memory);
+    });
   // Compressed page data is decompressed here, before anything starts (a damaged image fails
   // now), into one memfd per image: the restorer reads it like a raw image and frees it as it goes.
   // Progress: every page byte is read once by a restorer, compressed ones decompressed first,
@@ -554,7 +596,17 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   procs[0].img = main_img;
   procs[0].host = pid;
   procs[0].tids.push_back(pid);
-  wait_parked(rs, procs, by_ns_pid, deadline, req.log_path, progress_get().done, jp.helper_tid);
+  try {
+    wait_parked(rs, procs, by_ns_pid, deadline, req.log_path, progress_get().done, jp.helper_tid);
+  } catch (const std::exception &) {
+    memory_check.rethrow();   // the image's fault, if it is damaged
+    throw;
+  }
+  memory_check.rethrow();
+  for (const auto &[path, size] : req.cut_back)
+    if (truncate(path.c_str(), off_t(size)) < 0)
+      throw std::runtime_error(who + ": restore failed: cannot cut " + path + " back to its " + std::to_string(size) +
+                               " bytes at the checkpoint: " + err(errno));
 
   for (RProc &p : procs) {
     try {
@@ -609,12 +661,13 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   return info;
 }
 
-void verify_pages(const std::string &image_path, const ProcessImage &image) {
+void verify_pages(const std::string &image_path, const ProcessImage &image, PageRuns which) {
   const std::string who = who_of(image);
   Fd f(open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) throw std::runtime_error(who + ": cannot open image " + image_path + ": " + err(errno));
   std::vector<const std::vector<PageRun> *> all;
-  if (image.pages_codec != CODEC_NONE || has_page_references(image)) {
+  if (which == PageRuns::Others) {
+  } else if (image.pages_codec != CODEC_NONE || has_page_references(image)) {
     // The frames are decompressed (or an incremental image's runs gathered) into memory that
     // is dropped after: each VMA run's crc32c is checked there; the other runs are plain
     // bytes in the file (below).
@@ -633,12 +686,14 @@ void verify_pages(const std::string &image_path, const ProcessImage &image) {
   } else {
     for (const VmaImage &v : image.vmas) all.push_back(&v.runs);
   }
-  for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
-  for (const PipeImage &p : image.pipes) all.push_back(&p.runs);            // bytes in flight in pipes
-  for (const PtyImage &p : image.ptys) all.push_back(&p.runs);              // output in flight in pseudo-terminals
-  for (const TmpfsFile &t : image.tmpfs_files) all.push_back(&t.runs);     // shared memory files
   const std::vector<PageRun> ipc = {PageRun{0, image.sysv_ipc_length, image.sysv_ipc_offset, image.sysv_ipc_crc32c}};
-  if (image.sysv_ipc_length) all.push_back(&ipc);                           // the job's SysV IPC objects
+  if (which != PageRuns::Memory) {
+    for (const SharedFile &s : image.shared_files) all.push_back(&s.runs);   // memfd / deleted file contents
+    for (const PipeImage &p : image.pipes) all.push_back(&p.runs);            // bytes in flight in pipes
+    for (const PtyImage &p : image.ptys) all.push_back(&p.runs);              // output in flight in pseudo-terminals
+    for (const TmpfsFile &t : image.tmpfs_files) all.push_back(&t.runs);     // shared memory files
+    if (image.sysv_ipc_length) all.push_back(&ipc);                           // the job's SysV IPC objects
+  }
   std::vector<const PageRun *> flat;
   for (const std::vector<PageRun> *runs : all)
     for (const PageRun &r : *runs) flat.push_back(&r);

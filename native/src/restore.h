@@ -20,6 +20,9 @@ struct RestoreRequest {
   std::vector<int> pass_fds;           // agent fds (valid while the request runs)
   int64_t mono_offset_ns = 0, boot_offset_ns = 0;
   std::vector<std::string> env;        // environment for nsinit (not the job's: the image has it)
+  // Files that grew after the checkpoint, cut back to their saved size once every page has
+  // been read and found intact, before the job runs: a damaged image changes nothing.
+  std::vector<std::pair<std::string, uint64_t>> cut_back;
 };
 
 struct JobProcessInfo {
@@ -55,7 +58,14 @@ std::vector<uint8_t> build_plan(const ProcessImage &image, const PassMap &pass);
 // Throws std::runtime_error with a one-line message (incl. the restorer's last log line).
 JobProcessInfo restore_job(const RestoreRequest &req);
 
-// Re-reads every page run and checks its crc32c. Throws naming the first bad run.
-void verify_pages(const std::string &image_path, const ProcessImage &image);
+// Which page runs verify_pages reads and checks.
+enum class PageRuns {
+  All,
+  Memory,   // the process's memory (the bulk of an image)
+  Others,   // everything else: shared files, bytes in pipes and terminals, SysV IPC objects
+};
+
+// Re-reads page runs and checks their crc32c. Throws naming the first bad run.
+void verify_pages(const std::string &image_path, const ProcessImage &image, PageRuns which = PageRuns::All);
 
 }  // namespace cairn

@@ -87,11 +87,16 @@ test('restart refuses missing, truncated and damaged images, and missing or shru
     [copy('meta', flipByte(size - 20)), /corrupted|checksum/],
     [path.join(job.root, 'nowhere'), /does not exist/],
   ];
+  // Output written after the checkpoint would be cut back by a restart that works: one that
+  // fails (the damaged pages are found while memory is filled) must leave it.
+  const out = path.join(job.work, 'out.txt');
+  fs.appendFileSync(out, 'written after the checkpoint\n');
+  const before = fs.readFileSync(out);
   for (const [target, pattern] of cases) {
     const r = await cairn(['restart', '--coord-port', '0', '--ckptdir', job.ckpt, target], { cwd: job.work, timeoutMs: 30_000 });
     oneLineError(t, r, pattern);
+    t.deepEqual(fs.readFileSync(out), before, `${target}: the output file is as it was`);
   }
-  const out = path.join(job.work, 'out.txt');
   fs.renameSync(out, `${out}.moved`);
   const gone = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 30_000 });
   oneLineError(t, gone, new RegExp(`file ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*no longer exists`));

@@ -107,6 +107,8 @@ export interface RestoreOptions {
   /** Files that grew after the checkpoint, cut back to these sizes once every page has been
    * read and checked, before the job runs (a damaged image leaves them as they are). */
   cutBack?: Array<{ path: string; size: number }>;
+  /** Every page was checked already (verifyPages): the restore does not check them again. */
+  pagesChecked?: boolean;
 }
 
 export interface HostClocks {

@@ -64,8 +64,18 @@ export async function restart(a: RestartArgs): Promise<number> {
     }
   }
   const log = a.quiet ? () => undefined : info;
-  // Files that grew are cut back by the restore, once every page of the images checked out.
+  // Files that grew are cut back by the restore, once every page of the images checked out
+  // and before the job runs. One host of a multi-host restart cannot wait that long: its
+  // processes run once restored, and another host cutting back a file they share later would
+  // take what they wrote. There every page is checked first, and files are cut back before
+  // the restore starts.
   const cutBack = checkFiles(loaded.map((l) => l.image));
+  const checkFirst = a.onlyHost !== undefined;
+  if (checkFirst) {
+    // Compressed page data is checked as the restore decompresses it, before anything starts.
+    for (const l of loaded) if (!l.image.pagesCodec) await engine.verifyPages(l.file, l.image as never);
+    for (const f of cutBack) fs.truncateSync(f.path, f.to);
+  }
 
   // New generations go next to the old ones: the job directory's parent is its ckptdir.
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
@@ -109,7 +119,8 @@ export async function restart(a: RestartArgs): Promise<number> {
     passFds: [0, 1, 2],
     timeOffsets,
     hostname: image.hostname,
-    cutBack: cutBack.map((f) => ({ path: f.path, size: f.to })),
+    cutBack: checkFirst ? [] : cutBack.map((f) => ({ path: f.path, size: f.to })),
+    pagesChecked: checkFirst,
   }), () => (a.quiet ? undefined : engine.progress()))).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   for (const f of cutBack) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);

@@ -663,6 +663,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
         req->cut_back.emplace_back(arg_str(f.Get("path"), "cutBack path"), uint64_t(size));
       }
     }
+    req->pages_checked = o.Get("pagesChecked").ToBoolean();
     for (char **e = environ; e && *e; e++) req->env.push_back(*e);
     return Submit(info.Env(), [=, this](Call *c) {
       JobProcessInfo ji = restore_job(*req);

@@ -470,7 +470,7 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   // restorer stumbles first (an image cut short).
   BesideRestore memory_check;
   std::vector<size_t> plain;
-  for (size_t i = 0; i < imgs.size(); i++) {
+  for (size_t i = 0; i < imgs.size() && !req.pages_checked; i++) {
     verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Others);
     if (imgs[i]->pages_codec == CODEC_NONE && !has_page_references(*imgs[i])) plain.push_back(i);
   }

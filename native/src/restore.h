@@ -23,6 +23,7 @@ struct RestoreRequest {
   // Files that grew after the checkpoint, cut back to their saved size once every page has
   // been read and found intact, before the job runs: a damaged image changes nothing.
   std::vector<std::pair<std::string, uint64_t>> cut_back;
+  bool pages_checked = false;          // the caller checked every page already (verify_pages)
 };
 
 struct JobProcessInfo {

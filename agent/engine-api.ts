@@ -109,6 +109,8 @@ export interface RestoreOptions {
   cutBack?: Array<{ path: string; size: number }>;
   /** Every page was checked already (verifyPages): the restore does not check them again. */
   pagesChecked?: boolean;
+  /** The restored job waits, parked, until restoreGo() (the caller gets ready meanwhile). */
+  waitForGo?: boolean;
 }
 
 export interface HostClocks {
@@ -154,6 +156,9 @@ export interface Engine {
    * and process group, in a fresh namespace set; it runs when the promise resolves. The
    * result names the main process. */
   restore(opts: RestoreOptions): Promise<JobProcess>;
+  /** For a restore with waitForGo (before or while it runs): true lets the job go once it is
+   * restored, false abandons the restore (it fails; nothing of the job has run). */
+  restoreGo(go: boolean): void;
   /** SIGKILL the job's init and reap what the engine traces (safe while frozen). */
   kill(job: JobProcess): Promise<void>;
   /** Throws the one-line reason when an image could not be restored with this many passed

@@ -77,10 +77,17 @@ export async function restart(a: RestartArgs): Promise<number> {
     for (const f of cutBack) fs.truncateSync(f.path, f.to);
   }
 
+  // The job's main process: the child of init with the lowest pid.
+  const mains = loaded.filter((l) => l.image.nsPpid === 1).sort((a, b) => a.image.nsPid - b.image.nsPid);
+  if (mains.length === 0) throw new UserError(`${target.genDir}: no image of the job's main process`, 'restart the whole generation directory, not single images');
+  const { image } = mains[0]!;
+
   // New generations go next to the old ones: the job directory's parent is its ckptdir.
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
   const port = coordPort(a.coordPort);
-  const coord = await ensureCoordinator({
+  // A new coordinator (a Node process: ~0.5 s) starts while the pages are read; the restored
+  // job waits for it, parked. A host of a multi-host restart finds its restarter's at once.
+  const coordinating = ensureCoordinator({
     host: coordHost(a.coordHost),
     port,
     newCoordinator: a.newCoordinator || port === 0,
@@ -90,10 +97,11 @@ export async function restart(a: RestartArgs): Promise<number> {
     exitOnLast: true,
     secret,
   });
-  // The job's main process: the child of init with the lowest pid.
-  const mains = loaded.filter((l) => l.image.nsPpid === 1).sort((a, b) => a.image.nsPid - b.image.nsPid);
-  if (mains.length === 0) throw new UserError(`${target.genDir}: no image of the job's main process`, 'restart the whole generation directory, not single images');
-  const { image } = mains[0]!;
+  coordinating.catch(() => undefined);   // awaited below
+  // Connections to the job on other hosts are made again with their agents, through the
+  // coordinator, before the restore.
+  const remoteTcp = loaded.some((l) => ((l.image as { sockets?: Array<{ remoteConn?: string }> }).sockets ?? []).some((s) => s.remoteConn));
+  let coord = checkFirst || remoteTcp ? await coordinating : undefined;
   const now = engine.clocks();
   const timeOffsets = {
     monotonicNs: offset(image.clocks?.monotonicNs ?? now.monotonicNs, now.monotonicNs),
@@ -108,9 +116,9 @@ export async function restart(a: RestartArgs): Promise<number> {
   await waitForListenerPorts(loaded.map((l) => l.image as never), log);
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
-  // Connections to the job on other hosts, made again with their agents first.
-  await withCoordinator(coord, () => remakeRemoteTcp(loaded.map((l) => ({ image: l.image as never, file: l.file })), target.genDir, coord, log));
-  const job = await withCoordinator(coord, () => withProgress('restart', engine.restore({
+  const removeScratch = () => fs.rmSync(scratch, { recursive: true, force: true });
+  if (coord) await withCoordinator(coord, () => remakeRemoteTcp(loaded.map((l) => ({ image: l.image as never, file: l.file })), target.genDir, coord!, log));
+  const restoring = engine.restore({
     processes: loaded.map((l) => ({ image: l.image as never, imagePath: l.file })),
     nsinitPath: paths.nsinit,
     restorerPath: paths.restorer,
@@ -121,7 +129,21 @@ export async function restart(a: RestartArgs): Promise<number> {
     hostname: image.hostname,
     cutBack: checkFirst ? [] : cutBack.map((f) => ({ path: f.path, size: f.to })),
     pagesChecked: checkFirst,
-  }), () => (a.quiet ? undefined : engine.progress()))).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
+    waitForGo: !coord,
+  });
+  restoring.catch(() => undefined);   // awaited below
+  if (!coord) {
+    try {
+      coord = await coordinating;
+    } catch (e) {
+      engine.restoreGo(false);   // nothing of the job runs without its coordinator
+      await restoring.catch(() => undefined);
+      removeScratch();
+      throw e;
+    }
+    engine.restoreGo(true);
+  }
+  const job = await withCoordinator(coord, () => withProgress('restart', restoring, () => (a.quiet ? undefined : engine.progress()))).finally(removeScratch);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   for (const f of cutBack) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
   // ...and a full-screen program learns that its screen may have changed.

@@ -109,7 +109,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("finishDump", &Engine::FinishDump), InstanceMethod("discardDumps", &Engine::DiscardDumps),
                         InstanceMethod("thaw", &Engine::Thaw), InstanceMethod("releaseHeld", &Engine::ReleaseHeld),
                         InstanceMethod("verifyPages", &Engine::VerifyPages),
-                        InstanceMethod("restore", &Engine::Restore), InstanceMethod("kill", &Engine::Kill),
+                        InstanceMethod("restore", &Engine::Restore), InstanceMethod("restoreGo", &Engine::RestoreGo),
+                        InstanceMethod("kill", &Engine::Kill),
                         InstanceMethod("clocks", &Engine::Clocks), InstanceMethod("crc32c", &Engine::Crc32c),
                         InstanceMethod("progress", &Engine::GetProgress), InstanceMethod("resetProgress", &Engine::ResetProgress),
                         InstanceMethod("checkRestorable", &Engine::CheckRestorable),
@@ -664,6 +665,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
     }
     req->pages_checked = o.Get("pagesChecked").ToBoolean();
+    req->wait_for_go = o.Get("waitForGo").ToBoolean();
+    if (req->wait_for_go) restore_go_reset();
     for (char **e = environ; e && *e; e++) req->env.push_back(*e);
     return Submit(info.Env(), [=, this](Call *c) {
       JobProcessInfo ji = restore_job(*req);
@@ -679,6 +682,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
       c->result = [j](Napi::Env env) -> Napi::Value { return job_js(env, j); };
       return true;
     });
+  }
+
+  // Called while a restore with waitForGo runs on the engine thread: hence not Submit.
+  Napi::Value RestoreGo(const Napi::CallbackInfo &info) {
+    restore_go(info.Length() > 0 && info[0].ToBoolean());
+    return info.Env().Undefined();
   }
 
   // ---------------------------------------------------------------- kill

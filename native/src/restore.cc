@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -440,6 +441,13 @@ JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const Proces
 
 }  // namespace
 
+namespace {
+std::atomic<int> go_state{0};   // 0: wait, 1: go, -1: abandon
+}  // namespace
+
+void restore_go_reset() { go_state = 0; }
+void restore_go(bool go) { go_state = go ? 1 : -1; }
+
 JobProcessInfo restore_job(const RestoreRequest &req) {
   if (req.procs.empty()) throw std::runtime_error("restore: no process images");
   // The main process is the one init made: the lowest pid among init's children.
@@ -603,6 +611,15 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     throw;
   }
   memory_check.rethrow();
+  if (req.wait_for_go) {
+    // The caller got ready beside the restore (its coordinator started): the job runs once it is.
+    const int64_t until = mono_ms() + 120000;
+    while (go_state.load() == 0) {
+      if (mono_ms() > until) throw std::runtime_error(who + ": restore failed: the restored job was never let go");
+      sleep_us(1000);
+    }
+    if (go_state.load() < 0) throw std::runtime_error(who + ": restore abandoned");
+  }
   for (const auto &[path, size] : req.cut_back)
     if (truncate(path.c_str(), off_t(size)) < 0)
       throw std::runtime_error(who + ": restore failed: cannot cut " + path + " back to its " + std::to_string(size) +

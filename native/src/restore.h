@@ -24,6 +24,7 @@ struct RestoreRequest {
   // been read and found intact, before the job runs: a damaged image changes nothing.
   std::vector<std::pair<std::string, uint64_t>> cut_back;
   bool pages_checked = false;          // the caller checked every page already (verify_pages)
+  bool wait_for_go = false;            // the restored job waits, parked, for restore_go()
 };
 
 struct JobProcessInfo {
@@ -58,6 +59,12 @@ std::vector<uint8_t> build_plan(const ProcessImage &image, const PassMap &pass);
 // and detaches.
 // Throws std::runtime_error with a one-line message (incl. the restorer's last log line).
 JobProcessInfo restore_job(const RestoreRequest &req);
+
+// For a restore with wait_for_go, from another thread, before it starts or while it runs:
+// true lets the job go once it is restored; false abandons it (the restore fails, nothing of
+// the job has run). restore_go_reset() before each such restore.
+void restore_go(bool go);
+void restore_go_reset();
 
 // Which page runs verify_pages reads and checks.
 enum class PageRuns {

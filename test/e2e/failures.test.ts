@@ -3,6 +3,7 @@
 // restarts from missing, truncated or damaged images or files.
 import test from 'ava';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { alive, cairn, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
@@ -96,6 +97,19 @@ test('restart refuses missing, truncated and damaged images, and missing or shru
     const r = await cairn(['restart', '--coord-port', '0', '--ckptdir', job.ckpt, target], { cwd: job.work, timeoutMs: 30_000 });
     oneLineError(t, r, pattern);
     t.deepEqual(fs.readFileSync(out), before, `${target}: the output file is as it was`);
+  }
+  // The coordinator starts while the pages are read, and the restored job waits for it: one
+  // that cannot start (its port taken) abandons the restore before anything of the job runs.
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as net.AddressInfo).port;
+    const r = await cairn(['restart', '--new-coordinator', '--coord-port', String(port), gen], { cwd: job.work, timeoutMs: 30_000 });
+    oneLineError(t, r, /coordinator did not start/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));   // a job let go would write in this time
+    t.deepEqual(fs.readFileSync(out), before, 'the output file is as it was: the job never ran');
+  } finally {
+    taken.close();
   }
   fs.renameSync(out, `${out}.moved`);
   const gone = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 30_000 });

@@ -310,8 +310,9 @@ export class Agent {
     if (victim === undefined) return;
     this.killedForTest = true;
     process.kill(victim, 'SIGKILL');
-    // A traced process dies at once but is seen dead only once the kernel has torn it down.
-    const end = Date.now() + 2000;
+    // A traced process dies at once but is seen dead only once the kernel has torn it down
+    // (its memory freed: seconds for hundreds of MiB on a loaded machine).
+    const end = Date.now() + 10_000;
     while (processAlive(victim) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   }
   private killedForTest = false;

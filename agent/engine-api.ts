@@ -31,6 +31,8 @@ export interface JobProcess {
   initPid: number;
   /** Host PID of the nsinit helper outside the namespace (the agent's own child). */
   helperPid: number;
+  /** A restored job's time namespace offsets, as made (see RestoreOptions.offsetsAt). */
+  timeOffsets?: TimeOffsets;
 }
 
 export interface FrozenProcess {
@@ -109,8 +111,12 @@ export interface RestoreOptions {
   cutBack?: Array<{ path: string; size: number }>;
   /** Every page was checked already (verifyPages): the restore does not check them again. */
   pagesChecked?: boolean;
-  /** The restored job waits, parked, until restoreGo() (the caller gets ready meanwhile). */
+  /** The restore waits for restoreGo() before it makes anything of the job (the caller gets
+   * ready meanwhile, the pages are checked on). */
   waitForGo?: boolean;
+  /** The host's clocks when timeOffsets were computed: the offsets are moved back by the
+   * time that passes until the job's time namespace is made. */
+  offsetsAt?: { monotonicNs: string; boottimeNs: string };
 }
 
 export interface HostClocks {
@@ -156,8 +162,8 @@ export interface Engine {
    * and process group, in a fresh namespace set; it runs when the promise resolves. The
    * result names the main process. */
   restore(opts: RestoreOptions): Promise<JobProcess>;
-  /** For a restore with waitForGo (before or while it runs): true lets the job go once it is
-   * restored, false abandons the restore (it fails; nothing of the job has run). */
+  /** For a restore with waitForGo (before or while it runs): true lets it go on to make the
+   * job, false abandons it (it fails before making anything of the job). */
   restoreGo(go: boolean): void;
   /** SIGKILL the job's init and reap what the engine traces (safe while frozen). */
   kill(job: JobProcess): Promise<void>;

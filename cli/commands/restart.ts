@@ -85,8 +85,9 @@ export async function restart(a: RestartArgs): Promise<number> {
   // New generations go next to the old ones: the job directory's parent is its ckptdir.
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
   const port = coordPort(a.coordPort);
-  // A new coordinator (a Node process: ~0.5 s) starts while the pages are read; the restored
-  // job waits for it, parked. A host of a multi-host restart finds its restarter's at once.
+  // A new coordinator (a Node process: ~0.5 s) starts while the restore checks pages; the
+  // restore makes the job once it answers (the job's clocks run from then). A host of a
+  // multi-host restart finds its restarter's at once.
   const coordinating = ensureCoordinator({
     host: coordHost(a.coordHost),
     port,
@@ -130,13 +131,14 @@ export async function restart(a: RestartArgs): Promise<number> {
     cutBack: checkFirst ? [] : cutBack.map((f) => ({ path: f.path, size: f.to })),
     pagesChecked: checkFirst,
     waitForGo: !coord,
+    offsetsAt: { monotonicNs: now.monotonicNs, boottimeNs: now.boottimeNs },
   });
   restoring.catch(() => undefined);   // awaited below
   if (!coord) {
     try {
       coord = await coordinating;
     } catch (e) {
-      engine.restoreGo(false);   // nothing of the job runs without its coordinator
+      engine.restoreGo(false);   // nothing of the job is made without its coordinator
       await restoring.catch(() => undefined);
       removeScratch();
       throw e;
@@ -165,7 +167,7 @@ export async function restart(a: RestartArgs): Promise<number> {
   return serveJob({
     engine,
     job,
-    timeOffsets,
+    timeOffsets: job.timeOffsets ?? timeOffsets,
     coord,
     register: {
       jobId: target.manifest?.jobId ?? '',

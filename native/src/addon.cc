@@ -38,6 +38,8 @@ namespace {
 
 struct JobResult {
   pid_t pid = 0, ns_pid = 0, init_pid = 0, helper_pid = 0;
+  bool has_offsets = false;   // a restore: the time namespace's offsets
+  int64_t mono_offset_ns = 0, boot_offset_ns = 0;
 };
 
 Napi::Object job_js(Napi::Env env, const JobResult &j) {
@@ -46,6 +48,12 @@ Napi::Object job_js(Napi::Env env, const JobResult &j) {
   o.Set("nsPid", j.ns_pid);
   o.Set("initPid", j.init_pid);
   o.Set("helperPid", j.helper_pid);
+  if (j.has_offsets) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("monotonicNs", std::to_string(j.mono_offset_ns));
+    t.Set("boottimeNs", std::to_string(j.boot_offset_ns));
+    o.Set("timeOffsets", t);
+  }
   return o;
 }
 
@@ -654,6 +662,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Value h = o.Get("hostname");
     req->hostname = h.IsString() ? h.As<Napi::String>().Utf8Value() : std::string();
     time_offsets(o.Get("timeOffsets"), req->mono_offset_ns, req->boot_offset_ns);
+    if (Napi::Value at = o.Get("offsetsAt"); at.IsObject()) {
+      req->offsets_at_mono_ns = js_i64(at.As<Napi::Object>().Get("monotonicNs"), "offsetsAt.monotonicNs");
+      req->offsets_at_boot_ns = js_i64(at.As<Napi::Object>().Get("boottimeNs"), "offsetsAt.boottimeNs");
+    }
     if (Napi::Value cb = o.Get("cutBack"); cb.IsArray()) {
       Napi::Array a = cb.As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); i++) {
@@ -678,7 +690,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
       int pidfd = ji.helper_pidfd >= 0 ? ji.helper_pidfd : int(syscall(SYS_pidfd_open, ji.helper_pid, 0));
       thread_->add_helper(ji.helper_pid, pidfd, ji.init_pid);
-      JobResult j{ji.pid, ji.ns_pid, ji.init_pid, ji.helper_pid};
+      JobResult j{ji.pid, ji.ns_pid, ji.init_pid, ji.helper_pid, true, ji.mono_offset_ns, ji.boot_offset_ns};
       c->result = [j](Napi::Env env) -> Napi::Value { return job_js(env, j); };
       return true;
     });

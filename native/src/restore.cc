@@ -443,6 +443,12 @@ JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const Proces
 
 namespace {
 std::atomic<int> go_state{0};   // 0: wait, 1: go, -1: abandon
+
+int64_t clock_now_ns(clockid_t c) {
+  timespec ts;
+  clock_gettime(c, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 }  // namespace
 
 void restore_go_reset() { go_state = 0; }
@@ -522,6 +528,17 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     }
     page_fds[i] = page_mem[i].fd;
   }
+  if (req.wait_for_go) {
+    // The caller gets ready meanwhile (its coordinator starts), and the memory check reads on.
+    // Not later: the job's clocks run from the time namespace's making, and nothing of the
+    // job is made yet when the caller gives up.
+    const int64_t until = mono_ms() + 120000;
+    while (go_state.load() == 0) {
+      if (mono_ms() > until) throw std::runtime_error(who + ": restore failed: it was never told to go on");
+      sleep_us(1000);
+    }
+    if (go_state.load() < 0) throw std::runtime_error(who + ": restore abandoned");
+  }
   JobPlan jp = build_job_plan(req, imgs, main_img, page_fds);
 
   Fd plan_fd(int(syscall(SYS_memfd_create, "cairn-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
@@ -563,8 +580,13 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
                              "--ipc-len", std::to_string(ipc_len)});
     fds.push_back(ipc_fd.fd);
   }
-  if (req.mono_offset_ns || req.boot_offset_ns) {
-    args.insert(args.end(), {"--mono", std::to_string(req.mono_offset_ns), "--boot", std::to_string(req.boot_offset_ns)});
+  int64_t mono_offset = req.mono_offset_ns, boot_offset = req.boot_offset_ns;
+  if (req.offsets_at_mono_ns && (mono_offset || boot_offset)) {
+    mono_offset -= clock_now_ns(CLOCK_MONOTONIC) - req.offsets_at_mono_ns;
+    boot_offset -= clock_now_ns(CLOCK_BOOTTIME) - req.offsets_at_boot_ns;
+  }
+  if (mono_offset || boot_offset) {
+    args.insert(args.end(), {"--mono", std::to_string(mono_offset), "--boot", std::to_string(boot_offset)});
   }
   const std::string &hostname = req.hostname.empty() ? main_img->hostname : req.hostname;
   if (!hostname.empty()) args.insert(args.end(), {"--hostname", hostname});
@@ -611,15 +633,6 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     throw;
   }
   memory_check.rethrow();
-  if (req.wait_for_go) {
-    // The caller got ready beside the restore (its coordinator started): the job runs once it is.
-    const int64_t until = mono_ms() + 120000;
-    while (go_state.load() == 0) {
-      if (mono_ms() > until) throw std::runtime_error(who + ": restore failed: the restored job was never let go");
-      sleep_us(1000);
-    }
-    if (go_state.load() < 0) throw std::runtime_error(who + ": restore abandoned");
-  }
   for (const auto &[path, size] : req.cut_back)
     if (truncate(path.c_str(), off_t(size)) < 0)
       throw std::runtime_error(who + ": restore failed: cannot cut " + path + " back to its " + std::to_string(size) +
@@ -671,6 +684,8 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   rs.done = true;
   info.pid = pid;
   info.ns_pid = main_img->ns_pid;
+  info.mono_offset_ns = mono_offset;
+  info.boot_offset_ns = boot_offset;
   info.init_pid = rs.ns.init_pid;
   info.helper_pid = rs.ns.helper_pid;
   info.helper_pidfd = rs.ns.helper_pidfd;   // handed over to the caller

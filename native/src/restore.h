@@ -19,17 +19,22 @@ struct RestoreRequest {
   std::string nsinit_path, restorer_path, log_path, hostname;
   std::vector<int> pass_fds;           // agent fds (valid while the request runs)
   int64_t mono_offset_ns = 0, boot_offset_ns = 0;
+  // The host's CLOCK_MONOTONIC and CLOCK_BOOTTIME when the offsets were computed (0: as
+  // given): the offsets are moved back by the time that passes until the job's time
+  // namespace is made, so the job's clocks go on from the checkpoint from then on.
+  int64_t offsets_at_mono_ns = 0, offsets_at_boot_ns = 0;
   std::vector<std::string> env;        // environment for nsinit (not the job's: the image has it)
   // Files that grew after the checkpoint, cut back to their saved size once every page has
   // been read and found intact, before the job runs: a damaged image changes nothing.
   std::vector<std::pair<std::string, uint64_t>> cut_back;
   bool pages_checked = false;          // the caller checked every page already (verify_pages)
-  bool wait_for_go = false;            // the restored job waits, parked, for restore_go()
+  bool wait_for_go = false;            // the restore waits for restore_go() before it makes anything
 };
 
 struct JobProcessInfo {
   pid_t pid = 0, ns_pid = 0, init_pid = 0, helper_pid = 0;
   int helper_pidfd = -1;               // pidfd of helper_pid, for exit watching
+  int64_t mono_offset_ns = 0, boot_offset_ns = 0;   // the time namespace's offsets
   // Processes left traced (host pid -> tids, leader first) until a pump has sent the bytes
   // in flight their sending ends owe (start_pump): the caller registers them as frozen.
   std::vector<std::pair<pid_t, std::vector<pid_t>>> held;
@@ -61,8 +66,8 @@ std::vector<uint8_t> build_plan(const ProcessImage &image, const PassMap &pass);
 JobProcessInfo restore_job(const RestoreRequest &req);
 
 // For a restore with wait_for_go, from another thread, before it starts or while it runs:
-// true lets the job go once it is restored; false abandons it (the restore fails, nothing of
-// the job has run). restore_go_reset() before each such restore.
+// true lets it go on to make the job; false abandons it (it fails before making anything).
+// restore_go_reset() before each such restore.
 void restore_go(bool go);
 void restore_go_reset();
 

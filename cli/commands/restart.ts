@@ -7,7 +7,7 @@ import { serveJob } from '../../agent/agent.js';
 import { loadEngine, nativePaths } from '../../agent/engine-api.js';
 import { checkFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
-import { remakeRemoteTcp } from '../../agent/remote-tcp-restart.js';
+import { hasRemoteTcp, remakeRemoteTcp } from '../../agent/remote-tcp-restart.js';
 import { jobProcesses } from '../../agent/job-processes.js';
 import { resolveRestartTarget } from '../../agent/restart-target.js';
 import { codecSpec, compressOf } from '../../common/compress.js';
@@ -101,8 +101,7 @@ export async function restart(a: RestartArgs): Promise<number> {
   coordinating.catch(() => undefined);   // awaited below
   // Connections to the job on other hosts are made again with their agents, through the
   // coordinator, before the restore.
-  const remoteTcp = loaded.some((l) => ((l.image as { sockets?: Array<{ remoteConn?: string }> }).sockets ?? []).some((s) => s.remoteConn));
-  let coord = checkFirst || remoteTcp ? await coordinating : undefined;
+  let coord = checkFirst || hasRemoteTcp(loaded.map((l) => l.image as never)) ? await coordinating : undefined;
   const now = engine.clocks();
   const timeOffsets = {
     monotonicNs: offset(image.clocks?.monotonicNs ?? now.monotonicNs, now.monotonicNs),

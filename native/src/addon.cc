@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "tcp_remote_js.h"
+#include "monotonic.h"
 #include "crc32c.h"
 #include "engine_thread.h"
 #include "image_js.h"
@@ -55,12 +56,6 @@ Napi::Object job_js(Napi::Env env, const JobResult &j) {
     o.Set("timeOffsets", t);
   }
   return o;
-}
-
-int64_t clock_ns(clockid_t c) {
-  timespec ts;
-  clock_gettime(c, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 uint64_t pidns_of(pid_t pid) {

@@ -1,6 +1,7 @@
 // Dump of one frozen process: attributes from /proc, per-thread state through ptrace and
 // injected system calls, then descriptors and memory.
 #include "process.h"
+#include "monotonic.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -100,12 +101,6 @@ std::string status_field(const std::string &status, const char *key) {
   while (p < status.size() && (status[p] == ' ' || status[p] == '\t')) p++;
   size_t e = status.find('\n', p);
   return status.substr(p, e == std::string::npos ? std::string::npos : e - p);
-}
-
-int64_t clock_ns(clockid_t c) {
-  timespec ts;
-  clock_gettime(c, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 double ms_since(const timespec &t0) {

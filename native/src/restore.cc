@@ -443,12 +443,6 @@ JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const Proces
 
 namespace {
 std::atomic<int> go_state{0};   // 0: wait, 1: go, -1: abandon
-
-int64_t clock_now_ns(clockid_t c) {
-  timespec ts;
-  clock_gettime(c, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 }  // namespace
 
 void restore_go_reset() { go_state = 0; }
@@ -582,8 +576,8 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   }
   int64_t mono_offset = req.mono_offset_ns, boot_offset = req.boot_offset_ns;
   if (req.offsets_at_mono_ns && (mono_offset || boot_offset)) {
-    mono_offset -= clock_now_ns(CLOCK_MONOTONIC) - req.offsets_at_mono_ns;
-    boot_offset -= clock_now_ns(CLOCK_BOOTTIME) - req.offsets_at_boot_ns;
+    mono_offset -= clock_ns(CLOCK_MONOTONIC) - req.offsets_at_mono_ns;
+    boot_offset -= clock_ns(CLOCK_BOOTTIME) - req.offsets_at_boot_ns;
   }
   if (mono_offset || boot_offset) {
     args.insert(args.end(), {"--mono", std::to_string(mono_offset), "--boot", std::to_string(boot_offset)});

@@ -98,8 +98,8 @@ test('restart refuses missing, truncated and damaged images, and missing or shru
     oneLineError(t, r, pattern);
     t.deepEqual(fs.readFileSync(out), before, `${target}: the output file is as it was`);
   }
-  // The coordinator starts while the pages are read, and the restored job waits for it: one
-  // that cannot start (its port taken) abandons the restore before anything of the job runs.
+  // The coordinator starts while the pages are checked, and the restore makes the job once it
+  // answers: one that cannot start (its port taken) abandons the restore before the job runs.
   const taken = net.createServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   try {

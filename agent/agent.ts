@@ -165,9 +165,7 @@ export class Agent {
     await this.chain;
     await this.ipcServer?.close();
     this.session?.send({ jobExited: { status } });
-    // Give the coordinator the last message before the stream closes.
-    await new Promise((r) => setTimeout(r, 50));
-    this.session?.close();
+    await this.session?.closeWhenDelivered(2000);
     return status;
   }
 

@@ -90,6 +90,23 @@ export class CoordinatorSession {
     this.client.close();
   }
 
+  /** Closes the stream once the coordinator has read it to the end (it closes its side
+   * then), or after `ms`: what was sent last has arrived. */
+  closeWhenDelivered(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const delivered = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.stream.once('status', done);
+      this.stream.once('error', done);
+    });
+    this.close();
+    return delivered;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

@@ -1,12 +1,9 @@
-// The cairn command line (yargs). Each command lives in cli/commands/.
+// The cairn command line (yargs). Each command lives in cli/commands/, loaded only when it
+// runs: every cairn command starts a Node process, and the others' modules (the engine,
+// gRPC, ssh2) would cost each of them ~0.1 s.
 import yargs, { type Argv } from 'yargs';
 import { UserError } from '../common/errors.js';
 import { CAIRN_VERSION } from '../common/paths.js';
-import { command } from './commands/command.js';
-import { coordinator } from './commands/coordinator.js';
-import { inspect } from './commands/inspect.js';
-import { launch } from './commands/launch.js';
-import { restart } from './commands/restart.js';
 import { fail } from './output.js';
 
 const coordOptions = (y: Argv) =>
@@ -66,7 +63,8 @@ async function run(argv: string[]): Promise<number> {
           .option('hostfile', { type: 'string', describe: 'as --hosts, one host per line (MPI hostfiles work)' })
           .option('secret-stdin', { type: 'boolean', hidden: true, describe: 'the job secret is the first line of stdin' }),
       (a) => {
-        result = launch({ hosts: a.hosts, hostfile: a.hostfile, secretStdin: a['secret-stdin'], command: ((a['--'] as unknown[] | undefined) ?? []).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, compress: a.compress, quiet: a.quiet });
+        const args = { hosts: a.hosts, hostfile: a.hostfile, secretStdin: a['secret-stdin'], command: ((a['--'] as unknown[] | undefined) ?? []).map(String), newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, gzip: a.gzip, compress: a.compress, quiet: a.quiet };   // now: yargs reuses what it parsed
+        result = import('./commands/launch.js').then((c) => c.launch(args));
       },
     )
     .command(
@@ -85,7 +83,8 @@ async function run(argv: string[]): Promise<number> {
           .option('only-host', { type: 'string', hidden: true, describe: 'restore only the processes of this host of the checkpoint' })
           .option('secret-stdin', { type: 'boolean', hidden: true }),
       (a) => {
-        result = restart({ hosts: a.hosts, hostfile: a.hostfile, hostMap: a['host-map'], onlyHost: a['only-host'], secretStdin: a['secret-stdin'], targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, compress: a.compress, quiet: a.quiet });
+        const args = { hosts: a.hosts, hostfile: a.hostfile, hostMap: a['host-map'], onlyHost: a['only-host'], secretStdin: a['secret-stdin'], targets: (a.targets as string[] | undefined)?.map(String) ?? [], newCoordinator: a['new-coordinator'], coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], interval: a.interval, ckptdir: a.ckptdir, compress: a.compress, quiet: a.quiet };   // now: yargs reuses what it parsed
+        result = import('./commands/restart.js').then((c) => c.restart(args));
       },
     )
     .command(
@@ -102,7 +101,8 @@ async function run(argv: string[]): Promise<number> {
           .option('quit', { alias: 'q', type: 'boolean', describe: 'kill the job and stop the coordinator' })
           .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }),
       (a) => {
-        result = command({ checkpoint: a.checkpoint, bcheckpoint: a.bcheckpoint, status: a.status, list: a.list, kill: a.kill, quit: a.quit, json: a.json, compress: a.compress, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir });
+        const args = { checkpoint: a.checkpoint, bcheckpoint: a.bcheckpoint, status: a.status, list: a.list, kill: a.kill, quit: a.quit, json: a.json, compress: a.compress, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir };   // now: yargs reuses what it parsed
+        result = import('./commands/command.js').then((c) => c.command(args));
       },
     )
     .command(
@@ -110,7 +110,8 @@ async function run(argv: string[]): Promise<number> {
       'same as cairn command --status',
       (y) => coordOptions(y).option('json', { type: 'boolean', default: false }),
       (a) => {
-        result = command({ status: true, json: a.json, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir });
+        const args = { status: true, json: a.json, coordHost: a['coord-host'], coordPort: a['coord-port'], portFile: a['port-file'], ckptdir: a.ckptdir };   // now: yargs reuses what it parsed
+        result = import('./commands/command.js').then((c) => c.command(args));
       },
     )
     .command(
@@ -129,7 +130,8 @@ async function run(argv: string[]): Promise<number> {
           .option('phase-timeout', { type: 'number', default: 60, describe: 'seconds a member may take for a barrier phase' })
           .option('ready-fd', { type: 'number', hidden: true }),
       (a) => {
-        result = coordinator({ coordPort: a['coord-port'], portFile: a['port-file'], daemon: a.daemon, exitOnLast: a['exit-on-last'], interval: a.interval, ckptdir: a.ckptdir, keep: a.keep, phaseTimeout: a['phase-timeout'], readyFd: a['ready-fd'], starterPid: a['starter-pid'] });
+        const args = { coordPort: a['coord-port'], portFile: a['port-file'], daemon: a.daemon, exitOnLast: a['exit-on-last'], interval: a.interval, ckptdir: a.ckptdir, keep: a.keep, phaseTimeout: a['phase-timeout'], readyFd: a['ready-fd'], starterPid: a['starter-pid'] };   // now: yargs reuses what it parsed
+        result = import('./commands/coordinator.js').then((c) => c.coordinator(args));
       },
     )
     .command(
@@ -142,7 +144,8 @@ async function run(argv: string[]): Promise<number> {
           .option('ckptdir', { type: 'string', describe: 'checkpoint directory when no target is given (default: current directory)' })
           .positional('targets', { type: 'string', array: true }),
       (a) => {
-        result = inspect({ targets: (a.targets as string[] | undefined)?.map(String) ?? [], json: a.json, verify: a.verify, ckptdir: a.ckptdir });
+        const args = { targets: (a.targets as string[] | undefined)?.map(String) ?? [], json: a.json, verify: a.verify, ckptdir: a.ckptdir };   // now: yargs reuses what it parsed
+        result = import('./commands/inspect.js').then((c) => c.inspect(args));
       },
     )
     .demandCommand(1, 'name a command: launch, command, restart, coordinator, status, inspect')

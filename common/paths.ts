@@ -18,4 +18,9 @@ export function cairnBin(): string {
   return path.join(projectRoot(), 'bin', 'cairn.js');
 }
 
+/** The background coordinator's own entry (coordinator/daemon-main.ts). */
+export function coordinatorDaemonScript(): string {
+  return path.join(projectRoot(), 'dist', 'coordinator', 'daemon-main.js');
+}
+
 export const CAIRN_VERSION = '0.1.0';

@@ -19,7 +19,7 @@ import { genName } from './generations.js';
 import { Job, RegisterRefused } from './job.js';
 import { loadOrCreateSecret } from './job-secret.js';
 import type { Member, SessionCall } from './member.js';
-import { RemoteAgent } from './remote-agent.js';
+import type { RemoteAgent } from './remote-agent.js';
 import type { SpawnAgentsRequest__Output } from '../gen/cairn/v1/SpawnAgentsRequest.js';
 import type { SpawnAgentsReply } from '../gen/cairn/v1/SpawnAgentsReply.js';
 import { resolveOptions, type CoordinatorOptions, type ResolvedOptions, type RunningCoordinator } from './options.js';
@@ -210,6 +210,8 @@ class Coordinator implements SessionHost, ControlHost {
   async spawnAgents(req: SpawnAgentsRequest__Output): Promise<SpawnAgentsReply> {
     if (this.shutdownStarted) return { ok: false, error: 'the coordinator is shutting down' };
     const ckptDir = req.ckptDir || this.opts.ckptDir;
+    // ssh2 is loaded only by a coordinator that starts agents over ssh (~30 ms at start otherwise).
+    const { RemoteAgent } = await import('./remote-agent.js');
     const results = await Promise.all(req.agents.map(async (spec) => {
       const r = new RemoteAgent(spec.host, (line) => this.log(line));
       this.remotes.push(r);
@@ -271,7 +273,6 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const secret = loadOrCreateSecret(opts.ckptDir);
   const coordinator = new Coordinator(opts, secret);
   const port = await coordinator.listen();
-  setImmediate(warmManifestCodec);
   if (opts.portFile) {
     try {
       await writeFileAtomic(opts.portFile, `${port}\n`, 0o644);
@@ -280,6 +281,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       throw new UserError(`cannot write port file ${opts.portFile}: ${errorMessage(err)}`);
     }
   }
+  // After the caller has said it listens (its starter waits for that), before any checkpoint.
+  setImmediate(warmManifestCodec);
   return {
     port,
     secret,

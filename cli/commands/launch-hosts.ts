@@ -2,7 +2,7 @@
 // over ssh, each running CMD under cairn there; this process waits for them all and exits
 // with the highest exit status.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { call } from '../../common/control-client.js';
+import { call } from '../../common/control-client-lazy.js';
 import { cairnBin } from '../../common/paths.js';
 import { UserError } from '../../common/errors.js';
 import type { SpawnAgentsReply__Output } from '../../gen/cairn/v1/SpawnAgentsReply.js';

@@ -1,14 +1,12 @@
 // cairn launch [options] CMD...: run CMD under cairn, in the foreground, and exit with its status.
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveJob } from '../../agent/agent.js';
 import { loadEngine } from '../../agent/engine-api.js';
-import { mpiLauncherEnv, startDaemonSpawner } from '../../agent/daemon-spawn.js';
 import { launchJob, resolveProgram } from '../../agent/launch.js';
 import { compressOf } from '../../common/compress.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError } from '../../common/errors.js';
-import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
+import { beginCoordinator, withCoordinator } from '../coordinator-process.js';
 import { hostsOf, readSecretFromStdin } from '../../common/hostfile.js';
 import { info } from '../output.js';
 import { launchOnHosts } from './launch-hosts.js';
@@ -49,7 +47,9 @@ export async function launch(a: LaunchArgs): Promise<number> {
     throw new UserError(`checkpoint directory ${ckptDir} is not writable`, 'choose another with --ckptdir');
   }
   const port = coordPort(a.coordPort);
-  const coord = await ensureCoordinator({
+  // A new coordinator (a Node process) starts now, while this one loads the agent's modules
+  // (gRPC: ~0.1 s) and the engine.
+  const coordinating = beginCoordinator({
     host: coordHost(a.coordHost),
     port,
     newCoordinator: a.newCoordinator || port === 0,
@@ -60,8 +60,21 @@ export async function launch(a: LaunchArgs): Promise<number> {
     exitOnLast: hosts.length === 0,
     secret,
   });
-  if (hosts.length) return launchOnHosts(coord, hosts, a.command, cwd, ckptDir, !!a.quiet, compress);
-  const engine = loadEngine();
+  let modules;
+  try {
+    modules = hosts.length ? undefined : await Promise.all([import('../../agent/agent.js'), import('../../agent/daemon-spawn.js'), loadEngine()]);
+    if (modules) {
+      // While the coordinator starts: what the agent would do first thing after it answers.
+      (await import('../../common/proto.js')).cairnProto();
+      (await import('../../agent/image-file.js')).warmImageCodec();
+    }
+  } catch (e) {
+    await coordinating.abandon();
+    throw e;
+  }
+  const coord = await coordinating.ready;
+  if (!modules) return launchOnHosts(coord, hosts, a.command, cwd, ckptDir, !!a.quiet, compress);
+  const [{ serveJob }, { mpiLauncherEnv, startDaemonSpawner }, engine] = modules;
   const log = a.quiet ? () => undefined : info;
   // mpirun/mpiexec in the job start their daemons on other hosts through this agent.
   const spawner = await startDaemonSpawner(coord, { cwd, ckptDir, log });

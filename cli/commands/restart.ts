@@ -3,24 +3,29 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serveJob } from '../../agent/agent.js';
-import { loadEngine, nativePaths } from '../../agent/engine-api.js';
-import { checkFiles } from '../../agent/file-checks.js';
 import { readImage } from '../../agent/image-file.js';
-import { hasRemoteTcp, remakeRemoteTcp } from '../../agent/remote-tcp-restart.js';
-import { jobProcesses } from '../../agent/job-processes.js';
-import { resolveRestartTarget } from '../../agent/restart-target.js';
+import { resolveRestartTarget, type RestartTarget } from '../../agent/restart-target.js';
 import { codecSpec, compressOf } from '../../common/compress.js';
 import { ckptDirOf, coordHost, coordPort, intervalOf } from '../../common/coord-address.js';
 import { UserError, errorMessage } from '../../common/errors.js';
-import { ensureCoordinator, withCoordinator } from '../coordinator-process.js';
+import { beginCoordinator, withCoordinator, type CoordinatorStart } from '../coordinator-process.js';
 import { readSecretFromStdin } from '../../common/hostfile.js';
 import { info } from '../output.js';
 import { withProgress } from '../progress.js';
 import { imagesOfHost, planHosts, restartOnHosts } from './restart-hosts.js';
 import { forwardSignals } from '../signals.js';
-import { waitForListenerPorts } from '../../agent/listener-ports.js';
-import { agentSocketOf, startDaemonSpawner } from '../../agent/daemon-spawn.js';
+
+// Loaded once the coordinator is starting: with gRPC, ~0.1 s of a restart's start.
+const agentModules = () =>
+  Promise.all([
+    import('../../agent/agent.js'),
+    import('../../agent/engine-api.js'),
+    import('../../agent/file-checks.js'),
+    import('../../agent/remote-tcp-restart.js'),
+    import('../../agent/job-processes.js'),
+    import('../../agent/listener-ports.js'),
+    import('../../agent/daemon-spawn.js'),
+  ]);
 
 export interface RestartArgs {
   targets: string[];
@@ -54,6 +59,36 @@ export async function restart(a: RestartArgs): Promise<number> {
   const placement = planHosts(target, a);
   if (placement) return restartOnHosts(target, placement, a);
   if (a.onlyHost !== undefined) target.images = imagesOfHost(target, a.onlyHost);
+  // New generations go next to the old ones: the job directory's parent is its ckptdir.
+  const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
+  const port = coordPort(a.coordPort);
+  // A new coordinator (a Node process) starts now, while this one loads its modules and
+  // checks the images; the restore makes the job once it answers (the job's clocks run from
+  // then). A restart refused meanwhile stops it. A host of a multi-host restart finds its
+  // restarter's at once.
+  const coordinating = beginCoordinator({
+    host: coordHost(a.coordHost),
+    port,
+    newCoordinator: a.newCoordinator || port === 0,
+    portFile: a.portFile,
+    ckptDir,
+    intervalS: intervalOf(a.interval ?? target.manifest?.intervalS),
+    exitOnLast: true,
+    secret,
+  });
+  let serve: () => Promise<number>;
+  try {
+    serve = await restoreHere(a, target, ckptDir, coordinating, compressFlag);
+  } catch (e) {
+    await coordinating.abandon();
+    throw e;
+  }
+  return serve();
+}
+
+/** Restores the job; resolves with what serves it, once it runs. */
+async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: string, coordinating: CoordinatorStart, compressFlag: string | undefined): Promise<() => Promise<number>> {
+  const [{ serveJob }, { loadEngine, nativePaths }, { checkFiles }, { hasRemoteTcp, remakeRemoteTcp }, { jobProcesses }, { waitForListenerPorts }, { agentSocketOf, startDaemonSpawner }] = await agentModules();
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
   for (const l of loaded) {
@@ -82,26 +117,9 @@ export async function restart(a: RestartArgs): Promise<number> {
   if (mains.length === 0) throw new UserError(`${target.genDir}: no image of the job's main process`, 'restart the whole generation directory, not single images');
   const { image } = mains[0]!;
 
-  // New generations go next to the old ones: the job directory's parent is its ckptdir.
-  const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
-  const port = coordPort(a.coordPort);
-  // A new coordinator (a Node process: ~0.5 s) starts while the restore checks pages; the
-  // restore makes the job once it answers (the job's clocks run from then). A host of a
-  // multi-host restart finds its restarter's at once.
-  const coordinating = ensureCoordinator({
-    host: coordHost(a.coordHost),
-    port,
-    newCoordinator: a.newCoordinator || port === 0,
-    portFile: a.portFile,
-    ckptDir,
-    intervalS: intervalOf(a.interval ?? target.manifest?.intervalS),
-    exitOnLast: true,
-    secret,
-  });
-  coordinating.catch(() => undefined);   // awaited below
   // Connections to the job on other hosts are made again with their agents, through the
   // coordinator, before the restore.
-  let coord = checkFirst || hasRemoteTcp(loaded.map((l) => l.image as never)) ? await coordinating : undefined;
+  let coord = checkFirst || hasRemoteTcp(loaded.map((l) => l.image as never)) ? await coordinating.ready : undefined;
   const now = engine.clocks();
   const timeOffsets = {
     monotonicNs: offset(image.clocks?.monotonicNs ?? now.monotonicNs, now.monotonicNs),
@@ -133,9 +151,12 @@ export async function restart(a: RestartArgs): Promise<number> {
     offsetsAt: { monotonicNs: now.monotonicNs, boottimeNs: now.boottimeNs },
   });
   restoring.catch(() => undefined);   // awaited below
+  // While the coordinator starts: what the agent would do first thing after the restore.
+  (await import('../../common/proto.js')).cairnProto();
+  (await import('../../agent/image-file.js')).warmImageCodec();
   if (!coord) {
     try {
-      coord = await coordinating;
+      coord = await coordinating.ready;
     } catch (e) {
       engine.restoreGo(false);   // nothing of the job is made without its coordinator
       await restoring.catch(() => undefined);
@@ -162,21 +183,24 @@ export async function restart(a: RestartArgs): Promise<number> {
   // MPI launchers of the job may start daemons on other hosts again: the socket their
   // environment names is served again (a job from before this existed has none).
   const socket = agentSocketOf(job.pid);
-  const spawner = socket ? await startDaemonSpawner(coord, { cwd: image.cwd, ckptDir, log, socket }) : undefined;
-  return serveJob({
-    engine,
-    job,
-    timeOffsets: job.timeOffsets ?? timeOffsets,
-    coord,
-    register: {
-      jobId: target.manifest?.jobId ?? '',
-      jobName: image.comm,
-      argv: image.argv,
-      cwd: image.cwd,
-      restarted: true,
-      generation: target.manifest?.generation ?? 0,
-    },
-    log,
-    compress: compressFlag ?? codecSpec(image.pagesCodec as unknown as number),
-  }, forwardSignals).finally(() => spawner?.close());
+  const joined = coord;
+  return async () => {
+    const spawner = socket ? await startDaemonSpawner(joined, { cwd: image.cwd, ckptDir, log, socket }) : undefined;
+    return serveJob({
+      engine,
+      job,
+      timeOffsets: job.timeOffsets ?? timeOffsets,
+      coord: joined,
+      register: {
+        jobId: target.manifest?.jobId ?? '',
+        jobName: image.comm,
+        argv: image.argv,
+        cwd: image.cwd,
+        restarted: true,
+        generation: target.manifest?.generation ?? 0,
+      },
+      log,
+      compress: compressFlag ?? codecSpec(image.pagesCodec as unknown as number),
+    }, forwardSignals).finally(() => spawner?.close());
+  };
 }

@@ -10,6 +10,14 @@ import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { checkpointedCounter, flipByte, oneLineError } from '../helpers/damage.js';
 
+/** Coordinators running for checkpoint directory `dir` (their command line names it). */
+function coordinatorsOf(dir: string): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    const argv = readIf(`/proc/${pid}/cmdline`).split('\0');
+    return argv.some((a) => a.endsWith('daemon-main.js')) && argv.includes(dir);
+  });
+}
+
 test('commands without the job secret, or with a wrong one, are refused', async (t) => {
   const job = new TestJob('secret');
   t.teardown(() => job.cleanup());
@@ -112,8 +120,13 @@ test('restart refuses missing, truncated and damaged images, and missing or shru
     taken.close();
   }
   fs.renameSync(out, `${out}.moved`);
-  const gone = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 30_000 });
+  // The coordinator starts as the restart begins: a restart refused after that stops it, and
+  // puts back the port file it may have written.
+  const portFile = path.join(job.work, 'refused.port');
+  const gone = await cairn(['restart', '--coord-port', '0', '--port-file', portFile, gen], { cwd: job.work, timeoutMs: 30_000 });
   oneLineError(t, gone, new RegExp(`file ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*no longer exists`));
+  t.false(fs.existsSync(portFile), 'no port file of a stopped coordinator');
+  t.deepEqual(coordinatorsOf(job.ckpt), [], 'no coordinator left');
   fs.renameSync(`${out}.moved`, out);
   fs.truncateSync(out, 10);
   const shrunk = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 30_000 });

@@ -59,6 +59,8 @@ async function checkpointKillRestart(t: import('ava').ExecutionContext, job: Tes
   // The restart runs in a window of its own: a different terminal than the launch had.
   const r = await tmux.run('new-window', '-t', 'job', '-n', 'again', `cd ${sh(job.ckpt)} && ./cairn_restart.sh`);
   t.is(r.code, 0, r.stderr);
+  // Keys are typed once the job is back (registered, so restored and let go).
+  await job.running();
 }
 
 function launchLine(job: TestJob, argv: string[]): string {
@@ -75,6 +77,10 @@ async function launchInTmux(t: import('ava').ExecutionContext, name: string, arg
   });
   const r = await tmux.run('new-session', '-d', '-s', 'job', '-x', '100', '-y', '30', launchLine(job, argv));
   t.is(r.code, 0, r.stderr);
+  // The session outlives the launch's window: its launcher exits once the job is killed, and
+  // the restart gets a window of its own after that.
+  const keep = await tmux.run('set-option', '-w', '-t', 'job:0', 'remain-on-exit', 'on');
+  t.is(keep.code, 0, keep.stderr);
   return { job, tmux };
 }
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import { genName } from '../common/generation-names.js';
+import { cairnProto } from '../common/proto.js';
 import { CoordinatorSession } from './session.js';
 import { finishImage, IMAGE_SUFFIX, warmImageCodec } from './image-file.js';
 import { SysvIpcServer } from './sysv-ipc-server.js';
@@ -610,6 +611,13 @@ export class Agent {
     void tick();
   }
   private releasing = false;
+}
+
+/** What an agent does first once it serves a job (the control schema parsed, the image
+ * codec compiled), done ahead: a launch or restart calls it while its coordinator starts. */
+export function warmAgent(): void {
+  cairnProto();
+  warmImageCodec();
 }
 
 /** Registers the job and serves it until it ends; returns its exit status. A job the

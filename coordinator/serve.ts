@@ -3,19 +3,11 @@
 import fs from 'node:fs';
 import { UserError } from '../common/errors.js';
 import { startCoordinator } from './coordinator.js';
-import { DEFAULT_WRITE_TIMEOUT_S } from './options.js';
+import { DEFAULT_WRITE_TIMEOUT_S, type CoordinatorOptions } from './options.js';
 
-export interface ServeOptions {
-  port: number;
-  portFile?: string;
-  /** Absolute. */
-  ckptDir: string;
-  intervalS: number;
-  exitOnLast: boolean;
-  keep: number;
-  phaseTimeoutS: number;
-  /** The cairn command written into cairn_restart.sh. */
-  cairnBin: string;
+/** What startCoordinator takes (the write timeout is the default), and how the starter is
+ * told and watched. */
+export interface ServeOptions extends Omit<CoordinatorOptions, 'host' | 'writeTimeoutS' | 'log'> {
   /** `READY <port>` is written here once listening (the starter waits for it). */
   readyFd?: number;
   /** With exitOnLast: shut down if this process is gone and no member ever joined. */

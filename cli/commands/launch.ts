@@ -63,11 +63,7 @@ export async function launch(a: LaunchArgs): Promise<number> {
   let modules;
   try {
     modules = hosts.length ? undefined : await Promise.all([import('../../agent/agent.js'), import('../../agent/daemon-spawn.js'), loadEngine()]);
-    if (modules) {
-      // While the coordinator starts: what the agent would do first thing after it answers.
-      (await import('../../common/proto.js')).cairnProto();
-      (await import('../../agent/image-file.js')).warmImageCodec();
-    }
+    modules?.[0].warmAgent();
   } catch (e) {
     await coordinating.abandon();
     throw e;

@@ -88,7 +88,7 @@ export async function restart(a: RestartArgs): Promise<number> {
 
 /** Restores the job; resolves with what serves it, once it runs. */
 async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: string, coordinating: CoordinatorStart, compressFlag: string | undefined): Promise<() => Promise<number>> {
-  const [{ serveJob }, { loadEngine, nativePaths }, { checkFiles }, { hasRemoteTcp, remakeRemoteTcp }, { jobProcesses }, { waitForListenerPorts }, { agentSocketOf, startDaemonSpawner }] = await agentModules();
+  const [{ serveJob, warmAgent }, { loadEngine, nativePaths }, { checkFiles }, { hasRemoteTcp, remakeRemoteTcp }, { jobProcesses }, { waitForListenerPorts }, { agentSocketOf, startDaemonSpawner }] = await agentModules();
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
   for (const l of loaded) {
@@ -151,9 +151,7 @@ async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: strin
     offsetsAt: { monotonicNs: now.monotonicNs, boottimeNs: now.boottimeNs },
   });
   restoring.catch(() => undefined);   // awaited below
-  // While the coordinator starts: what the agent would do first thing after the restore.
-  (await import('../../common/proto.js')).cairnProto();
-  (await import('../../agent/image-file.js')).warmImageCodec();
+  warmAgent();   // while the coordinator starts
   if (!coord) {
     try {
       coord = await coordinating.ready;

@@ -18,6 +18,12 @@ export function cairnBin(): string {
   return path.join(projectRoot(), 'bin', 'cairn.js');
 }
 
+/** The command users run (bin/ on PATH): the native front (native/helpers/front.c), which
+    answers `cairn command --checkpoint|--bcheckpoint` itself and runs bin/cairn.js for the rest. */
+export function cairnFront(): string {
+  return path.join(projectRoot(), 'bin', 'cairn');
+}
+
 /** The background coordinator's own entry (coordinator/daemon-main.ts). */
 export function coordinatorDaemonScript(): string {
   return path.join(projectRoot(), 'dist', 'coordinator', 'daemon-main.js');

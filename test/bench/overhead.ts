@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cairn, readIf, runAsUser, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
+import { cairnBin } from '../../common/paths.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { median, secondsAsync } from './util.js';
 
@@ -13,8 +14,10 @@ export interface TrivialCheckpoint {
   /** The checkpoint itself, as the coordinator measures it (freeze to thaw, images fsynced). */
   checkpointS: number;
   pauseS: number;
-  /** `cairn command --bcheckpoint` as a user runs it (node start-up included). */
+  /** `cairn command --bcheckpoint` as a user runs it: bin/cairn, whose native front answers it. */
   commandWallS: number;
+  /** The same through the Node CLI (bin/cairn.js): a Node start-up and gRPC's loading more. */
+  nodeCommandWallS: number;
 }
 
 export async function trivialCheckpoint(workload: string, runs: number): Promise<TrivialCheckpoint> {
@@ -23,7 +26,7 @@ export async function trivialCheckpoint(workload: string, runs: number): Promise
     job.launch([workload, 'out.txt', 'idle', '1', '1']);
     await job.running();
     await waitFor('trivial process ready', () => readIf(path.join(job.work, 'out.txt')).includes('ready'));
-    const d: number[] = [], p: number[] = [], w: number[] = [];
+    const d: number[] = [], p: number[] = [], w: number[] = [], nw: number[] = [];
     for (let i = 0; i < runs; i++) {
       let out = '';
       w.push(await secondsAsync(async () => {
@@ -34,10 +37,14 @@ export async function trivialCheckpoint(workload: string, runs: number): Promise
       const reply = JSON.parse(out) as { durationUs: string; pauseUs: string };
       d.push(Number(reply.durationUs) / 1e6);
       p.push(Number(reply.pauseUs) / 1e6);
+      nw.push(await secondsAsync(async () => {
+        const r = await runAsUser(process.execPath, [cairnBin(), 'command', '--port-file', job.portFile, '--ckptdir', job.ckpt, '--bcheckpoint', '--json'], { cwd: job.work });
+        if (r.code !== 0) throw new Error(`trivial checkpoint through node failed: ${r.stderr}`);
+      }));
     }
     await job.command('--kill');
     await job.launcher!.exited;
-    return { runs, checkpointS: median(d), pauseS: median(p), commandWallS: median(w) };
+    return { runs, checkpointS: median(d), pauseS: median(p), commandWallS: median(w), nodeCommandWallS: median(nw) };
   } finally {
     await job.cleanup();
   }

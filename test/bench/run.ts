@@ -157,7 +157,7 @@ out.push('');
 if (threads.length) out.push(`Threads (${threadMib} MiB random)`);
 for (const r of threads) out.push(`${String(r.threads).padStart(2)} thread(s): checkpoint ${f3(r.checkpointS)}, pause ${f3(r.pauseS)}, restart ${f3(r.restartS)}`);
 out.push('');
-if (trivial) out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.runs}: checkpoint ${f3(trivial.checkpointS)} (pause ${f3(trivial.pauseS)}); cairn command --bcheckpoint end to end ${f3(trivial.commandWallS)}`);
+if (trivial) out.push(`Trivial process (1 MiB, 1 thread), median of ${trivial.runs}: checkpoint ${f3(trivial.checkpointS)} (pause ${f3(trivial.pauseS)}); cairn command --bcheckpoint end to end ${f3(trivial.commandWallS)} (through the Node CLI ${f3(trivial.nodeCommandWallS)})`);
 if (launch) out.push(`Launch of /bin/true, median of ${launch.runs}: native ${f3(launch.nativeS)}, cairn launch --new-coordinator ${f3(launch.cairnS)} (+${f3(launch.cairnS - launch.nativeS)})`);
 if (runtime.length) out.push(`Runtime without checkpoints (each program times itself, ${repeats} times in a row, and counts its fastest; ${runs} launches, each under cairn right after a native one), median:`);
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;

@@ -73,6 +73,10 @@ test('a process that exits while its memory is copied before the freeze leaves n
   const child = childrenOf(main)[0];
   t.truthy(child, 'the job has its child');
   job.remember(child!);
+  // Its memory built first: a child under 64 MiB when the checkpoint starts is not copied
+  // before the freeze but written while frozen, where its death aborts the checkpoint.
+  const rssKiB = () => Number(/^VmRSS:\s+(\d+)/m.exec(readIf(`/proc/${child}/status`))?.[1] ?? 0);
+  await waitFor('the child to touch its memory', () => rssKiB() >= 760 * 1024, 60_000);
   const pending = job.command('--bcheckpoint', '--json');
   // The child's image appears as its copy starts, long before the job is frozen.
   await waitFor('the child being copied', () => partialImageStarted(s.ckptDir), 30_000, 2);

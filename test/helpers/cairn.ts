@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cairnBin } from '../../common/paths.js';
+import { cairnFront } from '../../common/paths.js';
 import { testUser } from './user.js';
 
 export interface RunResult {
@@ -73,14 +73,16 @@ export class Background {
   }
 }
 
+// Through bin/cairn, as users run it: its native front answers checkpoint commands and
+// runs the Node CLI (same PID) for everything else.
 export function cairnBackground(args: string[], o: RunOptions): Background {
-  const b = new Background(spawnAsUser(process.execPath, [cairnBin(), ...args], o));
+  const b = new Background(spawnAsUser(cairnFront(), args, o));
   if (o.input !== undefined) b.write(o.input);
   return b;
 }
 
 export async function cairn(args: string[], o: RunOptions): Promise<RunResult> {
-  return runAsUser(process.execPath, [cairnBin(), ...args], o);
+  return runAsUser(cairnFront(), args, o);
 }
 
 export async function runAsUser(cmd: string, args: string[], o: RunOptions): Promise<RunResult> {

@@ -171,11 +171,18 @@ struct checkpoint_reply {
   char *error, *gen_dir;
   uint32_t generation;
   uint64_t bytes, duration_us, pause_us;
-  struct member_write writes[256];
+  struct member_write *writes;   // one per member: a job may span many hosts
   int nwrites;
-  char *notes[256];
+  char **notes;
   int nnotes;
 };
+
+static void *grow_array(void *a, int n, size_t size) {
+  if (n && (n < 4 || (n & (n - 1)))) return a;   // room for 4, then doubled when full
+  void *b = realloc(a, (n ? (size_t)n * 2 : 4) * size);
+  if (!b) exit(1);
+  return b;
+}
 
 struct pb {
   const uint8_t *p, *end;
@@ -232,6 +239,8 @@ static void free_checkpoint_reply(struct checkpoint_reply *r) {
   free(r->gen_dir);
   for (int i = 0; i < r->nwrites; i++) free(r->writes[i].host);
   for (int i = 0; i < r->nnotes; i++) free(r->notes[i]);
+  free(r->writes);
+  free(r->notes);
 }
 
 static int decode_checkpoint_reply(const uint8_t *p, size_t n, struct checkpoint_reply *r) {
@@ -253,8 +262,11 @@ static int decode_checkpoint_reply(const uint8_t *p, size_t n, struct checkpoint
     } else if (w == 2) {
       if (f == 2) free(r->error), r->error = pb_string(&sub);
       else if (f == 4) free(r->gen_dir), r->gen_dir = pb_string(&sub);
-      else if (f == 20 && r->nnotes < 256) r->notes[r->nnotes++] = pb_string(&sub);
-      else if (f == 8 && r->nwrites < 256) {
+      else if (f == 20) {
+        r->notes = grow_array(r->notes, r->nnotes, sizeof *r->notes);
+        r->notes[r->nnotes++] = pb_string(&sub);
+      } else if (f == 8) {
+        r->writes = grow_array(r->writes, r->nwrites, sizeof *r->writes);
         struct member_write *m = &r->writes[r->nwrites++];
         m->host = pb_string(&(struct pb){p, p});
         struct pb mb = sub, s2;

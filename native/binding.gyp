@@ -30,7 +30,8 @@
         "src/tcp_counters.cc",
         "src/tcp_remote_js.cc",
         "src/threads.cc",
-        "src/tracking.cc"
+        "src/tracking.cc",
+        "src/worker_pool.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

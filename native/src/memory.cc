@@ -29,6 +29,7 @@
 #include "pagecodec.h"
 #include "pagemap_scan.h"
 #include "progress.h"
+#include "worker_pool.h"
 #include "process.h"
 
 namespace cairn {
@@ -681,12 +682,12 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
       return "";
     };
     auto worker = [&] {
-      void *m = mmap(nullptr, kBatchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (m == MAP_FAILED) return store.fail("cannot allocate a dump buffer: " + errno_str(errno));
-      // Not MADV_HUGEPAGE, though a compressed copy was ~10% faster with it: where
+      // Kept by the worker's thread from one dump to the next (worker_pool.h). Not
+      // MADV_HUGEPAGE, though a compressed copy was ~10% faster with it: where
       // defrag=madvise (the usual setting) a huge page fault compacts memory synchronously,
       // and with a 4 GiB job and its image in the page cache one took 1.4 s while frozen.
-      uint8_t *buf = static_cast<uint8_t *>(m);
+      uint8_t *buf = worker_buffer(kBatchBytes);
+      if (!buf) return store.fail("cannot allocate a dump buffer: " + errno_str(errno));
       for (size_t k; (k = next++) < tasks.size() && store.may_start(k);) {
         const Task &t = tasks[k];
         timespec tr;
@@ -713,14 +714,10 @@ uint64_t copy_memory(pid_t pid, pid_t read_pid, const PageDest &to, const std::v
         progress_add(t.len);
         store.store(k, buf, t.len, t.logical, ext);
       }
-      munmap(m, kBatchBytes);
     };
     // Raw batches wait on the disk as well as on the CPU: one worker more keeps both busy.
     const unsigned nworkers = std::min<size_t>(tasks.size(), codec_threads() + (codec.kind == CODEC_NONE ? 1 : 0));
-    std::vector<std::thread> pool;
-    for (unsigned w = 1; w < nworkers; w++) pool.emplace_back(worker);
-    worker();
-    for (std::thread &th : pool) th.join();
+    run_on_workers(nworkers, worker);
     if (std::string e = store.error(); !e.empty()) fail_pid(pid, e);
     for (size_t i = 0; i < pieces.size(); i++) {
       PageRun &run = *pieces[i].run;

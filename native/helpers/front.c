@@ -95,29 +95,38 @@ static int parse(int argc, char **argv, struct opts *o) {
   return o->checkpoint + o->bcheckpoint == 1 ? 0 : -1;
 }
 
+/** What String.prototype.trim removes (the ASCII part of it). */
+static int blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static char *trim(char *s) {
+  while (blank(*s)) s++;
+  size_t n = strlen(s);
+  while (n && blank(s[n - 1])) s[--n] = 0;
+  return s;
+}
+
+/** The first of these variables set to something other than blanks, trimmed (envValue). */
 static const char *env_value(const char *const *names, char *buf, size_t cap) {
   for (; *names; names++) {
     const char *v = getenv(*names);
-    if (!v) continue;
-    while (*v == ' ' || *v == '\t' || *v == '\n') v++;
-    size_t n = strlen(v);
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' || v[n - 1] == '\r')) n--;
-    if (!n || n >= cap) continue;
-    memcpy(buf, v, n);
-    buf[n] = 0;
-    return buf;
+    if (!v || strlen(v) >= cap) continue;
+    strcpy(buf, v);
+    const char *t = trim(buf);
+    if (*t) return memmove(buf, t, strlen(t) + 1);
   }
   return NULL;
 }
 
 /** A port as parsePort accepts it (digits, at most 65535, surrounding blanks); -1 if not. */
 static int port_of(const char *s) {
-  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+  while (blank(*s)) s++;
   long v = 0;
   int digits = 0;
   for (; *s >= '0' && *s <= '9'; s++, digits++)
     if ((v = v * 10 + (*s - '0')) > 65535) return -1;
-  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+  while (blank(*s)) s++;
   return digits && !*s ? (int)v : -1;
 }
 
@@ -131,13 +140,6 @@ static char *slurp(const char *path, size_t max) {
   if (!buf) return NULL;
   buf[n] = 0;
   return buf;
-}
-
-static char *trim(char *s) {
-  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
-  size_t n = strlen(s);
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = 0;
-  return s;
 }
 
 /** The job secret as findSecret (common/secret.ts) finds it, or NULL. */

@@ -23,14 +23,13 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include "crc32c.h"
 #include "pagecodec.h"
 #include "pagemap_scan.h"
 #include "progress.h"
-#include "worker_pool.h"
 #include "process.h"
+#include "worker_pool.h"
 
 namespace cairn {
 

@@ -3,9 +3,9 @@
 // cairn launch, alternately).
 import fs from 'node:fs';
 import path from 'node:path';
+import { cairnBin } from '../../common/paths.js';
 import { cairn, readIf, runAsUser, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
-import { cairnBin } from '../../common/paths.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { median, secondsAsync } from './util.js';
 

@@ -111,8 +111,9 @@ export interface RestoreOptions {
   cutBack?: Array<{ path: string; size: number }>;
   /** Every page was checked already (verifyPages): the restore does not check them again. */
   pagesChecked?: boolean;
-  /** The restore waits for restoreGo() before it makes anything of the job (the caller gets
-   * ready meanwhile, the pages are checked on). */
+  /** The restore waits for restoreGo() before it makes the job's time namespace (the caller
+   * gets ready meanwhile; the restorers fill memory and the pages are checked on, but none of
+   * the program runs before it). */
   waitForGo?: boolean;
   /** The host's clocks when timeOffsets were computed: the offsets are moved back by the
    * time that passes until the job's time namespace is made. */
@@ -163,7 +164,8 @@ export interface Engine {
    * result names the main process. */
   restore(opts: RestoreOptions): Promise<JobProcess>;
   /** For a restore with waitForGo (before or while it runs): true lets it go on to make the
-   * job, false abandons it (it fails before making anything of the job). */
+   * job's time namespace and let the job run, false abandons it (it fails before any of the
+   * program has run; its restorers are killed). */
   restoreGo(go: boolean): void;
   /** SIGKILL the job's init and reap what the engine traces (safe while frozen). */
   kill(job: JobProcess): Promise<void>;

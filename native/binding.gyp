@@ -8,6 +8,7 @@
         "src/engine_thread.cc",
         "src/fd_kinds.cc",
         "src/files.cc",
+        "src/huge_buffer.cc",
         "src/image_js.cc",
         "src/injection.cc",
         "src/job_objects.cc",

@@ -63,8 +63,8 @@ export async function restart(a: RestartArgs): Promise<number> {
   const ckptDir = path.resolve(a.ckptdir ?? path.dirname(target.jobDir));
   const port = coordPort(a.coordPort);
   // A new coordinator (a Node process) starts now, while this one loads its modules and
-  // checks the images; the restore makes the job once it answers (the job's clocks run from
-  // then). A restart refused meanwhile stops it. A host of a multi-host restart finds its
+  // checks the images; the restore fills the job's memory meanwhile and lets it run once the
+  // coordinator answers (the job's clocks run from then). A restart refused meanwhile stops it. A host of a multi-host restart finds its
   // restarter's at once.
   const coordinating = beginCoordinator({
     host: coordHost(a.coordHost),
@@ -156,7 +156,7 @@ async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: strin
     try {
       coord = await coordinating.ready;
     } catch (e) {
-      engine.restoreGo(false);   // nothing of the job is made without its coordinator
+      engine.restoreGo(false);   // none of the job runs without its coordinator
       await restoring.catch(() => undefined);
       removeScratch();
       throw e;

@@ -1,7 +1,7 @@
 /* cairn-nsinit: creates the job's namespaces and is (through its child) PID 1 of them.
  *
  *   cairn-nsinit launch  --sock FD [--mono NS --boot NS] [--hostname H] -- PROG ARGS...
- *   cairn-nsinit restore --sock FD --pid NSPID --restorer PATH [--mono NS --boot NS] [--hostname H]
+ *   cairn-nsinit restore --sock FD --pid NSPID --restorer PATH --time-fd FD [--hostname H]
  *                        [--ipc FD --ipc-off N --ipc-len N]
  *
  * Contract: docs/ENGINE.md. The agent (a multi-threaded Node process) cannot unshare a user
@@ -73,6 +73,8 @@ static int wait_go(int sock)
 	return r == 1 && c == 'G' ? 0 : -1;
 }
 
+static void offset_line(char *buf, size_t len, const char *clock, long ns);
+
 static int capset_words(uint32_t eff0, uint32_t prm0, uint32_t inh0, uint32_t eff1, uint32_t prm1, uint32_t inh1)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -86,14 +88,51 @@ static int drop_all_caps(void)
 	return capset_words(0, 0, 0, 0, 0, 0);
 }
 
-/* The restorer needs clone3(set_tid) and PR_SET_MM exe_fd after exec as a non-zero uid:
- * keep CAP_CHECKPOINT_RESTORE only, as an ambient capability. */
-static int keep_ambient_cr(void)
+/* The restorer needs clone3(set_tid) and PR_SET_MM exe_fd after exec as a non-zero uid, and
+ * setns into the job's time namespace once init has made it: keep CAP_CHECKPOINT_RESTORE and
+ * CAP_SYS_ADMIN (of the job's user namespace), as ambient capabilities. It drops them all
+ * before any of the job's code runs. */
+static int keep_ambient_restorer_caps(void)
 {
-	uint32_t bit = 1u << (CAP_CR - 32);
-	if (capset_words(0, 0, 0, bit, bit, bit) < 0)
+	uint32_t cr = 1u << (CAP_CR - 32), sa = 1u << CAP_SYS_ADMIN;
+	if (capset_words(sa, sa, sa, cr, cr, cr) < 0)
+		return -1;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0) < 0)
 		return -1;
 	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CR, 0, 0);
+}
+
+/* restore: the job's time namespace, made by init once the agent sends the clock offsets (two
+ * int64, monotonic and boottime, on the --time-fd pipe), which is as late as it can be: the
+ * restorers fill memory meanwhile, and the job's clocks run only from then. Then init drops
+ * every capability: from that moment, not before, a restorer may read init's
+ * /proc/1/ns/time_for_children (ptrace read access wants the target's capabilities to be a
+ * subset of the reader's), so none joins the namespace before its offsets are in. */
+static void make_time_ns(int time_fd)
+{
+	int64_t off[2];
+	size_t got = 0;
+	while (got < sizeof off) {
+		ssize_t r = read(time_fd, (char *)off + got, sizeof off - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(125);   /* the agent gave up the restore: nothing to report to */
+		got += (size_t)r;
+	}
+	close(time_fd);
+	if (unshare(CLONE_NEWTIME) < 0)
+		die("unshare(TIME)");
+	if (off[0] || off[1]) {
+		char m[64], b[64], buf[128];
+		offset_line(m, sizeof m, "monotonic", (long)off[0]);
+		offset_line(b, sizeof b, "boottime", (long)off[1]);
+		snprintf(buf, sizeof buf, "%s%s", m, b);
+		if (write_file("/proc/self/timens_offsets", buf) < 0)
+			die("timens_offsets");
+	}
+	if (drop_all_caps() < 0)
+		die("drop capabilities");
 }
 
 struct clone_args_v2 {
@@ -116,7 +155,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cairn-nsinit launch --sock FD [--mono NS --boot NS] [--hostname H] -- PROG ARGS...\n"
-		"       cairn-nsinit restore --sock FD --pid NSPID --restorer PATH [--mono NS --boot NS] [--hostname H]\n"
+		"       cairn-nsinit restore --sock FD --pid NSPID --restorer PATH --time-fd FD [--hostname H]\n"
 		"                            [--ipc FD --ipc-off N --ipc-len N]\n");
 	_exit(125);
 }
@@ -152,7 +191,7 @@ int main(int argc, char **argv)
 		usage();
 
 	int sock = -1;
-	long mono = 0, boot = 0, nspid = 0, ipc_fd = -1, ipc_off = 0, ipc_len = 0;
+	long mono = 0, boot = 0, nspid = 0, ipc_fd = -1, ipc_off = 0, ipc_len = 0, time_fd = -1;
 	const char *hostname = NULL, *restorer = NULL;
 	char **job_argv = NULL;
 	for (int i = 2; i < argc; i++) {
@@ -178,6 +217,8 @@ int main(int argc, char **argv)
 			restorer = v;
 		else if (!strcmp(a, "--ipc"))
 			ipc_fd = parse_long(v, a);
+		else if (!strcmp(a, "--time-fd"))
+			time_fd = parse_long(v, a);
 		else if (!strcmp(a, "--ipc-off"))
 			ipc_off = parse_long(v, a);
 		else if (!strcmp(a, "--ipc-len"))
@@ -187,7 +228,7 @@ int main(int argc, char **argv)
 	}
 	if (sock < 3)
 		usage();
-	if (restore ? (nspid < 1 || !restorer) : (!job_argv || !job_argv[0]))
+	if (restore ? (nspid < 1 || !restorer || time_fd < 3 || time_fd >= sock || mono || boot) : (!job_argv || !job_argv[0] || time_fd >= 0))
 		usage();
 	if (ipc_fd >= 0 && (!restore || ipc_fd < 3 || ipc_fd >= sock || ipc_off < 0 || ipc_len <= 0))
 		usage();
@@ -198,11 +239,14 @@ int main(int argc, char **argv)
 		syscall(SYS_close_range, 3, sock - 1, 0);
 	syscall(SYS_close_range, sock + 1, ~0U, 0);
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	if (time_fd >= 0)
+		fcntl((int)time_fd, F_SETFD, FD_CLOEXEC);   /* init's alone: not the restorer's */
 
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	if (unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME) < 0)
-		die("unshare(USER|PID|NS|UTS|IPC|TIME)");
+	/* restore: the time namespace comes later (make_time_ns) */
+	if (unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (restore ? 0 : CLONE_NEWTIME)) < 0)
+		die(restore ? "unshare(USER|PID|NS|UTS|IPC)" : "unshare(USER|PID|NS|UTS|IPC|TIME)");
 	char buf[128];
 	if (write_file("/proc/self/setgroups", "deny") < 0)
 		die("setgroups deny");
@@ -313,8 +357,8 @@ int main(int argc, char **argv)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (restore) {
-			if (keep_ambient_cr() < 0)
-				die("raise ambient CAP_CHECKPOINT_RESTORE");
+			if (keep_ambient_restorer_caps() < 0)
+				die("raise ambient CAP_CHECKPOINT_RESTORE and CAP_SYS_ADMIN");
 			char *rargv[] = { (char *)"cairn-restorer", NULL };
 			execv(restorer, rargv);
 			fprintf(stderr, "cairn: cannot run %s: %s\n", restorer, strerror(errno));
@@ -329,8 +373,11 @@ int main(int argc, char **argv)
 	close(sock);
 	/* Whatever the restorers were handed (pipe ends, shared files) is theirs alone: an end
 	 * kept open here would keep a reader from ever seeing EOF. */
-	if (restore)
-		syscall(SYS_close_range, 3, ~0U, 0);
+	if (restore) {
+		syscall(SYS_close_range, 3, (unsigned)time_fd - 1, 0);
+		syscall(SYS_close_range, (unsigned)time_fd + 1, ~0U, 0);
+		make_time_ns((int)time_fd);
+	}
 
 	/* PID 1 reaps every orphan of the namespace; the job's main process decides the end. */
 	for (;;) {

@@ -523,6 +523,49 @@ static void map_memory(void)
 	fill_memory();
 }
 
+/* ---- the job's time namespace ---- */
+
+#define CLONE_NEWTIME 0x80
+
+/* Joins the job's time namespace once init has made it (nsinit.c, make_time_ns: when the agent
+ * sends the clock offsets, as a rule while the memory goes in), so that the job's clocks run
+ * from as late as can be. Before the threads exist: setns into a time namespace wants a
+ * single-threaded process. init's link reads the same as this process's own until it has
+ * made the namespace, and cannot be read (EACCES) until it has also written the offsets. */
+static void join_time_ns(void)
+{
+	static const char theirs_path[] = "/proc/1/ns/time_for_children";
+	char mine[64], theirs[64];
+	long n = sc3(SYS_readlink, "/proc/self/ns/time", mine, sizeof mine);
+	if (n <= 0)
+		fail_s("cannot read", "/proc/self/ns/time", n);
+	for (;;) {
+		long m = sc3(SYS_readlink, theirs_path, theirs, sizeof theirs);
+		if (m > 0 && m != n)
+			break;
+		if (m > 0) {
+			long k = 0;
+			while (k < n && mine[k] == theirs[k])
+				k++;
+			if (k < n)
+				break;
+		} else if (m != -13 /* EACCES */ && m != -1 /* EPERM */) {
+			fail_s("cannot read", theirs_path, m);
+		}
+		struct {
+			long sec, nsec;
+		} ts = { 0, 500000 };
+		sc2(SYS_nanosleep, &ts, 0);
+	}
+	long fd = sys_open(theirs_path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		fail_s("cannot open", theirs_path, fd);
+	long r = sc2(SYS_setns, fd, CLONE_NEWTIME);
+	sys_close((int)fd);
+	if (r < 0)
+		fail_s("cannot join the job's time namespace", theirs_path, r);
+}
+
 /* ---- process-wide state ---- */
 
 struct prctl_mm_map {
@@ -753,6 +796,7 @@ static void stage2(void *unused)
 	create_shms();
 	create_pipes();
 	map_memory();
+	join_time_ns();
 	place_special();
 	set_mm();
 	rs_personality();

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -55,8 +56,10 @@ struct Fd {
   explicit Fd(int f) : fd(f) {}
   Fd(const Fd &) = delete;
   Fd &operator=(const Fd &) = delete;
-  ~Fd() {
+  ~Fd() { reset(); }
+  void reset() {
     if (fd >= 0) close(fd);
+    fd = -1;
   }
 };
 
@@ -141,8 +144,12 @@ uint64_t rchar_of(pid_t pid) {
   return p == std::string::npos ? 0 : strtoull(s.c_str() + p + 7, nullptr, 10);
 }
 
+// `ready` is called until it returns true (the job's time namespace is made); the restorers
+// wait for that before they make their threads. `budget_ms` runs from then.
 void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t, const ProcessImage *> &by_ns_pid,
-                 int64_t deadline, const std::string &log_path, uint64_t progress_base, pid_t helper_tid) {
+                 int64_t budget_ms, const std::function<bool()> &ready, const std::string &log_path, uint64_t progress_base,
+                 pid_t helper_tid) {
+  int64_t deadline = -1;
   std::map<pid_t, size_t> proc_of;   // host tid -> index into procs
   std::set<pid_t> helpers;           // restorer threads that fill memory, then exit
   for (size_t i = 0; i < procs.size(); i++)
@@ -160,6 +167,7 @@ void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t,
   long nap = 50;
   int64_t next_progress = 0;
   while (!all_parked()) {
+    if (deadline < 0 && ready()) deadline = mono_ms() + budget_ms;
     if (mono_ms() >= next_progress) {
       uint64_t read = 0;
       for (const RProc &p : procs) read += rchar_of(p.host);
@@ -230,7 +238,7 @@ void wait_parked(Restoring &rs, std::vector<RProc> &procs, const std::map<pid_t,
       nap = 50;
       continue;
     }
-    if (mono_ms() > deadline) died(procs.empty() ? nullptr : procs[0].img, "did not finish in time");
+    if (deadline >= 0 && mono_ms() > deadline) died(procs.empty() ? nullptr : procs[0].img, "did not finish in time");
     sleep_us(nap);
     nap = std::min(nap * 2, 2000L);
   }
@@ -522,17 +530,6 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     }
     page_fds[i] = page_mem[i].fd;
   }
-  if (req.wait_for_go) {
-    // The caller gets ready meanwhile (its coordinator starts), and the memory check reads on.
-    // Not later: the job's clocks run from the time namespace's making, and nothing of the
-    // job is made yet when the caller gives up.
-    const int64_t until = mono_ms() + 120000;
-    while (go_state.load() == 0) {
-      if (mono_ms() > until) throw std::runtime_error(who + ": restore failed: it was never told to go on");
-      sleep_us(1000);
-    }
-    if (go_state.load() < 0) throw std::runtime_error(who + ": restore abandoned");
-  }
   JobPlan jp = build_job_plan(req, imgs, main_img, page_fds);
 
   Fd plan_fd(int(syscall(SYS_memfd_create, "cairn-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
@@ -574,20 +571,19 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
                              "--ipc-len", std::to_string(ipc_len)});
     fds.push_back(ipc_fd.fd);
   }
-  int64_t mono_offset = req.mono_offset_ns, boot_offset = req.boot_offset_ns;
-  if (req.offsets_at_mono_ns && (mono_offset || boot_offset)) {
-    mono_offset -= clock_ns(CLOCK_MONOTONIC) - req.offsets_at_mono_ns;
-    boot_offset -= clock_ns(CLOCK_BOOTTIME) - req.offsets_at_boot_ns;
-  }
-  if (mono_offset || boot_offset) {
-    args.insert(args.end(), {"--mono", std::to_string(mono_offset), "--boot", std::to_string(boot_offset)});
-  }
+  // The job's time namespace is made by init when the clock offsets come down this pipe
+  // (make_time_ns below); the restorers fill memory meanwhile.
+  int tp[2];
+  if (pipe2(tp, O_CLOEXEC) < 0) throw std::runtime_error(who + ": pipe for the time namespace: " + err(errno));
+  Fd time_r(tp[0]), time_w(tp[1]);
+  args.insert(args.end(), {"--time-fd", std::to_string(fds.size())});
+  fds.push_back(time_r.fd);
   const std::string &hostname = req.hostname.empty() ? main_img->hostname : req.hostname;
   if (!hostname.empty()) args.insert(args.end(), {"--hostname", hostname});
 
-  const int64_t t0 = mono_ms();
   Restoring rs;
   rs.ns = spawn_nsinit(req.nsinit_path, args, fds, req.env, "");
+  time_r.reset();
   try {
     // init fills the SysV segments before it creates the main process: allow for the reading.
     nsinit_handshake(rs.ns, 10000 + int(std::min<uint64_t>(ipc_len / (20u << 20), 3600)) * 1000);
@@ -608,6 +604,32 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     throw std::runtime_error(who + ": restore failed: " + e.what());
   }
 
+  // The caller gets ready meanwhile (its coordinator starts) while the restorers fill memory
+  // and the memory check reads on; the job's clocks run from the time namespace's making,
+  // so it is made only once the caller says go (wait_parked calls this until it is). Nothing
+  // of the program has run when the caller gives up: its restorers are killed.
+  int64_t mono_offset = req.mono_offset_ns, boot_offset = req.boot_offset_ns;
+  const int64_t go_until = mono_ms() + 120000;
+  auto make_time_ns = [&]() {
+    if (time_w.fd < 0) return true;
+    if (req.wait_for_go) {
+      if (go_state.load() == 0) {
+        if (mono_ms() > go_until) throw std::runtime_error(who + ": restore failed: it was never told to go on");
+        return false;
+      }
+      if (go_state.load() < 0) throw std::runtime_error(who + ": restore abandoned");
+    }
+    if (req.offsets_at_mono_ns && (mono_offset || boot_offset)) {
+      mono_offset -= clock_ns(CLOCK_MONOTONIC) - req.offsets_at_mono_ns;
+      boot_offset -= clock_ns(CLOCK_BOOTTIME) - req.offsets_at_boot_ns;
+    }
+    const int64_t off[2] = {mono_offset, boot_offset};
+    if (write(time_w.fd, off, sizeof off) != ssize_t(sizeof off))
+      throw std::runtime_error(who + ": restore failed: cannot hand the clock offsets to the job's init: " + err(errno));
+    time_w.reset();
+    return true;
+  };
+
   // Generous: the restorers read every page of the images before their threads park.
   uint64_t bytes = 0;
   for (const ProcessImage *img : imgs) bytes += img->pages_bytes;
@@ -615,13 +637,13 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   bool tcp_listener = false;
   for (const ProcessImage *img : imgs)
     for (const SocketImage &s : img->sockets) tcp_listener |= s.state == SOCKET_LISTEN && s.family != AF_UNIX;
-  const int64_t deadline = t0 + 60000 + (tcp_listener ? 65000 : 0) + int64_t(bytes / (20u << 20)) * 1000;
+  const int64_t budget_ms = 60000 + (tcp_listener ? 65000 : 0) + int64_t(bytes / (20u << 20)) * 1000;
   std::vector<RProc> procs(1);
   procs[0].img = main_img;
   procs[0].host = pid;
   procs[0].tids.push_back(pid);
   try {
-    wait_parked(rs, procs, by_ns_pid, deadline, req.log_path, progress_get().done, jp.helper_tid);
+    wait_parked(rs, procs, by_ns_pid, budget_ms, make_time_ns, req.log_path, progress_get().done, jp.helper_tid);
   } catch (const std::exception &) {
     memory_check.rethrow();   // the image's fault, if it is damaged
     throw;

@@ -28,7 +28,7 @@ struct RestoreRequest {
   // been read and found intact, before the job runs: a damaged image changes nothing.
   std::vector<std::pair<std::string, uint64_t>> cut_back;
   bool pages_checked = false;          // the caller checked every page already (verify_pages)
-  bool wait_for_go = false;            // the restore waits for restore_go() before it makes anything
+  bool wait_for_go = false;            // the job's time namespace waits for restore_go() (the job runs after it)
 };
 
 struct JobProcessInfo {
@@ -66,7 +66,8 @@ std::vector<uint8_t> build_plan(const ProcessImage &image, const PassMap &pass);
 JobProcessInfo restore_job(const RestoreRequest &req);
 
 // For a restore with wait_for_go, from another thread, before it starts or while it runs:
-// true lets it go on to make the job; false abandons it (it fails before making anything).
+// true lets it make the job's time namespace and go on; false abandons it (it fails before
+// any of the program has run).
 // restore_go_reset() before each such restore.
 void restore_go(bool go);
 void restore_go_reset();

@@ -10,10 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <memory>
 #include <thread>
 
 #include "crc32c.h"
+#include "huge_buffer.h"
 
 namespace cairn {
 
@@ -94,9 +94,9 @@ std::string check_runs(int fd, const std::vector<const PageRun *> &runs, unsigne
   } close_direct{direct};
   std::atomic<size_t> next{0};
   auto work = [&] {
-    std::unique_ptr<uint8_t, decltype(&free)> buf(static_cast<uint8_t *>(aligned_alloc(4096, kBuf)), &free);
+    HugeBuffer buf(kBuf);
     for (size_t k; (k = next++) < chunks.size();)
-      chunks[k].error = buf ? crc_range(fd, direct, chunks[k].off, chunks[k].len, buf.get(), kBuf, chunks[k].crc) : "out of memory";
+      chunks[k].error = buf.p ? crc_range(fd, direct, chunks[k].off, chunks[k].len, buf.p, kBuf, chunks[k].crc) : "out of memory";
   };
   std::vector<std::thread> pool;
   const unsigned nt = std::max(1u, std::min<unsigned>(threads, unsigned(chunks.size())));

@@ -1,12 +1,12 @@
 // A pool of threads that never end (the agent's life) for dump workers; see worker_pool.h.
 #include "worker_pool.h"
 
-#include <sys/mman.h>
-
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include "huge_buffer.h"
 
 namespace cairn {
 namespace {
@@ -46,11 +46,9 @@ void thread_main() {
 }
 
 struct Buffer {
-  void *p = nullptr;
+  uint8_t *p = nullptr;
   size_t len = 0;
-  ~Buffer() {
-    if (p) munmap(p, len);
-  }
+  ~Buffer() { unmap_huge_buffer(p, len); }
 };
 
 }  // namespace
@@ -72,12 +70,13 @@ void run_on_workers(unsigned n, const std::function<void()> &fn) {
 uint8_t *worker_buffer(size_t bytes) {
   static thread_local Buffer buf;
   if (!buf.p) {
-    void *m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return nullptr;
-    buf.p = m;
+    // In 2 MiB pages: faulted in 4 at a time, not 2048 (first checkpoint of 2 GiB, raw,
+    // two A/B pairs: 2.36-2.52 s -> 1.85-2.07 s).
+    buf.p = map_huge_buffer(bytes);
+    if (!buf.p) return nullptr;
     buf.len = bytes;
   }
-  return static_cast<uint8_t *>(buf.p);
+  return buf.p;
 }
 
 }  // namespace cairn

@@ -15,7 +15,8 @@ namespace cairn {
 void run_on_workers(unsigned n, const std::function<void()> &fn);
 
 /** This thread's page buffer of `bytes` (the same size at every call), mapped on first use
-    and kept as long as the thread; nullptr if it cannot be mapped. */
+    (in 2 MiB pages where it can: huge_buffer.h) and kept as long as the thread; nullptr if it
+    cannot be mapped. */
 uint8_t *worker_buffer(size_t bytes);
 
 }  // namespace cairn

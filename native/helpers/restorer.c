@@ -11,6 +11,7 @@
  *                        write made between that copy and the mremap over it)
  *   RESTORER_TMP_VDSO    its vvar/vvar_vclock/vdso while the target's memory goes in
  *   STACK_AREA           one small stack per extra thread
+ *   VERIFY_AREA          one buffer per filling thread: pages read back to check them
  *   COPY_AREA            scratch for turning its own file mappings into anonymous ones */
 #include "nolibc.h"
 #include "plan.h"
@@ -23,6 +24,8 @@
 #define STACK_AREA (RESTORER_BASE + 0xA0000000ULL)
 #define THREAD_STACK 0x10000UL
 #define THREAD_STRIDE (THREAD_STACK + PAGE) /* an unmapped guard page between stacks */
+#define VERIFY_AREA (RESTORER_BASE + 0xC0000000ULL)
+#define VERIFY_BUF (8UL << 20)
 #define COPY_AREA (RESTORER_BASE + 0xE0000000ULL)
 #define SPAN_END (RESTORER_BASE + RESTORER_SPAN)
 #define USER_TOP 0x7ffffffff000UL /* TASK_SIZE with 4-level paging */
@@ -37,6 +40,7 @@ static const struct plan_thread *T;
 static const struct plan_vma *V;
 static const struct plan_run *R;
 static const struct plan_fd *F;
+static const plan_u32 *C;      /* page crcs (plan_run.crc_first) */
 static int log_fd = RFD_LOG, plan_fd = RFD_PLAN, image_fd = -1;
 static int pages_fd = -1;     /* VMA page runs: the image, or a passed memfd of decompressed pages */
 /* The image opened again with O_DIRECT, for page runs: the disk writes straight into the
@@ -322,21 +326,76 @@ static int open_mapped(u32 path_off, u32 mode)
 	return cached_fd;
 }
 
+/* ---- checking the pages as they land ---- */
+
+#include "page_crc.h"
+
+static u32 zero_page_crc;
+
+static void crc_init(void)
+{
+	page_crc_init();
+	static const u8 zeros[PAGE];
+	zero_page_crc = crc32c_page(zeros);
+}
+
+/* The pages [addr, addr + len) hold what the image says (crcs from C[first]): read back through
+ * the kernel (process_vm_readv of this very process), not touched here: on some virtual
+ * machines a process's first touch of a page the disk wrote costs ~1 s per GiB, which the job
+ * pays later anyway, while the kernel reads it through its own mapping. Worker `me` uses its
+ * own buffer. */
+static void check_pages(u64 addr, u64 len, u64 first, int me)
+{
+	u8 *buf = (u8 *)(VERIFY_AREA + (u64)me * VERIFY_BUF);
+	for (u64 done = 0; done < len;) {
+		u64 m = len - done < VERIFY_BUF ? len - done : VERIFY_BUF;
+		struct {
+			void *base;
+			u64 len;
+		} local = { buf, m }, remote = { (void *)(addr + done), m };
+		long r = sc6(SYS_process_vm_readv, sys_getpid(), (long)&local, 1, (long)&remote, 1, 0);
+		if (r != (long)m)
+			fail_x("cannot read back the pages at", addr + done, r);
+		for (u64 p = 0; p < m; p += PAGE)
+			if (crc32c_page(buf + p) != C[first + (done + p) / PAGE])
+				fail_x("page checksum mismatch at", addr + done + p, 0);
+		done += m;
+	}
+}
+
+/* Pages [from, to) of a run were holes in the image, left as the fresh mapping's zeros: the
+ * image must say zero pages there (a damaged or cut image may not). */
+static void check_zero_pages(u64 from, u64 to, u64 first, u64 addr)
+{
+	for (u64 p = from; p < to; p++)
+		if (C[first + p] != zero_page_crc)
+			fail_x("page checksum mismatch (a hole in the image) at", addr + p * PAGE, 0);
+}
+
 /* Reads [off, off + n) of the page data into addr. Zero pages were never stored: they are
  * holes (SEEK_DATA/SEEK_HOLE find them), which a fresh anonymous mapping already reads as
- * zeros, so they are skipped there; a private file mapping gets them as zeros over the file. */
-static void fill_run(u64 addr, u64 n, u64 off, int anon)
+ * zeros, so they are skipped there; a private file mapping gets them as zeros over the file.
+ * With crcs (first != PLAN_NO_CRC), every page is checked once it is in. */
+static void fill_run(u64 addr, u64 n, u64 off, int anon, u64 first, int me)
 {
 	u64 end = off + n;
 	for (u64 pos = off; pos < end;) {
 		u64 d = pos, h = end;
 		if (anon) {
 			long r = sys_lseek(pages_fd, (long)pos, SEEK_DATA);
-			if (r < 0 || (u64)r >= end)
-				break; /* ENXIO: nothing but holes up to the end of the file */
-			d = (u64)r;
-			r = sys_lseek(pages_fd, (long)d, SEEK_HOLE);
-			h = r < 0 || (u64)r > end ? end : (u64)r;
+			if (r < 0 || (u64)r >= end) /* ENXIO: nothing but holes up to the end of the file */
+				d = h = end;
+			else
+				d = (u64)r;
+			if (d < end) {
+				r = sys_lseek(pages_fd, (long)d, SEEK_HOLE);
+				h = r < 0 || (u64)r > end ? end : (u64)r;
+			}
+			/* runs start on page boundaries in the file: pages wholly inside the hole */
+			if (first != PLAN_NO_CRC)
+				check_zero_pages((pos - off + PAGE - 1) / PAGE, (d - off) / PAGE, first, addr);
+			if (d >= end)
+				break;
 		}
 		pos = h;
 		/* Fault the pages in one batch, far cheaper than one by one inside the read (direct:
@@ -346,9 +405,12 @@ static void fill_run(u64 addr, u64 n, u64 off, int anon)
 		/* O_DIRECT where it works (all page-aligned); an error (EINVAL: an alignment the
 		 * file system refuses) leaves it to the buffered read below. */
 		u8 *at;
-		if (pages_direct >= 0 && !pages_mem && pread_all(pages_direct, (void *)(addr + (d - off)), h - d, d, &at) == 0)
-			continue;
-		pread_full(pages_fd, (void *)(addr + (d - off)), h - d, d, "read page run into");
+		if (!(pages_direct >= 0 && !pages_mem && pread_all(pages_direct, (void *)(addr + (d - off)), h - d, d, &at) == 0))
+			pread_full(pages_fd, (void *)(addr + (d - off)), h - d, d, "read page run into");
+		if (first != PLAN_NO_CRC) {
+			u64 p0 = (d - off) / PAGE, p1 = (h - off + PAGE - 1) / PAGE;
+			check_pages(addr + p0 * PAGE, (p1 - p0) * PAGE, first + p0, me);
+		}
 	}
 	/* Decompressed pages are copies: give their memory back as soon as they are in place. */
 	if (pages_mem)
@@ -431,15 +493,20 @@ static u64 fill_all(int me, int nworkers)
 			u64 addr = a->addr, n = a->len, off = a->offset;
 			if (addr < v->start || addr + n > v->end || n == 0)
 				fail_x("page run outside its vma at", addr, 0);
+			const u64 first = a->crc_first;
 			for (i++; i < v->nruns; i++) {
 				const struct plan_run *b = &R[v->first_run + i];
-				if (b->addr != addr + n || b->offset != off + n || b->addr + b->len > v->end)
+				if (b->addr != addr + n || b->offset != off + n || b->addr + b->len > v->end ||
+				    b->crc_first != (first == PLAN_NO_CRC ? PLAN_NO_CRC : first + n / PAGE))
 					break;
 				n += b->len;
 			}
+			if (first != PLAN_NO_CRC && (first > H->ncrcs || n / PAGE > H->ncrcs - first))
+				fail_x("page crcs out of range for the run at", addr, 0);
 			for (u64 at = 0; at < n; at += FILL_CHUNK, chunk++)
 				if (nworkers && (int)(chunk % (u64)nworkers) == me)
-					fill_run(addr + at, n - at < FILL_CHUNK ? n - at : FILL_CHUNK, off + at, anon);
+					fill_run(addr + at, n - at < FILL_CHUNK ? n - at : FILL_CHUNK, off + at, anon,
+						 first == PLAN_NO_CRC ? PLAN_NO_CRC : first + at / PAGE, me);
 		}
 	}
 	return chunk;
@@ -464,6 +531,15 @@ static void fill_helper(long nworkers)
 static void fill_memory(void)
 {
 	int nworkers = 1;
+	if (H->ncrcs) {
+		crc_init();
+		long r = sys_mmap(VERIFY_AREA, 2 * VERIFY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+				  -1, 0);
+		if (r != (long)VERIFY_AREA)
+			fail_x("mmap page check buffers", VERIFY_AREA, r);
+		/* 2 MiB pages where the kernel gives them: read back into, they cost less here */
+		sc3(SYS_madvise, VERIFY_AREA, 2 * VERIFY_BUF, 14 /* MADV_HUGEPAGE */);
+	}
 	if (helper_tid > 0 && fill_all(0, 0) >= 2) {
 		ul stk = STACK_AREA; /* slot 0: the process's own threads use 1.. */
 		long r = sys_mmap(stk, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -913,6 +989,7 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 	check_table(H->vma_off, H->nvmas, sizeof *V, "vmas");
 	check_table(H->run_off, H->nruns, sizeof *R, "runs");
 	check_table(H->fd_off, H->nfds, sizeof *F, "fds");
+	check_table(H->crc_off, H->ncrcs, sizeof *C, "page crcs");
 	rs_check_tables();
 	if (H->str_off >= H->total_size)
 		fail_s("plan table out of range:", "strings", 0);
@@ -922,6 +999,7 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 	V = (const struct plan_vma *)(P + H->vma_off);
 	R = (const struct plan_run *)(P + H->run_off);
 	F = (const struct plan_fd *)(P + H->fd_off);
+	C = (const plan_u32 *)(P + H->crc_off);
 	if (T[0].tid != H->pid)
 		fail_x("first plan thread is not the leader:", (u64)T[0].tid, 0);
 	sys_mprotect(PLAN_AREA, size, PROT_READ);

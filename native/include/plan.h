@@ -24,6 +24,7 @@
  *   struct plan_socket[nsock]      at sock_off  (version 5)
  *   struct plan_sig[nsigs]         at sig_off   (pending signals, queue order)
  *   struct plan_timer[ntimers]     at timer_off
+ *   plan_u32 page crcs[ncrcs]      at crc_off   (version 7: crc32c of each page of the checked VMA runs)
  *   string table                   at str_off   (NUL-terminated; a string field is an offset into it, 0 = none)
  *
  * Descriptors the restorer starts with (set up by nsinit before exec):
@@ -57,7 +58,7 @@ typedef int32_t plan_i32;
 #define PLAN_MAGIC 0x314e4c504e524143ULL   /* "CARNPLN1" */
 #define PLAN_JOB_MAGIC 0x31424f4a4e524143ULL   /* "CARNJOB1" */
 #define PLAN_MAX_PROCS 4096
-#define PLAN_VERSION 6
+#define PLAN_VERSION 7
 
 /* The restorer's own text/data/bss/stack live here, where applications never map. */
 #define RESTORER_BASE 0x10000000000ULL
@@ -195,6 +196,10 @@ struct plan_hdr {
 	plan_u64 sock_off;       /* struct plan_socket[nsock] */
 	plan_u32 nsock;
 	plan_u32 pad5;
+	/* version 7 */
+	plan_u64 crc_off;        /* plan_u32[ncrcs]: page crcs the restorer checks the filled memory against */
+	plan_u32 ncrcs;
+	plan_u32 pad7;
 };
 
 struct plan_thread {
@@ -244,7 +249,9 @@ struct plan_vma {
 
 struct plan_run {
 	plan_u64 addr, len, offset;   /* bytes [addr, addr+len) come from the image at offset */
+	plan_u64 crc_first;           /* version 7: its first page's crc in the page crc table, or PLAN_NO_CRC */
 };
+#define PLAN_NO_CRC (~0ULL)       /* the run is not checked by the restorer (the agent checks it) */
 
 struct plan_fd {
 	plan_i32 fd;

@@ -73,7 +73,7 @@ uint64_t add_stream_runs(const std::vector<PageRun> &src, uint64_t stated, const
   for (const PageRun &r : src) {
     if (r.offset < kPageDataOffset) refuse(at + ": " + what + " at image offset " + std::to_string(r.offset));
     total += r.len;
-    runs.push_back(plan_run{r.addr, r.len, r.offset});
+    runs.push_back(plan_run{r.addr, r.len, r.offset, PLAN_NO_CRC});
   }
   if (total != stated) refuse(at + ": " + std::to_string(stated) + " " + what + ", " + std::to_string(total) + " saved");
   return total;
@@ -115,7 +115,7 @@ struct FdTables {
           refuse(at + ": contents run " + hex(r.addr) + "+" + hex(r.len) + " out of order or beyond its size");
         if (r.offset < kPageDataOffset) refuse(at + ": contents at image offset " + std::to_string(r.offset));
         prev = r.addr + r.len;
-        runs.push_back(plan_run{r.addr, r.len, r.offset});
+        runs.push_back(plan_run{r.addr, r.len, r.offset, PLAN_NO_CRC});
       }
       p.nruns = uint32_t(runs.size() - p.first_run);
       shms.push_back(p);
@@ -338,7 +338,7 @@ uint32_t pass_floor_for(int32_t max_fd, uint32_t npassed) {
   return uint32_t((f + 63) & ~int64_t(63));
 }
 
-std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
+std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass, bool check_pages) {
   const std::string who = "pid " + std::to_string(img.ns_pid) + " (" + img.comm + ")";
   auto refuse = [&who](const std::string &what) { refuse_plan(who, what); };
 
@@ -356,6 +356,7 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
   std::vector<plan_thread> threads;
   std::vector<plan_vma> vmas;
   std::vector<plan_run> runs;
+  std::vector<uint32_t> crcs;   // the page crcs of checked runs (plan_run.crc_first)
   std::vector<plan_fd> fds;
   FdTables fdt;   // descriptor kinds, shared files, locks
   fdt.add_shared_files(img, pass.by_shm, runs, strings, refuse);
@@ -450,7 +451,8 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
         // A run in an older image is placed at restore (assemble_pages), before the plan is built.
         if (r.offset < kPageDataOffset && r.file.empty()) refuse(at + ": page run at image offset " + std::to_string(r.offset));
         prev = r.addr + r.len;
-        runs.push_back(plan_run{r.addr, r.len, r.offset});
+        runs.push_back(plan_run{r.addr, r.len, r.offset, check_pages ? crcs.size() : PLAN_NO_CRC});
+        if (check_pages) crcs.insert(crcs.end(), r.page_crcs.begin(), r.page_crcs.end());
       }
       p.nruns = uint32_t(runs.size() - p.first_run);
     }
@@ -583,6 +585,9 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
   off = align8(off + sigs.size() * sizeof(plan_sig));
   h.timer_off = off;
   off = align8(off + timers.size() * sizeof(plan_timer));
+  h.crc_off = off;
+  h.ncrcs = uint32_t(crcs.size());
+  off = align8(off + crcs.size() * sizeof(uint32_t));
   h.str_off = off;
   off += strings.bytes().size();
   if (off > 0x40000000ULL) refuse("restore plan of " + std::to_string(off) + " bytes (too many mappings)");
@@ -597,6 +602,7 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass) {
   fdt.copy(h, out);
   if (!sigs.empty()) memcpy(out.data() + h.sig_off, sigs.data(), sigs.size() * sizeof(plan_sig));
   if (!timers.empty()) memcpy(out.data() + h.timer_off, timers.data(), timers.size() * sizeof(plan_timer));
+  if (!crcs.empty()) memcpy(out.data() + h.crc_off, crcs.data(), crcs.size() * sizeof(uint32_t));
   memcpy(out.data() + h.str_off, strings.bytes().data(), strings.bytes().size());
   return out;
 }

@@ -315,6 +315,15 @@ void finish_process(RProc &p) {
   }
 }
 
+// Whether every page of its VMA runs has a crc (images of this cairn have them; the
+// restorer checks the pages against them).
+bool has_all_page_crcs(const ProcessImage &img) {
+  for (const VmaImage &v : img.vmas)
+    for (const PageRun &r : v.runs)
+      if (r.page_crcs.size() != r.len / 4096) return false;
+  return true;
+}
+
 // A check run on a thread of its own beside the restore; its error waits for rethrow().
 class BesideRestore {
  public:
@@ -351,7 +360,7 @@ struct JobPlan {
 // The job plan (plan.h): header, process table (zombies included), strings, then each live
 // process's plan. Shared objects are made here: the plans refer to them by passed index.
 JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const ProcessImage *> &imgs,
-                       const ProcessImage *main_img, const std::vector<int> &page_fds) {
+                       const ProcessImage *main_img, const std::vector<int> &page_fds, const std::vector<bool> &restorer_checks) {
   JobPlan jp;
   std::vector<std::string> paths;
   for (const RestoreProc &rp : req.procs) paths.push_back(rp.image_path);
@@ -379,7 +388,7 @@ JobPlan build_job_plan(const RestoreRequest &req, const std::vector<const Proces
     for (const auto &[shm, idx] : jp.objects.by_shm[i]) pm.by_shm[shm] = 3 + idx;
     pm.pass_floor = pass_floor;
     pm.npassed = npassed;
-    plans.push_back(build_plan(img, pm));
+    plans.push_back(build_plan(img, pm, restorer_checks[i]));
     plan_proc e;
     memset(&e, 0, sizeof e);
     e.pid = img.ns_pid;
@@ -480,16 +489,31 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     throw std::runtime_error(who + ": cannot run the restorer " + req.restorer_path + ": " + err(errno));
 
   // Every page is checked before the job runs. The memory of plain images, the bulk, is
-  // checked on threads beside the restore (into small buffers, while the restorers fill
-  // memory), the rest now, before anything is made; the job is let go, and files cut back,
-  // only once all of it checked out. A damaged image is reported as such, even when a
-  // restorer stumbles first (an image cut short).
+  // checked by the restorers as they fill it (each page as it landed, read back through the
+  // kernel: plan_run.crc_first); where an image lacks page crcs, on threads beside the restore
+  // (into small buffers, while the restorers fill memory). The rest now, before anything is
+  // made; the job is let go, and files cut back, only once all of it checked out. A damaged
+  // image is reported as such, even when a restorer stumbles first (an image cut short).
   BesideRestore memory_check;
   std::vector<size_t> plain;
+  std::vector<bool> restorer_checks(imgs.size(), false);
   for (size_t i = 0; i < imgs.size() && !req.pages_checked; i++) {
     verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Others);
-    if (imgs[i]->pages_codec == CODEC_NONE && !has_page_references(*imgs[i])) plain.push_back(i);
+    if (imgs[i]->pages_codec != CODEC_NONE || has_page_references(*imgs[i])) continue;
+    if (has_all_page_crcs(*imgs[i]))
+      restorer_checks[i] = true;
+    else
+      plain.push_back(i);
   }
+  // A restorer that found a bad page, or could not read its image: the image's fault, if
+  // the disk says it is damaged (named as the check names it), else what the restorer said.
+  auto image_at_fault = [&] {
+    memory_check.rethrow();
+    const std::string last = last_log_line(req.log_path);
+    if (last.find("page checksum mismatch") == std::string::npos && last.find("read page run") == std::string::npos) return;
+    for (size_t i = 0; i < imgs.size(); i++)
+      if (restorer_checks[i]) verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Memory);
+  };
   if (!plain.empty())
     memory_check.start([&req, imgs, plain] {
       for (size_t i : plain) verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Memory);
@@ -530,7 +554,7 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     }
     page_fds[i] = page_mem[i].fd;
   }
-  JobPlan jp = build_job_plan(req, imgs, main_img, page_fds);
+  JobPlan jp = build_job_plan(req, imgs, main_img, page_fds, restorer_checks);
 
   Fd plan_fd(int(syscall(SYS_memfd_create, "cairn-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (plan_fd.fd < 0) throw std::runtime_error(who + ": memfd for the restore plan: " + err(errno));
@@ -645,7 +669,7 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   try {
     wait_parked(rs, procs, by_ns_pid, budget_ms, make_time_ns, req.log_path, progress_get().done, jp.helper_tid);
   } catch (const std::exception &) {
-    memory_check.rethrow();   // the image's fault, if it is damaged
+    image_at_fault();
     throw;
   }
   memory_check.rethrow();

@@ -55,8 +55,9 @@ struct PassMap {
 uint32_t pass_floor_for(int32_t max_fd, uint32_t npassed);
 
 // Builds the flat plan (native/include/plan.h) for `image`. Throws std::runtime_error
-// with a one-line message if the image cannot be expressed as a plan.
-std::vector<uint8_t> build_plan(const ProcessImage &image, const PassMap &pass);
+// with a one-line message if the image cannot be expressed as a plan. check_pages: the
+// restorer checks each page of the VMA runs against the image's page crcs as it fills them.
+std::vector<uint8_t> build_plan(const ProcessImage &image, const PassMap &pass, bool check_pages = false);
 
 // Restores a whole job: starts nsinit in restore mode, seizes the main restorer (which
 // creates the rest of the tree, followed through fork events), waits for the int3 of every

@@ -28,7 +28,6 @@
 #include <memory>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
 #include "../include/plan.h"
 #include "job_objects.h"
@@ -324,33 +323,6 @@ bool has_all_page_crcs(const ProcessImage &img) {
   return true;
 }
 
-// A check run on a thread of its own beside the restore; its error waits for rethrow().
-class BesideRestore {
- public:
-  template <class F>
-  void start(F f) {
-    thread_ = std::thread([this, f] {
-      try {
-        f();
-      } catch (const std::exception &e) {
-        error_ = e.what();
-      }
-    });
-  }
-  // Waits for the check; throws its error, if any.
-  void rethrow() {
-    if (thread_.joinable()) thread_.join();
-    if (!error_.empty()) throw std::runtime_error(error_);
-  }
-  ~BesideRestore() {
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::thread thread_;
-  std::string error_;
-};
-
 struct JobPlan {
   JobObjects objects;
   std::vector<uint8_t> bytes;
@@ -490,12 +462,10 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
 
   // Every page is checked before the job runs. The memory of plain images, the bulk, is
   // checked by the restorers as they fill it (each page as it landed, read back through the
-  // kernel: plan_run.crc_first); where an image lacks page crcs, on threads beside the restore
-  // (into small buffers, while the restorers fill memory). The rest now, before anything is
-  // made; the job is let go, and files cut back, only once all of it checked out. A damaged
-  // image is reported as such, even when a restorer stumbles first (an image cut short).
-  BesideRestore memory_check;
-  std::vector<size_t> plain;
+  // kernel: plan_run.crc_first); the rest now, before anything is made (an image without
+  // page crcs, of an older cairn, has its memory checked here too). The job is let go, and
+  // files cut back, only once all of it checked out. A damaged image is reported as such,
+  // even when a restorer stumbles first (an image cut short).
   std::vector<bool> restorer_checks(imgs.size(), false);
   for (size_t i = 0; i < imgs.size() && !req.pages_checked; i++) {
     verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Others);
@@ -503,21 +473,16 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     if (has_all_page_crcs(*imgs[i]))
       restorer_checks[i] = true;
     else
-      plain.push_back(i);
+      verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Memory);
   }
   // A restorer that found a bad page, or could not read its image: the image's fault, if
   // the disk says it is damaged (named as the check names it), else what the restorer said.
   auto image_at_fault = [&] {
-    memory_check.rethrow();
     const std::string last = last_log_line(req.log_path);
     if (last.find("page checksum mismatch") == std::string::npos && last.find("read page run") == std::string::npos) return;
     for (size_t i = 0; i < imgs.size(); i++)
       if (restorer_checks[i]) verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Memory);
   };
-  if (!plain.empty())
-    memory_check.start([&req, imgs, plain] {
-      for (size_t i : plain) verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Memory);
-    });
   // Compressed page data is decompressed here, before anything starts (a damaged image fails
   // now), into one memfd per image: the restorer reads it like a raw image and frees it as it goes.
   // Progress: every page byte is read once by a restorer, compressed ones decompressed first,
@@ -672,7 +637,6 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     image_at_fault();
     throw;
   }
-  memory_check.rethrow();
   for (const auto &[path, size] : req.cut_back)
     if (truncate(path.c_str(), off_t(size)) < 0)
       throw std::runtime_error(who + ": restore failed: cannot cut " + path + " back to its " + std::to_string(size) +

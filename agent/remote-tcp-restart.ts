@@ -46,12 +46,6 @@ function savedBytes(file: string, runs: SavedSocket['runs']): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Whether any of these images holds a TCP connection to the job on another host (made
- * again through the coordinator before the restore). */
-export function hasRemoteTcp(images: ProcessImageObject[]): boolean {
-  return images.some((img) => ((img as { sockets?: SavedSocket[] }).sockets ?? []).some((s) => s.remoteConn));
-}
-
 export async function remakeRemoteTcp(
   loaded: Array<{ image: ProcessImageObject; file: string }>,
   genDir: string,

@@ -15,17 +15,17 @@ import { withProgress } from '../progress.js';
 import { imagesOfHost, planHosts, restartOnHosts } from './restart-hosts.js';
 import { forwardSignals } from '../signals.js';
 
-// Loaded once the coordinator is starting: with gRPC, ~0.1 s of a restart's start.
-const agentModules = () =>
+// Loaded once the coordinator is starting: what the restore needs before it starts...
+const restoreModules = () =>
   Promise.all([
-    import('../../agent/agent.js'),
     import('../../agent/engine-api.js'),
     import('../../agent/file-checks.js'),
-    import('../../agent/remote-tcp-restart.js'),
-    import('../../agent/job-processes.js'),
+    import('../../agent/remote-tcp-images.js'),
     import('../../agent/listener-ports.js'),
-    import('../../agent/daemon-spawn.js'),
   ]);
+// ...and, while it fills memory, the agent with gRPC (~0.1 s).
+const serveModules = () =>
+  Promise.all([import('../../agent/agent.js'), import('../../agent/job-processes.js'), import('../../agent/daemon-spawn.js')]);
 
 export interface RestartArgs {
   targets: string[];
@@ -88,7 +88,7 @@ export async function restart(a: RestartArgs): Promise<number> {
 
 /** Restores the job; resolves with what serves it, once it runs. */
 async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: string, coordinating: CoordinatorStart, compressFlag: string | undefined): Promise<() => Promise<number>> {
-  const [{ serveJob, warmAgent }, { loadEngine, nativePaths }, { checkFiles }, { hasRemoteTcp, remakeRemoteTcp }, { jobProcesses }, { waitForListenerPorts }, { agentSocketOf, startDaemonSpawner }] = await agentModules();
+  const [{ loadEngine, nativePaths }, { checkFiles }, { hasRemoteTcp }, { waitForListenerPorts }] = await restoreModules();
   const loaded = target.images.map(readImage);
   const engine = loadEngine();
   for (const l of loaded) {
@@ -135,7 +135,10 @@ async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: strin
   const t0 = process.hrtime.bigint();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
   const removeScratch = () => fs.rmSync(scratch, { recursive: true, force: true });
-  if (coord) await withCoordinator(coord, () => remakeRemoteTcp(loaded.map((l) => ({ image: l.image as never, file: l.file })), target.genDir, coord!, log));
+  if (coord) {
+    const { remakeRemoteTcp } = await import('../../agent/remote-tcp-restart.js');
+    await withCoordinator(coord, () => remakeRemoteTcp(loaded.map((l) => ({ image: l.image as never, file: l.file })), target.genDir, coord!, log));
+  }
   const restoring = engine.restore({
     processes: loaded.map((l) => ({ image: l.image as never, imagePath: l.file })),
     nsinitPath: paths.nsinit,
@@ -151,6 +154,7 @@ async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: strin
     offsetsAt: { monotonicNs: now.monotonicNs, boottimeNs: now.boottimeNs },
   });
   restoring.catch(() => undefined);   // awaited below
+  const [{ serveJob, warmAgent }, { jobProcesses }, { agentSocketOf, startDaemonSpawner }] = await serveModules();
   warmAgent();   // while the coordinator starts
   if (!coord) {
     try {

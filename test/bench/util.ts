@@ -57,6 +57,22 @@ export function wakeLimit(wake: string, mib: number): { wakeMedianS: number; wak
   return { wakeMedianS: s[Math.floor(s.length / 2)]!, wakeMaxS: s[s.length - 1]! };
 }
 
+/** Seconds to read `files` (not in the page cache: an image is written O_DIRECT) into fresh
+ * memory as the restart's limit does: parallel O_DIRECT reads, each range populated first. */
+export function readInFiles(workload: string, files: string[]): number {
+  let total = 0;
+  for (const f of files) {
+    const out = path.join(os.tmpdir(), `cairn-bench-readin-${process.pid}.txt`);
+    try {
+      execFileSync(workload, [out, 'readin', f, String(Math.max(2, os.cpus().length))], { stdio: 'ignore' });
+      total += Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
+    } finally {
+      fs.rmSync(out, { force: true });
+    }
+  }
+  return total;
+}
+
 /** The physical limits for `mib` MiB in `dir`. */
 export function dd(dir: string, mib: number, workload: string): Limits {
   const f = path.join(dir, 'dd.bench');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { alive, cairn, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
-import { checkpointedCounter, flipByte, oneLineError } from '../helpers/damage.js';
+import { checkpointedCounter, flipByte, oneLineError, punchStackTop } from '../helpers/damage.js';
 
 /** Coordinators running for checkpoint directory `dir` (their command line names it). */
 function coordinatorsOf(dir: string): number[] {
@@ -93,6 +93,8 @@ test('restart refuses missing, truncated and damaged images, and missing or shru
     [path.join(bad, 'missing.cimg'), /does not exist/],
     [copy('truncated', (f) => fs.truncateSync(f, Math.floor(size / 2))), /truncated/],
     [copy('pages', flipByte(4096 + 123)), /corrupted|checksum/],
+    // a lost page reads as a hole, which the restore would take for a zero page left out
+    [copy('hole', punchStackTop), /damaged: checksum mismatch/],
     [copy('meta', flipByte(size - 20)), /corrupted|checksum/],
     [path.join(job.root, 'nowhere'), /does not exist/],
   ];

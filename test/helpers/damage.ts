@@ -1,9 +1,11 @@
 // Shared by the tests of what cairn refuses: the one-line error shape, and a real
 // checkpoint image with damaged copies of it.
 import type { ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readIf, waitFor, type RunResult } from './cairn.js';
+import { readImage } from '../../agent/image-file.js';
 import type { TestJob } from './job.js';
 import { program } from './programs.js';
 import { chownToTestUser } from './user.js';
@@ -27,6 +29,18 @@ export const flipByte = (off: number) => (f: string) => {
   b[0] ^= 0xff;
   fs.writeSync(fd, b, 0, 1, off);
   fs.closeSync(fd);
+};
+
+/** The top page of the stack's data in the image (environment strings: never a zero page)
+ * made a hole, as if the file system had lost it: it reads as zeros, like the zero pages
+ * the image leaves out. */
+export const punchStackTop = (f: string) => {
+  const { image } = readImage(f);
+  const stack = image.vmas.find((v) => [3, 'VMA_STACK'].includes(v.kind as unknown as number) && v.runs.length > 0);
+  if (!stack) throw new Error(`${f}: no stack pages in the image`);
+  const run = stack.runs[stack.runs.length - 1]!;
+  const page = Number(run.offset) + Number(run.len) - 4096;
+  execFileSync('fallocate', ['--punch-hole', '--keep-size', '--offset', String(page), '--length', '4096', f]);
 };
 
 export interface CheckpointedImage {

@@ -64,8 +64,8 @@ export async function restart(a: RestartArgs): Promise<number> {
   const port = coordPort(a.coordPort);
   // A new coordinator (a Node process) starts now, while this one loads its modules and
   // checks the images; the restore fills the job's memory meanwhile and lets it run once the
-  // coordinator answers (the job's clocks run from then). A restart refused meanwhile stops it. A host of a multi-host restart finds its
-  // restarter's at once.
+  // coordinator answers (the job's clocks run from then). A restart refused meanwhile stops
+  // it. A host of a multi-host restart finds its restarter's at once.
   const coordinating = beginCoordinator({
     host: coordHost(a.coordHost),
     port,

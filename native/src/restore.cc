@@ -468,12 +468,9 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
   // even when a restorer stumbles first (an image cut short).
   std::vector<bool> restorer_checks(imgs.size(), false);
   for (size_t i = 0; i < imgs.size() && !req.pages_checked; i++) {
-    verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Others);
-    if (imgs[i]->pages_codec != CODEC_NONE || has_page_references(*imgs[i])) continue;
-    if (has_all_page_crcs(*imgs[i]))
-      restorer_checks[i] = true;
-    else
-      verify_pages(req.procs[i].image_path, *imgs[i], PageRuns::Memory);
+    const bool plain = imgs[i]->pages_codec == CODEC_NONE && !has_page_references(*imgs[i]);
+    restorer_checks[i] = plain && has_all_page_crcs(*imgs[i]);
+    verify_pages(req.procs[i].image_path, *imgs[i], plain && !restorer_checks[i] ? PageRuns::All : PageRuns::Others);
   }
   // A restorer that found a bad page, or could not read its image: the image's fault, if
   // the disk says it is damaged (named as the check names it), else what the restorer said.
@@ -593,8 +590,8 @@ JobProcessInfo restore_job(const RestoreRequest &req) {
     throw std::runtime_error(who + ": restore failed: " + e.what());
   }
 
-  // The caller gets ready meanwhile (its coordinator starts) while the restorers fill memory
-  // and the memory check reads on; the job's clocks run from the time namespace's making,
+  // The caller gets ready meanwhile (its coordinator starts) while the restorers fill and
+  // check memory; the job's clocks run from the time namespace's making,
   // so it is made only once the caller says go (wait_parked calls this until it is). Nothing
   // of the program has run when the caller gives up: its restorers are killed.
   int64_t mono_offset = req.mono_offset_ns, boot_offset = req.boot_offset_ns;

@@ -60,24 +60,24 @@ export function wakeLimit(wake: string, mib: number): { wakeMedianS: number; wak
 /** Seconds to read `files` (not in the page cache: an image is written O_DIRECT) into fresh
  * memory as the restart's limit does: parallel O_DIRECT reads, each range populated first. */
 export function readInFiles(workload: string, files: string[]): number {
-  let total = 0;
-  for (const f of files) {
-    const out = path.join(os.tmpdir(), `cairn-bench-readin-${process.pid}.txt`);
-    try {
-      execFileSync(workload, [out, 'readin', f, String(Math.max(2, os.cpus().length))], { stdio: 'ignore' });
-      total += Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
-    } finally {
-      fs.rmSync(out, { force: true });
-    }
+  return files.reduce((total, f) => total + readIn(workload, f), 0);
+}
+
+/** Seconds of `workload readin FILE THREADS [buffered]`: `file` into fresh memory. */
+function readIn(workload: string, file: string, ...how: string[]): number {
+  const out = path.join(os.tmpdir(), `cairn-bench-readin-${process.pid}.txt`);
+  try {
+    execFileSync(workload, [out, 'readin', file, String(Math.max(2, os.cpus().length)), ...how], { stdio: 'ignore' });
+    return Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
+  } finally {
+    fs.rmSync(out, { force: true });
   }
-  return total;
 }
 
 /** The physical limits for `mib` MiB in `dir`. */
 export function dd(dir: string, mib: number, workload: string): Limits {
   const f = path.join(dir, 'dd.bench');
   const count = `count=${Math.ceil(mib / 4)}`;
-  const out = path.join(dir, 'readin.txt');
   try {
     const ddDirectS = seconds(() => execFileSync('dd', ['if=/dev/zero', `of=${f}`, 'bs=4M', count, 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' }));
     fs.rmSync(f);
@@ -90,18 +90,12 @@ export function dd(dir: string, mib: number, workload: string): Limits {
     execFileSync('dd', ['if=/dev/urandom', `of=${src}`, 'bs=4M', 'count=1'], { stdio: 'ignore' });
     execFileSync('sh', ['-c', `for i in $(seq ${Math.ceil(mib / 4)}); do cat "$1"; done | dd of="$2" bs=4M iflag=fullblock oflag=direct`, 'sh', src, f], { stdio: 'ignore' });
     fs.rmSync(src);
-    const readIn = (...how: string[]) => {
-      fs.rmSync(out, { force: true });
-      execFileSync(workload, [out, 'readin', f, String(Math.max(2, os.cpus().length)), ...how], { stdio: 'ignore' });
-      return Number(/elapsed_ns (\d+)/.exec(fs.readFileSync(out, 'utf8'))![1]) / 1e9;
-    };
-    const readInDirectS = readIn();
-    const readInBufferedS = readIn('buffered');
+    const readInDirectS = readIn(workload, f);
+    const readInBufferedS = readIn(workload, f, 'buffered');
     const readDiskS = seconds(() => execFileSync('dd', [`if=${f}`, 'of=/dev/null', 'bs=4M', 'iflag=direct'], { stdio: 'ignore' }));
     return { ddFsyncS, ddDirectS, writeS: Math.min(ddFsyncS, ddDirectS), readS, readDiskS, readInDirectS, readInBufferedS, readInS: Math.min(readInDirectS, readInBufferedS) };
   } finally {
     fs.rmSync(f, { force: true });
-    fs.rmSync(out, { force: true });
   }
 }
 

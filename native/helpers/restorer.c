@@ -745,7 +745,7 @@ static void restore_fds(void)
 		} else {
 			sys_fcntl((int)fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0);
 		}
-		if (f->kind == PFD_FILE && f->pos) {
+		if ((f->kind == PFD_FILE || f->kind == PFD_DIRECTORY) && f->pos) {
 			long r = sys_lseek(f->fd, (long)f->pos, SEEK_SET);
 			if (r < 0)
 				fail_s("lseek", path, r);

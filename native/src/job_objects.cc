@@ -414,7 +414,7 @@ JobObjects make_job_objects(const std::vector<const ProcessImage *> &procs, cons
           if (nf < 0) refuse(*procs[i], f, std::string("cannot open it: ") + strerror(errno));
           out.fds.push_back(nf);
           idx = int(out.fds.size()) - 1;
-          if (f.kind == FD_FILE && f.pos && lseek(nf, off_t(f.pos), SEEK_SET) < 0)
+          if (f.kind != FD_DEVNULL && f.pos && lseek(nf, off_t(f.pos), SEEK_SET) < 0)
             refuse(*procs[i], f, std::string("lseek: ") + strerror(errno));
         }
         out.by_fd[i][f.fd] = idx;

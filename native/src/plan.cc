@@ -497,7 +497,9 @@ std::vector<uint8_t> build_plan(const ProcessImage &img, const PassMap &pass, bo
         if (ends_with(f.path, " (deleted)")) refuse(at + ": the file was deleted");
         p.kind = f.kind == FD_FILE ? PFD_FILE : f.kind == FD_DEVNULL ? PFD_DEVNULL : PFD_DIRECTORY;
         p.path = strings.add(f.path);
-        p.pos = f.kind == FD_FILE ? f.pos : 0;
+        // A directory's position too: a readdir the checkpoint cut in two goes on where it
+        // was, rather than listing the directory again from its start.
+        p.pos = f.kind == FD_DEVNULL ? 0 : f.pos;
         break;
       case FD_INHERITED: {
         int k = f.inherited_index < pass.inherited.size() ? pass.inherited[f.inherited_index] : -1;

@@ -36,6 +36,26 @@ static int count_fds(void)
 	return n;
 }
 
+/* What the descriptors are, for an ANOMALY line: "fd=target" for each, the directory's own
+ * descriptor included. */
+static void describe_fds(char *buf, size_t len)
+{
+	DIR *d = opendir("/proc/self/fd");
+	size_t at = 0;
+	buf[0] = 0;
+	if (!d) return;
+	struct dirent *e;
+	while ((e = readdir(d)) && at + 1 < len) {
+		if (e->d_name[0] == '.') continue;
+		char path[300], target[96];
+		snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(path, target, sizeof target - 1);
+		target[n > 0 ? n : 0] = 0;
+		at += (size_t)snprintf(buf + at, len - at, " %s=%s", e->d_name, target);
+	}
+	closedir(d);
+}
+
 static void children(char *buf, size_t len)
 {
 	char path[64];
@@ -85,7 +105,11 @@ int main(int argc, char **argv)
 		children(seen, sizeof seen);
 		if (strcmp(seen, want)) fprintf(out, "ANOMALY step %ld: children \"%s\"\n", s, seen);
 		int f = count_fds();
-		if (f != fds) fprintf(out, "ANOMALY step %ld: %d descriptors, not %d\n", s, f, fds);
+		if (f != fds) {
+			char what[1024];
+			describe_fds(what, sizeof what);
+			fprintf(out, "ANOMALY step %ld: %d descriptors, not %d:%s\n", s, f, fds, what);
+		}
 		fprintf(out, "step %ld sum %016llx\n", s, (unsigned long long)sum);
 		fflush(out);
 		struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };

@@ -8,6 +8,7 @@ import { call, coordinatorAlive } from '../common/control-client-lazy.js';
 import { UserError } from '../common/errors.js';
 import { cairnBin, coordinatorDaemonScript } from '../common/paths.js';
 import { findSecret, secretPath } from '../common/secret.js';
+import { dropSpare, takeSpare } from './coordinator-spare.js';
 
 export interface CoordinatorWanted {
   host: string;
@@ -46,32 +47,43 @@ export async function ensureCoordinator(w: CoordinatorWanted, hooks: StartHooks 
     const haveSecret = !!w.secret || fs.existsSync(secretPath(w.ckptDir)) || !!process.env.CAIRN_SECRET || !!process.env.CAIRN_SECRET_FILE;
     if (haveSecret) {
       const secret = w.secret ?? findSecret(w.ckptDir);
-      if (await coordinatorAlive({ host: w.host, port: w.port, secret })) return { host: w.host, port: w.port, secret, started: false };
+      if (await coordinatorAlive({ host: w.host, port: w.port, secret })) {
+        dropSpare();
+        return { host: w.host, port: w.port, secret, started: false };
+      }
     }
     if (!LOCAL.has(w.host)) throw new UserError(`no coordinator answers at ${w.host}:${w.port}`, 'start it there first (cairn coordinator), or launch with --new-coordinator');
   }
   if (hooks.abandoned?.()) throw new UserError('the coordinator was not started: its starter gave up');
-  const { port } = await startCoordinatorDaemon(w, hooks.spawned);
+  const { port } = await startCoordinatorDaemon(w, hooks.spawned, hooks.abandoned);
   return { host: 'localhost', port, secret: findSecret(w.ckptDir), started: true };
 }
 
 /** Starts a coordinator detached (coordinator/daemon-main.ts, as `cairn coordinator`);
  * resolves with its port once it listens. */
-export async function startCoordinatorDaemon(w: Omit<CoordinatorWanted, 'host' | 'newCoordinator'>, spawned?: (child: ChildProcess) => void): Promise<{ port: number; pid: number; log: string }> {
+export async function startCoordinatorDaemon(w: Omit<CoordinatorWanted, 'host' | 'newCoordinator'>, spawned?: (child: ChildProcess) => void, abandoned?: () => boolean): Promise<{ port: number; pid: number; log: string }> {
   fs.mkdirSync(w.ckptDir, { recursive: true, mode: 0o700 });
   const log = path.join(w.ckptDir, 'cairn-coordinator.log');
-  const logFd = fs.openSync(log, 'a', 0o600);
-  const logStart = fs.fstatSync(logFd).size;   // what earlier coordinators wrote is not this one's
+  fs.closeSync(fs.openSync(log, 'a', 0o600));
+  const logStart = fs.statSync(log).size;   // what earlier coordinators wrote is not this one's
   const args = [coordinatorDaemonScript(), '--coord-port', String(w.port), '--ckptdir', path.resolve(w.ckptDir), '--interval', String(w.intervalS), '--ready-fd', '3', '--cairn-bin', cairnBin()];
   if (w.portFile) args.push('--port-file', path.resolve(w.portFile));
   if (w.keep !== undefined) args.push('--keep', String(w.keep));
   if (w.phaseTimeoutS !== undefined) args.push('--phase-timeout', String(w.phaseTimeoutS));
   // A starter killed before its job joined would otherwise leave this coordinator waiting forever.
   if (w.exitOnLast) args.push('--exit-on-last', '--starter-pid', String(process.pid));
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: process.env });
-  fs.closeSync(logFd);
-  spawned?.(child);
-  const ready = child.stdio[3] as NodeJS.ReadableStream;
+  const spawnNow = () => {
+    const fd = fs.openSync(log, 'a', 0o600);
+    try {
+      return spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd, 'pipe'], env: process.env });
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  // The spare booted when this command started (coordinator-spare.ts) gets these flags and
+  // opens the log itself; without one, a coordinator starts now.
+  const spare = takeSpare();
+  spare?.stdin!.end(JSON.stringify({ args: args.slice(1), log }) + '\n');
   return new Promise((resolve, reject) => {
     let text = '';
     const fail = (why: string) => {
@@ -80,18 +92,29 @@ export async function startCoordinatorDaemon(w: Omit<CoordinatorWanted, 'host' |
       const last = lines.filter((l) => /cairn: /.test(l) && !/^hint: /.test(l)).pop() ?? lines.pop() ?? why;
       reject(new UserError(`the coordinator did not start: ${last.replace(/^.*?cairn: /, '')}`, `see ${log}`));
     };
-    child.once('exit', () => fail('it exited'));
-    ready.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = /READY (\d+)/.exec(text);
-      if (m) {
-        child.removeAllListeners('exit');
-        ready.removeAllListeners('data');
-        (ready as unknown as { destroy(): void }).destroy();
-        child.unref();
-        resolve({ port: Number(m[1]), pid: child.pid!, log });
-      }
-    });
+    const watch = (child: ChildProcess) => {
+      spawned?.(child);
+      const ready = child.stdio[3] as NodeJS.ReadableStream;
+      child.once('exit', () => {
+        // A spare gone without a word in the log could not boot: a coordinator is spawned
+        // as without one (unless its starter gave up and stopped it). Otherwise the
+        // coordinator's own error.
+        if (child === spare && fs.statSync(log).size === logStart && !abandoned?.()) watch(spawnNow());
+        else fail('it exited');
+      });
+      ready.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /READY (\d+)/.exec(text);
+        if (m) {
+          child.removeAllListeners('exit');
+          ready.removeAllListeners('data');
+          (ready as unknown as { destroy(): void }).destroy();
+          child.unref();
+          resolve({ port: Number(m[1]), pid: child.pid!, log });
+        }
+      });
+    };
+    watch(spare ?? spawnNow());
   });
 }
 

@@ -2,7 +2,9 @@
 // same as `cairn coordinator`, run without the command line's modules (yargs, the other
 // commands, the engine), so that it answers ~0.1 s sooner. Its flags are written by cairn
 // itself; errors go to its log as `cairn: ...` lines, which the starter reports.
+import fs from 'node:fs';
 import { UserError, errorMessage } from '../common/errors.js';
+import { cairnProto } from '../common/proto.js';
 import { DEFAULT_KEEP, DEFAULT_PHASE_TIMEOUT_S } from './options.js';
 import { serveCoordinator, type ServeOptions } from './serve.js';
 
@@ -37,9 +39,42 @@ export function parseDaemonArgs(argv: string[]): ServeOptions {
   return o as ServeOptions;
 }
 
+/** `--spare` (cli/coordinator-spare.ts): booted before its flags are known; they come as one
+ * JSON line on stdin, { args, log }, with the log file its output goes to (a spawned
+ * coordinator's stdout and stderr are that file; a spare's are /dev/null). Stdin closed
+ * without a line: not wanted, it exits. */
+async function spareFlags(): Promise<string[] | undefined> {
+  cairnProto();   // the protos, loaded while the starter works
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  if (!text.includes('\n')) return undefined;
+  const { args, log } = JSON.parse(text.slice(0, text.indexOf('\n'))) as { args: string[]; log: string };
+  const fd = fs.openSync(log, 'a', 0o600);
+  const toLog = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    if (typeof chunk === 'string') fs.writeSync(fd, chunk);
+    else fs.writeSync(fd, chunk);
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    cb?.();
+    return true;
+  };
+  process.stdout.write = toLog as typeof process.stdout.write;
+  process.stderr.write = toLog as typeof process.stderr.write;
+  process.on('uncaughtExceptionMonitor', (e) => toLog(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`));
+  return args;
+}
+
 async function main(): Promise<void> {
   try {
-    process.exitCode = await serveCoordinator(parseDaemonArgs(process.argv.slice(2)));
+    let argv = process.argv.slice(2);
+    if (argv[0] === '--spare') {
+      const flags = await spareFlags();
+      if (!flags) return;
+      argv = flags;
+    }
+    process.exitCode = await serveCoordinator(parseDaemonArgs(argv));
   } catch (e) {
     process.stderr.write(`cairn: ${errorMessage(e)}\n`);
     if (e instanceof UserError && e.hint) process.stderr.write(`hint: ${e.hint}\n`);

@@ -23,7 +23,8 @@ const restoreModules = () =>
     import('../../agent/remote-tcp-images.js'),
     import('../../agent/listener-ports.js'),
   ]);
-// ...and, while it fills memory, the agent with gRPC (~0.1 s).
+// ...and, once the job's coordinator answers, the agent with gRPC (~0.1 s): while a large
+// restore fills memory, or while a small one's job runs.
 const serveModules = () =>
   Promise.all([import('../../agent/agent.js'), import('../../agent/job-processes.js'), import('../../agent/daemon-spawn.js')]);
 
@@ -154,9 +155,9 @@ async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: strin
     offsetsAt: { monotonicNs: now.monotonicNs, boottimeNs: now.boottimeNs },
   });
   restoring.catch(() => undefined);   // awaited below
-  const [{ serveJob, warmAgent }, { jobProcesses }, { agentSocketOf, startDaemonSpawner }] = await serveModules();
-  warmAgent();   // while the coordinator starts
   if (!coord) {
+    // The go waits for the coordinator alone: the agent's modules load after it
+    // (serveModules), not beside the coordinator's own start.
     try {
       coord = await coordinating.ready;
     } catch (e) {
@@ -167,9 +168,14 @@ async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: strin
     }
     engine.restoreGo(true);
   }
+  const serving = serveModules();
+  serving.catch(() => undefined);   // awaited below
   const job = await withCoordinator(coord, () => withProgress('restart', restoring, () => (a.quiet ? undefined : engine.progress()))).finally(removeScratch);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   for (const f of cutBack) log(`${f.path} grew after the checkpoint: cut back from ${f.from} to ${f.to} bytes`);
+  const more = loaded.length > 1 ? ` and ${loaded.length - 1} more process${loaded.length > 2 ? 'es' : ''}` : '';
+  log(`restored ${image.comm} (pid ${job.nsPid})${more} from ${target.genDir} in ${ms.toFixed(1)} ms`);
+  const [{ serveJob, warmAgent }, { jobProcesses }, { agentSocketOf, startDaemonSpawner }] = await serving;
   // ...and a full-screen program learns that its screen may have changed.
   if (ttyStdio) {
     for (const pid of jobProcesses(job.initPid)) {
@@ -180,8 +186,7 @@ async function restoreHere(a: RestartArgs, target: RestartTarget, ckptDir: strin
       }
     }
   }
-  const more = loaded.length > 1 ? ` and ${loaded.length - 1} more process${loaded.length > 2 ? 'es' : ''}` : '';
-  log(`restored ${image.comm} (pid ${job.nsPid})${more} from ${target.genDir} in ${ms.toFixed(1)} ms`);
+  warmAgent();   // the first checkpoint's codec, once the job runs
   // MPI launchers of the job may start daemons on other hosts again: the socket their
   // environment names is served again (a job from before this existed has none).
   const socket = agentSocketOf(job.pid);

@@ -11,10 +11,25 @@ import { program } from '../helpers/programs.js';
 import { checkpointedCounter, flipByte, oneLineError, punchStackTop } from '../helpers/damage.js';
 
 /** Coordinators running for checkpoint directory `dir` (their command line names it). */
+/** Coordinators of the checkpoint directory DIR: spawned with it in their flags, or a spare
+ * (cli/coordinator-spare.ts) handed it later, which keeps its log there open. */
 function coordinatorsOf(dir: string): number[] {
+  const logsIn = (pid: number) => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(dir + '/');
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  };
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
     const argv = readIf(`/proc/${pid}/cmdline`).split('\0');
-    return argv.some((a) => a.endsWith('daemon-main.js')) && argv.includes(dir);
+    return argv.some((a) => a.endsWith('daemon-main.js')) && (argv.includes(dir) || (argv.includes('--spare') && logsIn(pid)));
   });
 }
 

@@ -1,6 +1,6 @@
 // `cairn launch OPTIONS PROGRAM ARGS`: where cairn's options end and the program begins.
 import test from 'ava';
-import { splitLaunchArgv } from '../../cli/main.js';
+import { splitLaunchArgv } from '../../cli/launch-argv.js';
 
 test('--compress takes a codec word, and leaves a program or another option alone', (t) => {
   t.deepEqual(splitLaunchArgv(['launch', '--compress', 'zstd:3', './a.out', '-x']), ['launch', '--compress', 'zstd:3', '--', './a.out', '-x']);

@@ -1,0 +1,11 @@
+const t0 = performance.now();
+const { readImage } = await import('./dist/agent/image-file.js');
+const t1 = performance.now();
+const l = readImage(process.argv[2]);
+const t2 = performance.now();
+const l2 = readImage(process.argv[2]);
+const t3 = performance.now();
+const { loadEngine } = await import('./dist/agent/engine-api.js');
+const e = loadEngine(); const t4 = performance.now();
+e.checkRestorable(l.image, 3); const t5 = performance.now();
+console.log(`import ${(t1-t0).toFixed(0)} read1 ${(t2-t1).toFixed(0)} read2 ${(t3-t2).toFixed(0)} engine ${(t4-t3).toFixed(0)} check ${(t5-t4).toFixed(0)}`);

@@ -3,6 +3,9 @@
 // checkpoint: what the barrier, the draining of connections between hosts and the
 // coordinator add on top of the dumps themselves.
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { clusterScript } from '../helpers/cluster.js';
 import { buildRingSum, MpiJob, OPENMPI, RANKS } from '../helpers/mpi.js';
 import { testUser } from '../helpers/user.js';
@@ -19,6 +22,13 @@ export interface MpiCheckpoint {
   /** The slowest member's own image writing in the same checkpoint, and its host. */
   slowestWriteS: number;
   slowestHost: string;
+}
+
+/** Open MPI's session directories of the test user on the test bed's hosts (they share
+ * /tmp): a job ended by --kill cannot remove its own. */
+function ompiSessions(): string[] {
+  const mine = new RegExp(`^ompi\\.node\\d+\\.${testUser().uid}$`);
+  return fs.readdirSync(os.tmpdir()).filter((e) => mine.test(e));
 }
 
 function bedUp(): boolean {
@@ -45,6 +55,7 @@ export async function mpiCheckpoint(runs: number, notes: string[]): Promise<MpiC
   // 3 MiB messages (three buffers per rank) and a slow ring: ~10 MiB per rank to write.
   const f = { ...OPENMPI, args: ['1000000', '20000', String(384 * 1024), '100'] };
   const job = new MpiJob(f, 'bench');
+  const sessionsBefore = new Set(ompiSessions());   // the bench runs no other MPI job meanwhile
   try {
     const prog = await buildRingSum(f, job.dir);
     const run = job.onNode1(job.cairnArgs('launch', '--', ...job.mpirun(prog)), 600_000);
@@ -68,6 +79,7 @@ export async function mpiCheckpoint(runs: number, notes: string[]): Promise<MpiC
     return { runs, ranks: RANKS, hosts: 3, bytes, checkpointS: median(d), pauseS: median(p), slowestWriteS: median(w), slowestHost };
   } finally {
     await job.cleanup();
+    for (const e of ompiSessions()) if (!sessionsBefore.has(e)) fs.rmSync(path.join(os.tmpdir(), e), { recursive: true, force: true });
     if (broughtUp) spawnSync(clusterScript(), ['down'], { stdio: 'inherit', env: { ...process.env, CLUSTER_USER: testUser().name } });
   }
 }

@@ -13,7 +13,7 @@ import { errorMessage } from '../common/errors.js';
 import type { SpawnAgentsReply__Output } from '../gen/cairn/v1/SpawnAgentsReply.js';
 import type { SpawnAgentsRequest } from '../gen/cairn/v1/SpawnAgentsRequest.js';
 import { nativePaths } from './engine-api.js';
-import { removeStaleSocketDirs, SOCKET_DIR_PREFIX, writeOwner } from './stale-socket-dirs.js';
+import { ownedBySelf, removeStaleSocketDirs, SOCKET_DIR_PREFIX, writeOwner } from './stale-socket-dirs.js';
 
 export interface SpawnRequest {
   host: string;
@@ -98,16 +98,8 @@ export async function startDaemonSpawner(coord: CoordTarget, o: { cwd: string; c
   // A socket file in a directory only the user can enter (an abstract name would be open
   // to every user of the host).
   const dir = (o.socket && reuseSocketDir(o.socket)) || fs.mkdtempSync(path.join(os.tmpdir(), SOCKET_DIR_PREFIX));
-  try {
-    writeOwner(dir);
-  } catch {
-    // a reused directory another agent found dead and removed just now: made again
-    fs.mkdirSync(dir, { mode: 0o700, recursive: true });
-    writeOwner(dir);
-  }
-  removeStaleSocketDirs(process.getuid?.() ?? -1, dir);
   const name = path.join(dir, 'spawn.sock');
-  const server = net.createServer((sock) => {
+  const serveRequest = (sock: net.Socket) => {
     let buf = Buffer.alloc(0);
     let busy = false;
     const answer = (line: string) => sock.end(`${line.replace(/\n/g, ' ')}\n`);
@@ -130,11 +122,38 @@ export async function startDaemonSpawner(coord: CoordTarget, o: { cwd: string; c
         .then((rep) => answer(rep.ok ? 'ok' : `cannot start a daemon on ${r.host}: ${rep.error}`))
         .catch((e: unknown) => answer(`cannot start a daemon on ${r.host}: ${errorMessage(e)}`));
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(name, () => resolve());
-  });
+  };
+  // A restart's directory was a dead agent's. Where hosts share /tmp (containers, the test
+  // bed), an agent of the dead one's host may judge it stale and remove it just as this one
+  // takes it: then it is made again, until this agent's owner file and socket are in it.
+  let server: net.Server;
+  for (let attempt = 1; ; attempt++) {
+    server = net.createServer(serveRequest);
+    try {
+      try {
+        writeOwner(dir);
+      } catch {
+        fs.mkdirSync(dir, { mode: 0o700, recursive: true });
+        writeOwner(dir);
+      }
+      removeStaleSocketDirs(process.getuid?.() ?? -1, dir);
+      fs.rmSync(name, { force: true });
+      const s = server;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(name, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      if (ownedBySelf(dir) && fs.existsSync(name)) break;
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      if (attempt >= 5) throw new Error(`socket directory ${dir} was taken away`);
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 20 * attempt));
+  }
   server.unref();
   return {
     socketName: name,

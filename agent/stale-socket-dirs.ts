@@ -11,6 +11,7 @@ import path from 'node:path';
 
 export const SOCKET_DIR_PREFIX = 'cairn-agent-';
 const OWNER = 'owner';
+const TAKEOVER_MS = 30_000;
 
 function bootId(): string {
   try {
@@ -39,6 +40,15 @@ export function writeOwner(dir: string): void {
   fs.writeFileSync(path.join(dir, OWNER), `${identity(process.pid)}\n`, { mode: 0o600 });
 }
 
+/** Whether dir's owner file names this process. */
+export function ownedBySelf(dir: string): boolean {
+  try {
+    return fs.readFileSync(path.join(dir, OWNER), 'utf8').trim() === identity(process.pid);
+  } catch {
+    return false;
+  }
+}
+
 /** Removes the socket directories of `uid`'s dead agents of this host under `tmp`, except
  * `keep`; returns them. Never throws: this is housekeeping. */
 export function removeStaleSocketDirs(uid: number, keep?: string, tmp = os.tmpdir()): string[] {
@@ -57,6 +67,9 @@ export function removeStaleSocketDirs(uid: number, keep?: string, tmp = os.tmpdi
     try {
       const st = fs.lstatSync(dir);
       if (!st.isDirectory() || st.uid !== uid) continue;
+      // An owner file written moments ago: an agent of another host sharing this /tmp may be
+      // taking the directory over (a restart serves its socket path again).
+      if (Date.now() - fs.statSync(path.join(dir, OWNER)).mtimeMs < TAKEOVER_MS) continue;
       const [h, b, pid, start] = fs.readFileSync(path.join(dir, OWNER), 'utf8').trim().split(' ');
       if (h !== host || !pid || !/^\d+$/.test(pid)) continue;              // another host's, or unknown
       if (b === boot && startTime(Number(pid)) === start) continue;        // its agent still runs

@@ -1,6 +1,7 @@
 // The socket directories of killed agents of this host are removed by the next agent; a
-// live agent's, another host's (hosts may share /tmp) and one without an owner stay; an
-// agent of an earlier boot is dead.
+// live agent's, another host's (hosts may share /tmp), one without an owner and one whose
+// owner file was written moments ago (being taken over) stay; an agent of an earlier boot
+// is dead.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { removeStaleSocketDirs, writeOwner } from '../../agent/stale-socket-dirs.js';
 
-test("a dead agent's socket directory goes (killed, pid reused, earlier boot); a live one, another host's, an unowned one and `keep` stay", async (t) => {
+test("a dead agent's socket directory goes (killed, pid reused, earlier boot); a live one, another host's, an unowned one, one being taken over and `keep` stay", async (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-sweep-'));
   t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const mk = (n: string) => {
@@ -40,8 +41,14 @@ test("a dead agent's socket directory goes (killed, pid reused, earlier boot); a
   const unowned = mk('unowned');
   const kept = mk('kept');
   fs.writeFileSync(owner(kept), `${mine[0]} ${mine[1]} ${child.pid} ${start}\n`);
+  // Owner files written a minute ago, but for one: a dead agent's directory whose owner file
+  // was just rewritten (an agent of another host sharing /tmp takes it over for a restart).
+  const takenOver = mk('taken-over');
+  fs.writeFileSync(owner(takenOver), `${mine[0]} ${mine[1]} ${child.pid} ${start}\n`);
+  const aMinuteAgo = new Date(Date.now() - 60_000);
+  for (const d of [live, dead, reused, elsewhere, rebooted, kept]) fs.utimesSync(owner(d), aMinuteAgo, aMinuteAgo);
 
   const removed = removeStaleSocketDirs(process.getuid!(), kept, tmp);
   t.deepEqual(removed.sort(), [dead, reused, rebooted].sort());
-  for (const d of [live, elsewhere, unowned, kept]) t.true(fs.existsSync(d), `${path.basename(d)} must stay`);
+  for (const d of [live, elsewhere, unowned, kept, takenOver]) t.true(fs.existsSync(d), `${path.basename(d)} must stay`);
 });

@@ -65,9 +65,10 @@ test('a process that exits while its memory is copied before the freeze leaves n
   const out = path.join(job.work, 'out.txt');
   // PRECOPIED lasts 3 s more than the copies: the child dies during its copy or after it,
   // before the freeze, however slow the machine.
-  // The main process steps for 20 s: the freeze must come before it ends, after the child's
-  // memory is built (~2 s here), its copy started, and the 3 s, on a loaded machine too.
-  const runner = job.launch([program('family'), 'out.txt', '200', '100', '768'], { env: { CAIRN_TEST_PRECOPY_DELAY_MS: '3000' } });
+  // The main process steps for 40 s: the freeze must come before it ends, after the child's
+  // memory is built (~2 s here), its copy started, and the 3 s, on a loaded machine too (20 s
+  // were not enough once under CI: the job ended before its freeze).
+  const runner = job.launch([program('family'), 'out.txt', '400', '100', '768'], { env: { CAIRN_TEST_PRECOPY_DELAY_MS: '3000' } });
   const s = await job.running();
   const main = s.member[0]!.processes[0]!.hostPid;
   const child = childrenOf(main)[0];
@@ -89,6 +90,6 @@ test('a process that exits while its memory is copied before the freeze leaves n
   // The main process goes on to its last step, however long the checkpoint took.
   const end = await runner.exited;
   t.is(end.code, 0, end.stderr);
-  t.is(readIf(out).split('\n').filter((l) => l.startsWith('step')).length, 200, 'every step of the main process');
+  t.is(readIf(out).split('\n').filter((l) => l.startsWith('step')).length, 400, 'every step of the main process');
   t.regex(readIf(out), /child: signal 9\ndone\n$/, 'the parent saw its child killed');
 });

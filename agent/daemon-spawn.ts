@@ -79,8 +79,9 @@ export function agentSocketOf(pid: number): string | undefined {
   }
 }
 
-/** The socket's directory, made again (0700) or taken back if it is ours and private; a
- * stale socket file left by a killed agent is removed. undefined: not usable. */
+/** The socket's directory, made again (0700) or taken back if it is ours and private (a
+ * stale socket file left by a killed agent is removed before the listen). undefined: not
+ * usable. */
 function reuseSocketDir(socket: string): string | undefined {
   const dir = path.dirname(socket);
   try {
@@ -89,7 +90,6 @@ function reuseSocketDir(socket: string): string | undefined {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
     const st = fs.lstatSync(dir);
     if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) return undefined;
-    fs.rmSync(socket, { force: true });
   }
   return dir;
 }

@@ -5,6 +5,7 @@
 // on stdin (coordinator/daemon-main.ts --spare). startCoordinatorDaemon hands it the flags,
 // or the spare exits when its stdin closes unused. Only light modules here: this runs first.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { coordPort } from '../common/coord-address.js';
 import { coordinatorDaemonScript } from '../common/paths.js';
 import { splitLaunchArgv } from './launch-argv.js';
 
@@ -31,8 +32,11 @@ export function startsCoordinator(argv: string[], env: NodeJS.ProcessEnv = proce
   const options = split.indexOf('--') < 0 ? split : split.slice(0, split.indexOf('--'));
   if (options.some((a) => a === '--help' || a === '--only-host' || a.startsWith('--only-host='))) return false;
   if (options.includes('--new-coordinator')) return true;
-  const port = flagValue(options, ['--coord-port', '-p']) ?? env.CAIRN_COORD_PORT ?? env.DMTCP_COORD_PORT ?? env.DMTCP_PORT;
-  return port !== undefined && port.trim() === '0';
+  try {
+    return coordPort(flagValue(options, ['--coord-port', '-p']), env) === 0;
+  } catch {
+    return false;   // a bad port: the command line says so, with no coordinator started
+  }
 }
 
 /** Boots a spare coordinator if `cairn ARGV` is sure to want one; its pid. */

@@ -6,8 +6,12 @@ import { UserError } from './errors.js';
 export const DEFAULT_COORD_PORT = 7779;
 
 export function envValue(...names: string[]): string | undefined {
+  return envValueIn(process.env, ...names);
+}
+
+function envValueIn(env: NodeJS.ProcessEnv, ...names: string[]): string | undefined {
   for (const n of names) {
-    const v = process.env[n];
+    const v = env[n];
     if (v !== undefined && v.trim() !== '') return v.trim();
   }
   return undefined;
@@ -24,9 +28,9 @@ export function coordHost(flag?: string): string {
   return flag ?? envValue('CAIRN_COORD_HOST', 'DMTCP_COORD_HOST', 'DMTCP_HOST') ?? 'localhost';
 }
 
-export function coordPort(flag?: number | string): number {
+export function coordPort(flag?: number | string, environment: NodeJS.ProcessEnv = process.env): number {
   if (flag !== undefined) return parsePort(flag, '--coord-port');
-  const env = envValue('CAIRN_COORD_PORT', 'DMTCP_COORD_PORT', 'DMTCP_PORT');
+  const env = envValueIn(environment, 'CAIRN_COORD_PORT', 'DMTCP_COORD_PORT', 'DMTCP_PORT');
   return env !== undefined ? parsePort(env, 'CAIRN_COORD_PORT') : DEFAULT_COORD_PORT;
 }
 

@@ -54,8 +54,7 @@ async function spareFlags(): Promise<string[] | undefined> {
   const { args, log } = JSON.parse(text.slice(0, text.indexOf('\n'))) as { args: string[]; log: string };
   const fd = fs.openSync(log, 'a', 0o600);
   const toLog = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    if (typeof chunk === 'string') fs.writeSync(fd, chunk);
-    else fs.writeSync(fd, chunk);
+    fs.writeSync(fd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     cb?.();
     return true;

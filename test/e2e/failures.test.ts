@@ -10,7 +10,6 @@ import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { checkpointedCounter, flipByte, oneLineError, punchStackTop } from '../helpers/damage.js';
 
-/** Coordinators running for checkpoint directory `dir` (their command line names it). */
 /** Coordinators of the checkpoint directory DIR: spawned with it in their flags, or a spare
  * (cli/coordinator-spare.ts) handed it later, which keeps its log there open. */
 function coordinatorsOf(dir: string): number[] {

@@ -18,7 +18,16 @@ export interface ServeOptions extends Omit<CoordinatorOptions, 'host' | 'writeTi
 export async function serveCoordinator(o: ServeOptions): Promise<number> {
   fs.mkdirSync(o.ckptDir, { recursive: true, mode: 0o700 });
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} cairn-coordinator[${process.pid}]: ${line}\n`);
-  let c;
+  // Handlers first: a starter may stop the coordinator the moment it reads READY, and a
+  // SIGTERM before them would kill it unlogged, with no shutdown of what it started.
+  let c: Awaited<ReturnType<typeof startCoordinator>> | undefined;
+  let stopAsked = false;
+  const stop = () => {
+    stopAsked = true;
+    void c?.close();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   try {
     c = await startCoordinator({
       port: o.port,
@@ -44,13 +53,11 @@ export async function serveCoordinator(o: ServeOptions): Promise<number> {
     fs.writeSync(o.readyFd, `READY ${c.port}\n`);
     fs.closeSync(o.readyFd);
   }
-  const stop = () => void c.close();
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  if (stopAsked) stop();
   if (o.exitOnLast && o.starterPid) {
     const starter = o.starterPid;
     const watch = setInterval(() => {
-      if (c.memberCount() > 0) return clearInterval(watch);
+      if (c?.memberCount()) return clearInterval(watch);
       try {
         process.kill(starter, 0);
       } catch {

@@ -10,6 +10,7 @@
  *                        restorer's file-backed pages, and a stack there would lose every
  *                        write made between that copy and the mremap over it)
  *   RESTORER_TMP_VDSO    its vvar/vvar_vclock/vdso while the target's memory goes in
+ *   FILL_STACKS          one small stack per memory-fill helper thread
  *   STACK_AREA           one small stack per extra thread
  *   VERIFY_AREA          one buffer per filling thread: pages read back to check them
  *   COPY_AREA            scratch for turning its own file mappings into anonymous ones */
@@ -21,11 +22,12 @@
 #define PLAN_AREA_MAX 0x40000000ULL
 #define MAIN_STACK (RESTORER_BASE + 0x90000000ULL)
 #define MAIN_STACK_SIZE 0x40000UL
+#define FILL_STACKS (RESTORER_BASE + 0x98000000ULL)
 #define STACK_AREA (RESTORER_BASE + 0xA0000000ULL)
 #define THREAD_STACK 0x10000UL
 #define THREAD_STRIDE (THREAD_STACK + PAGE) /* an unmapped guard page between stacks */
 #define VERIFY_AREA (RESTORER_BASE + 0xC0000000ULL)
-#define VERIFY_BUF (8UL << 20)
+#define VERIFY_BUF (2UL << 20) /* one huge page */
 #define COPY_AREA (RESTORER_BASE + 0xE0000000ULL)
 #define SPAN_END (RESTORER_BASE + RESTORER_SPAN)
 #define USER_TOP 0x7ffffffff000UL /* TASK_SIZE with 4-level paging */
@@ -339,6 +341,17 @@ static void crc_init(void)
 	zero_page_crc = crc32c_page(zeros);
 }
 
+/* Worker `me`'s buffer for check_pages, in 2 MiB pages where the kernel gives them (read back
+ * into, they cost less here). */
+static void map_verify_buffer(int me)
+{
+	const u64 at = VERIFY_AREA + (u64)me * VERIFY_BUF;
+	long r = sys_mmap(at, VERIFY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (r != (long)at)
+		fail_x("mmap page check buffer", at, r);
+	sc3(SYS_madvise, at, VERIFY_BUF, 14 /* MADV_HUGEPAGE */);
+}
+
 /* The pages [addr, addr + len) hold what the image says (crcs from C[first]): read back through
  * the kernel (process_vm_readv of this very process), not touched here: on some virtual
  * machines a process's first touch of a page the disk wrote costs ~1 s per GiB, which the job
@@ -476,13 +489,15 @@ static void map_vma(const struct plan_vma *v)
 	}
 }
 
-/* Fills the pages of every VMA, in chunks of FILL_CHUNK: worker `me` of `nworkers` takes
- * every nworkers-th chunk. Runs are in address order; runs adjacent both in memory and in
- * the image are read together (dump may split them, e.g. per checksum block). */
+/* Fills the pages of every VMA, in chunks of FILL_CHUNK claimed one at a time from a shared
+ * counter by the filling threads (`me` picks the thread's check buffer); with claim 0 it only
+ * counts the chunks. Runs are in address order; runs adjacent both in memory and in the image
+ * are read together (dump may split them, e.g. per checksum block). */
 #define FILL_CHUNK (64ULL << 20)
-static u64 fill_all(int me, int nworkers)
+static u64 next_chunk;
+static u64 fill_all(int me, int claim)
 {
-	u64 chunk = 0;
+	u64 chunk = 0, mine = claim ? __atomic_fetch_add(&next_chunk, 1, __ATOMIC_RELAXED) : ~0ULL;
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];
 		if (!vma_filled(v))
@@ -504,46 +519,43 @@ static u64 fill_all(int me, int nworkers)
 			if (first != PLAN_NO_CRC && (first > H->ncrcs || n / PAGE > H->ncrcs - first))
 				fail_x("page crcs out of range for the run at", addr, 0);
 			for (u64 at = 0; at < n; at += FILL_CHUNK, chunk++)
-				if (nworkers && (int)(chunk % (u64)nworkers) == me)
+				if (chunk == mine) {
 					fill_run(addr + at, n - at < FILL_CHUNK ? n - at : FILL_CHUNK, off + at, anon,
 						 first == PLAN_NO_CRC ? PLAN_NO_CRC : first + at / PAGE, me);
+					mine = __atomic_fetch_add(&next_chunk, 1, __ATOMIC_RELAXED);
+				}
 		}
 	}
 	return chunk;
 }
 
-/* The helper thread: CLONE_PARENT_SETTID puts its tid here before it runs, CLONE_CHILD_CLEARTID
- * clears it (and wakes the waiter) once it has exited. */
-static volatile int helper_running;
-static pid_t helper_tid; /* plan_job.helper_tid + this process's index; 0: none */
+/* The helper threads: CLONE_PARENT_SETTID puts a helper's tid in its word before it runs,
+ * CLONE_CHILD_CLEARTID clears it (and wakes the waiter) once it has exited. */
+static volatile int helper_running[PLAN_FILL_HELPERS];
+static pid_t helper_tid; /* plan_job.helper_tid + this process's index * PLAN_FILL_HELPERS; 0: none */
 
-static void fill_helper(long nworkers)
+static void fill_helper(long me)
 {
-	fill_all(1, (int)nworkers);
+	fill_all((int)me, 1);
 	sc1(SYS_exit, 0); /* this thread only */
 	__builtin_unreachable();
 }
 
-/* Two CPUs fault pages in and copy them about twice as fast as one (on a virtual machine,
- * first-touching memory is most of a restore). The helper is a thread with an id above every
- * id of the job (plan_job.helper_tid), so it takes none the job needs and moves no pid
- * counter; where it cannot be made, this thread fills everything. */
+/* Several threads read the memory in: each chunk is a fault-in (CPU) then a read (the disk),
+ * and with only a thread per CPU the disk waits while they fault; on a virtual machine more
+ * reads in flight are most of the speed. Helpers are threads with ids above every id of the
+ * job (plan_job.helper_tid), so they take none the job needs and move no pid counter; where
+ * one cannot be made, the threads made so far fill everything. */
 static void fill_memory(void)
 {
+	u64 chunks = fill_all(0, 0);
 	int nworkers = 1;
-	if (H->ncrcs) {
+	if (H->ncrcs)
 		crc_init();
-		long r = sys_mmap(VERIFY_AREA, 2 * VERIFY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-				  -1, 0);
-		if (r != (long)VERIFY_AREA)
-			fail_x("mmap page check buffers", VERIFY_AREA, r);
-		/* 2 MiB pages where the kernel gives them: read back into, they cost less here */
-		sc3(SYS_madvise, VERIFY_AREA, 2 * VERIFY_BUF, 14 /* MADV_HUGEPAGE */);
-	}
-	if (helper_tid > 0 && fill_all(0, 0) >= 2) {
-		ul stk = STACK_AREA; /* slot 0: the process's own threads use 1.. */
+	for (int j = 0; helper_tid > 0 && j < PLAN_FILL_HELPERS && (u64)nworkers < chunks; j++) {
+		ul stk = FILL_STACKS + (ul)j * THREAD_STRIDE;
 		long r = sys_mmap(stk, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		pid_t tid = helper_tid;
+		pid_t tid = helper_tid + j;
 		struct {
 			u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
 				cgroup;
@@ -551,23 +563,33 @@ static void fill_memory(void)
 		memset(&ca, 0, sizeof ca);
 		/* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|PARENT_SETTID|CHILD_CLEARTID */
 		ca.flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x100000 | 0x200000;
-		ca.parent_tid = (u64)(ul)&helper_running;
-		ca.child_tid = (u64)(ul)&helper_running;
+		ca.parent_tid = (u64)(ul)&helper_running[j];
+		ca.child_tid = (u64)(ul)&helper_running[j];
 		ca.stack = stk;
 		ca.stack_size = THREAD_STACK;
 		ca.set_tid = (u64)(ul)&tid;
 		ca.set_tid_size = 1;
-		if (r == (long)stk && clone3_thread(&ca, sizeof ca, fill_helper, 2) == tid)
-			nworkers = 2;
+		/* its check buffer first: it may start checking before the next clone returns */
+		if (H->ncrcs)
+			map_verify_buffer(nworkers);
+		if (r != (long)stk || clone3_thread(&ca, sizeof ca, fill_helper, nworkers) != tid)
+			break;
+		nworkers++;
 	}
-	u64 chunks = fill_all(0, nworkers);
-	int t;
-	while ((t = helper_running) != 0)
-		sys_futex(&helper_running, FUTEX_WAIT, t); /* not _PRIVATE: the kernel's wake is not */
+	if (H->ncrcs)
+		map_verify_buffer(0);
+	fill_all(0, 1);
+	for (int j = 0; j < PLAN_FILL_HELPERS; j++) {
+		int t;
+		while ((t = helper_running[j]) != 0)
+			sys_futex(&helper_running[j], FUTEX_WAIT, t); /* not _PRIVATE: the kernel's wake is not */
+	}
 	struct line l = { .n = 0 };
 	ln_s(&l, "[restorer] memory: ");
 	ln_d(&l, (long)chunks);
-	ln_s(&l, nworkers == 2 ? " chunks filled by two threads" : " chunks filled by one thread");
+	ln_s(&l, " chunks filled by ");
+	ln_d(&l, nworkers);
+	ln_s(&l, nworkers == 1 ? " thread" : " threads");
 	ln_write(log_fd, &l);
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];
@@ -920,7 +942,7 @@ void __attribute__((noreturn, used)) cmain(ul *sp)
 	long me = sys_getpid();
 	read_job(me);
 	if (J.helper_tid > 0)
-		helper_tid = J.helper_tid + (pid_t)(ME - PR);
+		helper_tid = J.helper_tid + (pid_t)(ME - PR) * PLAN_FILL_HELPERS;
 	pread_full(RFD_PLAN, &hdr0, sizeof hdr0, ME->plan_off, "read plan header");
 	H = &hdr0;
 	if (hdr0.magic != PLAN_MAGIC || hdr0.version != PLAN_VERSION)

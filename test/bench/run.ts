@@ -127,8 +127,8 @@ out.push('');
 if (matrix.length) {
 out.push('Checkpoint / restart, no compression. Limits for the same bytes in the same directory: write = the faster of');
 out.push('dd conv=fsync and dd oflag=direct; read = dd from the page cache / dd iflag=direct from the disk / read from the disk');
-out.push('into fresh memory by parallel reads, the faster of O_DIRECT and buffered (what a restart must do: the image, written');
-out.push('O_DIRECT, is not in the page cache);');
+out.push('into fresh memory by parallel reads, the fastest of O_DIRECT and buffered with 2 and 8 threads (what a restart must do:');
+out.push('the image, written O_DIRECT, is not in the page cache);');
 out.push('wake = an idle process of that size woken from a blocking read, until it runs again: median / longest of 8');
 out.push(`${'memory'.padEnd(22)} ${pad('checkpoint', 10)} ${pad('dd write', 9)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} ${pad('dd cache', 9)} ${pad('dd disk', 9)} ${pad('read in', 9)} ${pad('ratio', 7)} | ${pad('pause', 9)} ${pad('wake', 15)} | ${pad('image', 11)} ${pad('on disk', 11)}`);
 for (const r of matrix) {
@@ -138,7 +138,7 @@ for (const r of matrix) {
 const paired = matrix.filter((r) => r.pairs);
 if (paired.length) {
   out.push('');
-  out.push('Restart beside its limit, measured just before it: the image itself read into fresh memory (O_DIRECT, parallel),');
+  out.push('Restart beside its limit, measured just before it: the image itself read into fresh memory (O_DIRECT, 8 threads),');
   out.push('then `cairn restart` of it; three pairs, one after the other (restart and ratio above: the median restart against the');
   out.push('read-in of a dd file before the job started)');
   for (const r of paired) {

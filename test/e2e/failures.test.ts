@@ -5,9 +5,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { alive, cairn, readIf, waitFor } from '../helpers/cairn.js';
+import { alive, cairn, cairnBackground, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
+import { readImage } from '../../agent/image-file.js';
 import { checkpointedCounter, flipByte, oneLineError, punchStackTop } from '../helpers/damage.js';
 
 /** Coordinators of the checkpoint directory DIR: spawned with it in their flags, or a spare
@@ -147,4 +148,43 @@ test('restart refuses missing, truncated and damaged images, and missing or shru
   fs.truncateSync(out, 10);
   const shrunk = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 30_000 });
   oneLineError(t, shrunk, /shrank from \d+ to 10 bytes/);
+});
+
+test('a damaged page deep in a large image is found by one of the threads reading it in: the restart fails in one line, nothing left running', async (t) => {
+  const job = new TestJob('bigbad');
+  t.teardown(() => job.cleanup());
+  // 320 MiB: five chunks of 64 MiB, read in by five threads of the restorer at once
+  job.launch([program('bigmem'), 'out.txt', '320', 'random', '100000', '200']);
+  const s = await job.running();
+  await waitFor('the memory to be filled', () => readIf(path.join(job.work, 'out.txt')).includes('ready'), 60_000);
+  t.is((await job.command('--bcheckpoint')).code, 0);
+  await job.killAll(s);
+  await job.launcher!.exited;
+  const gen = path.join(s.ckptDir, 'gen-000001');
+  const image = path.join(gen, fs.readdirSync(gen).find((f) => f.endsWith('.cimg'))!);
+  const big = readImage(image).image.vmas.flatMap((v) => v.runs).reduce((a, b) => (Number(b.len) > Number(a.len) ? b : a));
+  t.true(Number(big.len) >= 300 * 2 ** 20, 'the memory is one run in the image');
+  // in the run's fourth chunk
+  const damaged = Number(big.addr) + 3 * 64 * 2 ** 20 + 5 * 4096;
+  flipByte(Number(big.offset) + (damaged - Number(big.addr)) + 7)(image);
+  const before = fs.readFileSync(path.join(job.work, 'out.txt'));
+  const log = path.join(job.work, 'restorer.log');
+  const r = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 60_000, env: { CAIRN_RESTORER_LOG: log } });
+  oneLineError(t, r, /damaged: checksum mismatch in page run/);
+  t.regex(readIf(log), new RegExp(`FAIL: page checksum mismatch at 0x0*${damaged.toString(16)}\\b`), 'the restorer found the page');
+  t.deepEqual(fs.readFileSync(path.join(job.work, 'out.txt')), before, 'the output file is as it was');
+  t.deepEqual(coordinatorsOf(job.ckpt), [], 'no coordinator left');
+  // Mended, the same image restarts, read in by as many threads, and the memory checks out.
+  flipByte(Number(big.offset) + (damaged - Number(big.addr)) + 7)(image);
+  fs.rmSync(job.portFile, { force: true });
+  const restarted = cairnBackground(['restart', '--coord-port', '0', '--port-file', job.portFile, gen], { cwd: job.work, env: { CAIRN_RESTORER_LOG: log } });
+  job.launcher = restarted;
+  const checks = () => readIf(path.join(job.work, 'out.txt')).slice(before.length);
+  await waitFor('the restarted job to check its memory', () => /ok \d+/.test(checks()), 60_000);
+  t.false(checks().includes('BAD'), checks());
+  const filled = /(\d+) chunks filled by (\d+) threads/.exec(readIf(log));
+  t.truthy(filled, readIf(log));
+  t.true(Number(filled?.[2]) >= 5, `five threads or more read the memory in: ${filled?.[0]}`);
+  t.is((await job.command('--kill')).code, 0);
+  await restarted.exited;
 });

@@ -546,8 +546,16 @@ static void fill_helper(long me)
  * reads in flight are most of the speed. Helpers are threads with ids above every id of the
  * job (plan_job.helper_tid), so they take none the job needs and move no pid counter; where
  * one cannot be made, the threads made so far fill everything. */
+static u64 monotonic_us(void)
+{
+	struct { long s, ns; } t = { 0, 0 };
+	sc2(SYS_clock_gettime, 1 /* CLOCK_MONOTONIC */, (long)&t);
+	return (u64)t.s * 1000000u + (u64)t.ns / 1000u;
+}
+
 static void fill_memory(void)
 {
+	const u64 started = monotonic_us();
 	u64 chunks = fill_all(0, 0);
 	int nworkers = 1;
 	if (H->ncrcs)
@@ -589,7 +597,9 @@ static void fill_memory(void)
 	ln_d(&l, (long)chunks);
 	ln_s(&l, " chunks filled by ");
 	ln_d(&l, nworkers);
-	ln_s(&l, nworkers == 1 ? " thread" : " threads");
+	ln_s(&l, nworkers == 1 ? " thread in " : " threads in ");
+	ln_d(&l, (long)((monotonic_us() - started) / 1000u));
+	ln_s(&l, " ms");
 	ln_write(log_fd, &l);
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];

@@ -52,8 +52,8 @@ for (const size of sizes) {
   // jobs often have it: a snapshot copies one page table entry per 2 MiB instead of 512
   for (const kind of ['random', 'zero', 'pattern', 'random huge']) {
     const before = kind === 'random' ? (dir: string) => (limits[size] = { ...dd(dir, size, workload), ...wakeLimit(wake, size) }) : undefined;
-    // Random memory is also restarted three times, each just after a read-in of its own image.
-    const paired = kind === 'random' && !quick ? { restarts: 3, readIn: (files: string[]) => readInFiles(workload, files) } : {};
+    // Random memory is also restarted five times (this VM's reads swing: a median of five), each just after a read-in of its own image.
+    const paired = kind === 'random' && !quick ? { restarts: 5, readIn: (files: string[]) => readInFiles(workload, files) } : {};
     matrix.push(await checkpointAndRestart(bigmemSpec(bigmem, size, kind, { before, ...paired })));
     process.stderr.write(`bench: ${size} MiB ${kind} done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   }
@@ -139,7 +139,7 @@ const paired = matrix.filter((r) => r.pairs);
 if (paired.length) {
   out.push('');
   out.push('Restart beside its limit, measured just before it: the image itself read into fresh memory (O_DIRECT, 8 threads),');
-  out.push('then `cairn restart` of it; three pairs, one after the other (restart and ratio above: the median restart against the');
+  out.push('then `cairn restart` of it; five pairs, one after the other (restart and ratio above: the median restart against the');
   out.push('read-in of a dd file before the job started)');
   for (const r of paired) {
     const ratios = r.pairs!.map((p) => p.restartS / p.readInS);

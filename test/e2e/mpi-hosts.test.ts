@@ -100,6 +100,13 @@ test.serial("cairn-rsh starts commands on other hosts in the job before a checkp
   const run = job.onNode1(job.cairnArgs('launch', '--', '/bin/sh', '-c', script), 180_000);
   await waitFor('the first remote command', () => readIf(path.join(job.dir, 'before.txt')) !== '', 60_000, 200);
   t.is(readIf(path.join(job.dir, 'before.txt')), 'node3\n');
+  // The remote command has printed, but its host's part of the job may still be ending: a
+  // checkpoint it ends in is aborted (as when any process of the job ends during one), so
+  // wait until that host says it has exited.
+  for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 200))) {
+    if ((await job.status()).member.every((m) => m.host !== 'node3' || m.state.startsWith('exited'))) break;
+    if (Date.now() > end) throw new Error(`timed out waiting for the remote command to leave the job: ${JSON.stringify((await job.status()).member)}`);
+  }
   const cp = await job.command('--bcheckpoint');
   t.is(cp.code, 0, cp.stderr);
   await job.status();

@@ -142,7 +142,7 @@ export class MpiJob {
 export interface MpiStatus {
   lastGeneration: number;
   coordinatorPid: number;
-  member: Array<{ host: string; agentPid: number; processes: Array<{ hostPid: number; comm: string; rank: string }> }>;
+  member: Array<{ host: string; agentPid: number; state: string; processes: Array<{ hostPid: number; comm: string; rank: string }> }>;
 }
 
 /** The ranks each of node1..3 holds, sorted. */

@@ -62,14 +62,23 @@ export class Background {
   }
   /** Ends the process by PID if it still runs. */
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
+    const running = this.child.exitCode === null && this.child.signalCode === null;
+    const exit = running ? new Promise<void>((resolve) => this.child.once('exit', () => resolve())) : Promise.resolve();
+    if (running) {
       try {
         process.kill(this.child.pid!, 'SIGKILL');
       } catch {
         /* gone */
       }
     }
+    await exit;
+    // `exited` waits for its pipes too, which a process it started may still hold (a job a
+    // restart script brought back): let them go after a while rather than wait on them.
+    const release = setTimeout(() => {
+      for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s?.destroy();
+    }, 5000);
     await this.exited;
+    clearTimeout(release);
   }
 }
 

@@ -541,11 +541,6 @@ static void fill_helper(long me)
 	__builtin_unreachable();
 }
 
-/* Several threads read the memory in: each chunk is a fault-in (CPU) then a read (the disk),
- * and with only a thread per CPU the disk waits while they fault; on a virtual machine more
- * reads in flight are most of the speed. Helpers are threads with ids above every id of the
- * job (plan_job.helper_tid), so they take none the job needs and move no pid counter; where
- * one cannot be made, the threads made so far fill everything. */
 static u64 monotonic_us(void)
 {
 	struct { long s, ns; } t = { 0, 0 };
@@ -553,6 +548,11 @@ static u64 monotonic_us(void)
 	return (u64)t.s * 1000000u + (u64)t.ns / 1000u;
 }
 
+/* Several threads read the memory in: each chunk is a fault-in (CPU) then a read (the disk),
+ * and with only a thread per CPU the disk waits while they fault; on a virtual machine more
+ * reads in flight are most of the speed. Helpers are threads with ids above every id of the
+ * job (plan_job.helper_tid), so they take none the job needs and move no pid counter; where
+ * one cannot be made, the threads made so far fill everything. */
 static void fill_memory(void)
 {
 	const u64 started = monotonic_us();

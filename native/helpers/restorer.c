@@ -541,6 +541,26 @@ static void fill_helper(long me)
 	__builtin_unreachable();
 }
 
+/* clone3 of a thread of this process with id `tid` (set_tid) on the stack at `stk`, running
+ * fn(arg). With `running`, the kernel writes the tid there before the thread runs and clears it
+ * (waking a futex waiter) once the thread has exited. clone3's result. */
+static long clone_thread(ul stk, pid_t tid, volatile int *running, void (*fn)(long), long arg)
+{
+	struct {
+		u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+			cgroup;
+	} ca;
+	memset(&ca, 0, sizeof ca);
+	/* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM, and PARENT_SETTID|CHILD_CLEARTID with `running` */
+	ca.flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | (running ? 0x100000 | 0x200000 : 0);
+	ca.parent_tid = ca.child_tid = (u64)(ul)running;
+	ca.stack = stk;
+	ca.stack_size = THREAD_STACK;
+	ca.set_tid = (u64)(ul)&tid;
+	ca.set_tid_size = 1;
+	return clone3_thread(&ca, sizeof ca, fn, arg);
+}
+
 static u64 monotonic_us(void)
 {
 	struct { long s, ns; } t = { 0, 0 };
@@ -563,24 +583,10 @@ static void fill_memory(void)
 	for (int j = 0; helper_tid > 0 && j < PLAN_FILL_HELPERS && (u64)nworkers < chunks; j++) {
 		ul stk = FILL_STACKS + (ul)j * THREAD_STRIDE;
 		long r = sys_mmap(stk, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		pid_t tid = helper_tid + j;
-		struct {
-			u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
-				cgroup;
-		} ca;
-		memset(&ca, 0, sizeof ca);
-		/* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|PARENT_SETTID|CHILD_CLEARTID */
-		ca.flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x100000 | 0x200000;
-		ca.parent_tid = (u64)(ul)&helper_running[j];
-		ca.child_tid = (u64)(ul)&helper_running[j];
-		ca.stack = stk;
-		ca.stack_size = THREAD_STACK;
-		ca.set_tid = (u64)(ul)&tid;
-		ca.set_tid_size = 1;
 		/* its check buffer first: it may start checking before the next clone returns */
 		if (H->ncrcs)
 			map_verify_buffer(nworkers);
-		if (r != (long)stk || clone3_thread(&ca, sizeof ca, fill_helper, nworkers) != tid)
+		if (r != (long)stk || clone_thread(stk, helper_tid + j, &helper_running[j], fill_helper, nworkers) != helper_tid + j)
 			break;
 		nworkers++;
 	}
@@ -878,18 +884,7 @@ static void create_threads(void)
 		if (r != (long)stk)
 			fail_x("mmap thread stack", stk, r);
 		pid_t tid = T[i].tid;
-		struct {
-			u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
-				cgroup;
-		} ca;
-		memset(&ca, 0, sizeof ca);
-		/* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM */
-		ca.flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
-		ca.stack = stk;
-		ca.stack_size = THREAD_STACK;
-		ca.set_tid = (u64)(ul)&tid;
-		ca.set_tid_size = 1;
-		r = clone3_thread(&ca, sizeof ca, thread_entry, (long)i);
+		r = clone_thread(stk, tid, NULL, thread_entry, (long)i);
 		if (r != tid)
 			fail_x("clone3 thread with set_tid", (u64)tid, r);
 	}

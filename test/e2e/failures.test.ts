@@ -165,8 +165,10 @@ test('a damaged page deep in a large image is found by one of the threads readin
   const big = readImage(image).image.vmas.flatMap((v) => v.runs).reduce((a, b) => (Number(b.len) > Number(a.len) ? b : a));
   t.true(Number(big.len) >= 300 * 2 ** 20, 'the memory is one run in the image');
   // in the run's fourth chunk
-  const damaged = Number(big.addr) + 3 * 64 * 2 ** 20 + 5 * 4096;
-  flipByte(Number(big.offset) + (damaged - Number(big.addr)) + 7)(image);
+  const into = 3 * 64 * 2 ** 20 + 5 * 4096;
+  const damaged = Number(big.addr) + into;
+  const flip = flipByte(Number(big.offset) + into + 7);
+  flip(image);
   const before = fs.readFileSync(path.join(job.work, 'out.txt'));
   const log = path.join(job.work, 'restorer.log');
   const r = await cairn(['restart', '--coord-port', '0', gen], { cwd: job.work, timeoutMs: 60_000, env: { CAIRN_RESTORER_LOG: log } });
@@ -175,7 +177,7 @@ test('a damaged page deep in a large image is found by one of the threads readin
   t.deepEqual(fs.readFileSync(path.join(job.work, 'out.txt')), before, 'the output file is as it was');
   t.deepEqual(coordinatorsOf(job.ckpt), [], 'no coordinator left');
   // Mended, the same image restarts, read in by as many threads, and the memory checks out.
-  flipByte(Number(big.offset) + (damaged - Number(big.addr)) + 7)(image);
+  flip(image);
   fs.rmSync(job.portFile, { force: true });
   const restarted = cairnBackground(['restart', '--coord-port', '0', '--port-file', job.portFile, gen], { cwd: job.work, env: { CAIRN_RESTORER_LOG: log } });
   job.launcher = restarted;

@@ -103,10 +103,7 @@ test.serial("cairn-rsh starts commands on other hosts in the job before a checkp
   // The remote command has printed, but its host's part of the job may still be ending: a
   // checkpoint it ends in is aborted (as when any process of the job ends during one), so
   // wait until that host says it has exited.
-  for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 200))) {
-    if ((await job.status()).member.every((m) => m.host !== 'node3' || m.state.startsWith('exited'))) break;
-    if (Date.now() > end) throw new Error(`timed out waiting for the remote command to leave the job: ${JSON.stringify((await job.status()).member)}`);
-  }
+  await waitFor('node3 to say its part of the job has exited', async () => (await job.status()).member.every((m) => m.host !== 'node3' || m.state.startsWith('exited')), 60_000, 200);
   const cp = await job.command('--bcheckpoint');
   t.is(cp.code, 0, cp.stderr);
   await job.status();

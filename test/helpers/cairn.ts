@@ -105,9 +105,9 @@ export async function runAsUser(cmd: string, args: string[], o: RunOptions): Pro
 }
 
 /** Waits until cond() is true, polling; throws after timeoutMs. */
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 50): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

@@ -22,7 +22,7 @@ enum {
 	SYS_sigaltstack = 131, SYS_prctl = 157, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
 	SYS_set_robust_list = 273, SYS_dup3 = 292, SYS_prlimit64 = 302, SYS_rseq = 334, SYS_clone3 = 435,
 	SYS_close_range = 436, SYS_nanosleep = 35, SYS_readlink = 89, SYS_setns = 308, SYS_process_vm_readv = 310,
-	SYS_clock_gettime = 228,
+	SYS_clock_gettime = 228, SYS_sched_getaffinity = 204,
 };
 
 /* the job's process tree (restorer_tree.c) */

@@ -12,7 +12,8 @@
  *   RESTORER_TMP_VDSO    its vvar/vvar_vclock/vdso while the target's memory goes in
  *   FILL_STACKS          one small stack per memory-fill helper thread
  *   STACK_AREA           one small stack per extra thread
- *   VERIFY_AREA          one buffer per filling thread: pages read back to check them
+ *   VERIFY_AREA          one buffer per reading thread: pages read back to check them
+ *   CHUNK_STATE          one byte per chunk of memory to fill: who took it
  *   COPY_AREA            scratch for turning its own file mappings into anonymous ones */
 #include "nolibc.h"
 #include "plan.h"
@@ -28,6 +29,8 @@
 #define THREAD_STRIDE (THREAD_STACK + PAGE) /* an unmapped guard page between stacks */
 #define VERIFY_AREA (RESTORER_BASE + 0xC0000000ULL)
 #define VERIFY_BUF (2UL << 20) /* one huge page */
+#define CHUNK_STATE (RESTORER_BASE + 0xD0000000ULL)
+#define CHUNK_STATE_MAX 0x10000000ULL
 #define COPY_AREA (RESTORER_BASE + 0xE0000000ULL)
 #define SPAN_END (RESTORER_BASE + RESTORER_SPAN)
 #define USER_TOP 0x7ffffffff000UL /* TASK_SIZE with 4-level paging */
@@ -385,12 +388,20 @@ static void check_zero_pages(u64 from, u64 to, u64 first, u64 addr)
 			fail_x("page checksum mismatch (a hole in the image) at", addr + p * PAGE, 0);
 }
 
-/* Reads [off, off + n) of the page data into addr. Zero pages were never stored: they are
- * holes (SEEK_DATA/SEEK_HOLE find them), which a fresh anonymous mapping already reads as
- * zeros, so they are skipped there; a private file mapping gets them as zeros over the file.
- * With crcs (first != PLAN_NO_CRC), every page is checked once it is in. */
-static void fill_run(u64 addr, u64 n, u64 off, int anon, u64 first, int me)
+/* What a filling thread does with the data segments of a chunk: a reader reads them in (and
+ * faults them in first, in one batch, unless a populator did: far cheaper than one by one
+ * inside the read, direct 1.5 s instead of 2.1 s per 4 GiB here); a populator only faults
+ * them in, ahead of the readers. */
+enum fill_role { FILL_READ, FILL_READ_POPULATED, FILL_POPULATE };
+
+/* [off, off + n) of the page data, at addr. Zero pages were never stored: they are holes
+ * (SEEK_DATA/SEEK_HOLE find them), which a fresh anonymous mapping already reads as zeros, so
+ * they are skipped there (and never faulted in: memory the job did not have, it does not get);
+ * a private file mapping gets them as zeros over the file. With crcs (first != PLAN_NO_CRC),
+ * every page a reader reads is checked once it is in, and every hole it skips too. */
+static void fill_run(u64 addr, u64 n, u64 off, int anon, u64 first, int me, enum fill_role role)
 {
+	const int reads = role != FILL_POPULATE;
 	u64 end = off + n;
 	for (u64 pos = off; pos < end;) {
 		u64 d = pos, h = end;
@@ -405,16 +416,17 @@ static void fill_run(u64 addr, u64 n, u64 off, int anon, u64 first, int me)
 				h = r < 0 || (u64)r > end ? end : (u64)r;
 			}
 			/* runs start on page boundaries in the file: pages wholly inside the hole */
-			if (first != PLAN_NO_CRC)
+			if (reads && first != PLAN_NO_CRC)
 				check_zero_pages((pos - off + PAGE - 1) / PAGE, (d - off) / PAGE, first, addr);
 			if (d >= end)
 				break;
 		}
 		pos = h;
-		/* Fault the pages in one batch, far cheaper than one by one inside the read (direct:
-		 * 1.5 s instead of 2.1 s per 4 GiB here); failure only costs speed (kernels before
-		 * 5.14). */
-		sc3(SYS_madvise, addr + (d - off), h - d, MADV_POPULATE_WRITE);
+		/* failure only costs speed (kernels before 5.14) */
+		if (role != FILL_READ_POPULATED)
+			sc3(SYS_madvise, addr + (d - off), h - d, MADV_POPULATE_WRITE);
+		if (!reads)
+			continue;
 		/* O_DIRECT where it works (all page-aligned); an error (EINVAL: an alignment the
 		 * file system refuses) leaves it to the buffered read below. */
 		u8 *at;
@@ -426,7 +438,7 @@ static void fill_run(u64 addr, u64 n, u64 off, int anon, u64 first, int me)
 		}
 	}
 	/* Decompressed pages are copies: give their memory back as soon as they are in place. */
-	if (pages_mem)
+	if (reads && pages_mem)
 		sc4(SYS_fallocate, pages_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, n);
 }
 
@@ -489,15 +501,22 @@ static void map_vma(const struct plan_vma *v)
 	}
 }
 
-/* Fills the pages of every VMA, in chunks of FILL_CHUNK claimed one at a time from a shared
- * counter by the filling threads (`me` picks the thread's check buffer); with claim 0 it only
- * counts the chunks. Runs are in address order; runs adjacent both in memory and in the image
- * are read together (dump may split them, e.g. per checksum block). */
+/* Fills the pages of every VMA in chunks of FILL_CHUNK, in address order. Readers claim the
+ * chunks one at a time from next_chunk; populators claim them from next_pop and fault in those
+ * no reader has taken yet, so that the readers find their memory ready and keep the disk busy
+ * while the CPUs fault in what comes next. Whoever takes a chunk first (chunk_taken) faults it
+ * in: a reader does it itself when no populator got there (none made, or they fell behind).
+ * `me` picks the thread's check buffer. With claim 0 it only counts the chunks. Runs adjacent
+ * both in memory and in the image are read together (dump may split them, e.g. per checksum
+ * block). */
 #define FILL_CHUNK (64ULL << 20)
-static u64 next_chunk;
-static u64 fill_all(int me, int claim)
+enum { CHUNK_FREE, CHUNK_POPULATED, CHUNK_READ };
+static u64 next_chunk, next_pop;
+static u8 *chunk_taken; /* per chunk: CHUNK_FREE until a reader or a populator takes it */
+static u64 fill_all(int me, int claim, int populator)
 {
-	u64 chunk = 0, mine = claim ? __atomic_fetch_add(&next_chunk, 1, __ATOMIC_RELAXED) : ~0ULL;
+	u64 *counter = populator ? &next_pop : &next_chunk;
+	u64 chunk = 0, mine = claim ? __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED) : ~0ULL;
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];
 		if (!vma_filled(v))
@@ -518,25 +537,35 @@ static u64 fill_all(int me, int claim)
 			}
 			if (first != PLAN_NO_CRC && (first > H->ncrcs || n / PAGE > H->ncrcs - first))
 				fail_x("page crcs out of range for the run at", addr, 0);
-			for (u64 at = 0; at < n; at += FILL_CHUNK, chunk++)
-				if (chunk == mine) {
+			for (u64 at = 0; at < n; at += FILL_CHUNK, chunk++) {
+				if (chunk != mine)
+					continue;
+				u8 was = CHUNK_FREE;
+				int first_here = __atomic_compare_exchange_n(&chunk_taken[chunk], &was,
+									     populator ? CHUNK_POPULATED : CHUNK_READ, 0,
+									     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+				if (!populator || first_here)
 					fill_run(addr + at, n - at < FILL_CHUNK ? n - at : FILL_CHUNK, off + at, anon,
-						 first == PLAN_NO_CRC ? PLAN_NO_CRC : first + at / PAGE, me);
-					mine = __atomic_fetch_add(&next_chunk, 1, __ATOMIC_RELAXED);
-				}
+						 first == PLAN_NO_CRC ? PLAN_NO_CRC : first + at / PAGE, me,
+						 populator ? FILL_POPULATE : first_here ? FILL_READ : FILL_READ_POPULATED);
+				mine = __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+			}
 		}
 	}
 	return chunk;
 }
 
 /* The helper threads: CLONE_PARENT_SETTID puts a helper's tid in its word before it runs,
- * CLONE_CHILD_CLEARTID clears it (and wakes the waiter) once it has exited. */
+ * CLONE_CHILD_CLEARTID clears it (and wakes the waiter) once it has exited. Helpers
+ * [0, FILL_READERS - 1) read, the others populate. */
+#define FILL_READERS 8
+#define FILL_POPULATORS (PLAN_FILL_HELPERS - (FILL_READERS - 1))
 static volatile int helper_running[PLAN_FILL_HELPERS];
 static pid_t helper_tid; /* plan_job.helper_tid + this process's index * PLAN_FILL_HELPERS; 0: none */
 
 static void fill_helper(long me)
 {
-	fill_all((int)me, 1);
+	fill_all((int)me, 1, me >= FILL_READERS);
 	sc1(SYS_exit, 0); /* this thread only */
 	__builtin_unreachable();
 }
@@ -573,40 +602,76 @@ static u64 monotonic_us(void)
  * reads in flight are most of the speed. Helpers are threads with ids above every id of the
  * job (plan_job.helper_tid), so they take none the job needs and move no pid counter; where
  * one cannot be made, the threads made so far fill everything. */
-static void fill_memory(void)
+static void read_memory_in(void)
 {
 	const u64 started = monotonic_us();
-	u64 chunks = fill_all(0, 0);
-	int nworkers = 1;
+	const u64 chunks = fill_all(0, 0, 0);
+	if (!chunks)
+		return;
+	const u64 states = (chunks + PAGE - 1) & ~(PAGE - 1);
+	if (states > CHUNK_STATE_MAX)
+		fail_x("too many memory chunks:", chunks, 0);
+	long r = sys_mmap(CHUNK_STATE, states, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (r != (long)CHUNK_STATE)
+		fail_x("mmap chunk states", CHUNK_STATE, r);
+	chunk_taken = (u8 *)CHUNK_STATE;
 	if (H->ncrcs)
 		crc_init();
-	for (int j = 0; helper_tid > 0 && j < PLAN_FILL_HELPERS && (u64)nworkers < chunks; j++) {
-		ul stk = FILL_STACKS + (ul)j * THREAD_STRIDE;
-		long r = sys_mmap(stk, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		/* its check buffer first: it may start checking before the next clone returns */
-		if (H->ncrcs)
-			map_verify_buffer(nworkers);
-		if (r != (long)stk || clone_thread(stk, helper_tid + j, &helper_running[j], fill_helper, nworkers) != helper_tid + j)
+	/* readers up to one per chunk; populators (at most one per CPU) when readers will come
+	 * back for more chunks */
+	const int readers = chunks < FILL_READERS ? (int)chunks : FILL_READERS;
+	int populators = 0;
+	if (chunks > (u64)readers) {
+		u64 cpus[16] = { 0 };
+		long n = sc3(SYS_sched_getaffinity, 0, sizeof cpus, (long)cpus);
+		for (long w = 0; w < n / 8; w++)
+			for (u64 bits = cpus[w]; bits; bits &= bits - 1) /* no libgcc: no popcount */
+				populators++;
+		populators = populators < 1 ? 1 : populators > FILL_POPULATORS ? FILL_POPULATORS : populators;
+	}
+	int made_readers = 1, made_populators = 0;
+	for (int j = 0; helper_tid > 0 && j < readers - 1 + populators; j++) {
+		const int me = j < readers - 1 ? j + 1 : FILL_READERS + (j - (readers - 1));
+		const int slot = j < readers - 1 ? j : FILL_READERS - 1 + (j - (readers - 1));
+		ul stk = FILL_STACKS + (ul)slot * THREAD_STRIDE;
+		r = sys_mmap(stk, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		/* a reader's check buffer first: it may start checking before the next clone returns */
+		if (H->ncrcs && me < FILL_READERS)
+			map_verify_buffer(me);
+		if (r != (long)stk || clone_thread(stk, helper_tid + slot, &helper_running[slot], fill_helper, me) != helper_tid + slot)
 			break;
-		nworkers++;
+		if (me < FILL_READERS)
+			made_readers++;
+		else
+			made_populators++;
 	}
 	if (H->ncrcs)
 		map_verify_buffer(0);
-	fill_all(0, 1);
+	fill_all(0, 1, 0);
 	for (int j = 0; j < PLAN_FILL_HELPERS; j++) {
 		int t;
 		while ((t = helper_running[j]) != 0)
 			sys_futex(&helper_running[j], FUTEX_WAIT, t); /* not _PRIVATE: the kernel's wake is not */
 	}
+	sys_munmap(CHUNK_STATE, states);
 	struct line l = { .n = 0 };
 	ln_s(&l, "[restorer] memory: ");
 	ln_d(&l, (long)chunks);
 	ln_s(&l, " chunks filled by ");
-	ln_d(&l, nworkers);
-	ln_s(&l, nworkers == 1 ? " thread in " : " threads in ");
+	ln_d(&l, made_readers + made_populators);
+	ln_s(&l, made_readers + made_populators == 1 ? " thread (" : " threads (");
+	ln_d(&l, made_readers);
+	ln_s(&l, " reading, ");
+	ln_d(&l, made_populators);
+	ln_s(&l, " faulting in ahead) in ");
 	ln_d(&l, (long)((monotonic_us() - started) / 1000u));
 	ln_s(&l, " ms");
 	ln_write(log_fd, &l);
+}
+
+static void fill_memory(void)
+{
+	read_memory_in();
 	for (u32 k = 0; k < H->nvmas; k++) {
 		const struct plan_vma *v = &V[k];
 		if (fill_prot(v) != (int)v->prot) {

@@ -71,9 +71,10 @@ typedef int32_t plan_i32;
 #define RFD_PASSED 6         /* where nsinit hands the main restorer the passed descriptors */
 #define PLAN_MAX_PASSED 65536
 #define PLAN_MAX_THREADS 1024
-/* Threads a restorer adds to read its process's memory in (plus its own): reads in flight
- * matter more than CPUs, a virtual disk here reads 4 GiB in ~1.8 s with 8 and ~3 s with 2. */
-#define PLAN_FILL_HELPERS 7
+/* Threads a restorer adds to read its process's memory in (plus its own): 7 more readers, as
+ * reads in flight matter more than CPUs (a virtual disk here reads 4 GiB in ~1.8 s with 8 and
+ * ~3 s with 2), and up to 4 that fault the memory in ahead of them (restorer.c). */
+#define PLAN_FILL_HELPERS 11
 #define PLAN_AUXV_WORDS 128
 
 /* plan_vma.kind: same numbers as image.proto VmaKind */

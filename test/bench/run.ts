@@ -151,7 +151,7 @@ if (paired.length) {
 if (codecs.length) {
 out.push('');
 out.push(`Codecs on ${textMib} MiB (speed = memory bytes / checkpoint time; gzip:1 = gzip -1; the median of ${quick ? 1 : 3} runs;`);
-out.push('compressed: the first checkpoint of a job (it arms the written-page tracker) and the next one)');
+out.push('compressed: the first checkpoint of a job (it makes the dump\'s workers, which later ones reuse) and the next one)');
 out.push(`${'memory'.padEnd(8)} ${'codec'.padEnd(8)} ${pad('first', 9)} ${pad('next', 9)} ${pad('MB/s', 7)} ${pad('image', 11)} ${pad('ratio', 7)} | ${pad('restart', 9)} ${pad('(restore)', 10)} | ${pad('pause', 9)}`);
 for (const r of codecs) {
   const next = r.compress === 'none' ? '-' : f3(r.checkpointS);

@@ -5,11 +5,12 @@ import test from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { alive, cairn, cairnBackground, readIf, waitFor } from '../helpers/cairn.js';
+import { alive, cairn, readIf, waitFor } from '../helpers/cairn.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { readImage } from '../../agent/image-file.js';
 import { checkpointedCounter, flipByte, oneLineError, punchStackTop } from '../helpers/damage.js';
+import { checkpointedBigmem, restartBigmem } from '../helpers/bigmem.js';
 
 /** Coordinators of the checkpoint directory DIR: spawned with it in their flags, or a spare
  * (cli/coordinator-spare.ts) handed it later, which keeps its log there open. */
@@ -154,13 +155,7 @@ test('a damaged page deep in a large image is found by one of the threads readin
   const job = new TestJob('bigbad');
   t.teardown(() => job.cleanup());
   // 320 MiB: five chunks of 64 MiB, read in by five threads of the restorer at once
-  job.launch([program('bigmem'), 'out.txt', '320', 'random', '100000', '200']);
-  const s = await job.running();
-  await waitFor('the memory to be filled', () => readIf(path.join(job.work, 'out.txt')).includes('ready'), 60_000);
-  t.is((await job.command('--bcheckpoint')).code, 0);
-  await job.killAll(s);
-  await job.launcher!.exited;
-  const gen = path.join(s.ckptDir, 'gen-000001');
+  const gen = await checkpointedBigmem(t, job, 320, 'random');
   const image = path.join(gen, fs.readdirSync(gen).find((f) => f.endsWith('.cimg'))!);
   const big = readImage(image).image.vmas.flatMap((v) => v.runs).reduce((a, b) => (Number(b.len) > Number(a.len) ? b : a));
   t.true(Number(big.len) >= 300 * 2 ** 20, 'the memory is one run in the image');
@@ -178,14 +173,9 @@ test('a damaged page deep in a large image is found by one of the threads readin
   t.deepEqual(coordinatorsOf(job.ckpt), [], 'no coordinator left');
   // Mended, the same image restarts, read in by as many threads, and the memory checks out.
   flip(image);
-  fs.rmSync(job.portFile, { force: true });
-  const restarted = cairnBackground(['restart', '--coord-port', '0', '--port-file', job.portFile, gen], { cwd: job.work, env: { CAIRN_RESTORER_LOG: log } });
-  job.launcher = restarted;
-  const checks = () => readIf(path.join(job.work, 'out.txt')).slice(before.length);
-  await waitFor('the restarted job to check its memory', () => /ok \d+/.test(checks()), 60_000);
-  t.false(checks().includes('BAD'), checks());
-  const filled = /(\d+) chunks filled by (\d+) threads/.exec(readIf(log));
-  t.truthy(filled, readIf(log));
+  const { restarted, log: restorerLog } = await restartBigmem(t, job, gen);
+  const filled = /(\d+) chunks filled by (\d+) threads/.exec(restorerLog());
+  t.truthy(filled, restorerLog());
   t.true(Number(filled?.[2]) >= 5, `five threads or more read the memory in: ${filled?.[0]}`);
   t.is((await job.command('--kill')).code, 0);
   await restarted.exited;

@@ -7,8 +7,8 @@
 // not fit in memory otherwise).
 import test from 'ava';
 import path from 'node:path';
-import fs from 'node:fs';
-import { cairnBackground, readIf, waitFor } from '../helpers/cairn.js';
+import { readIf, waitFor } from '../helpers/cairn.js';
+import { checkpointedBigmem, restartBigmem } from '../helpers/bigmem.js';
 import { TestJob } from '../helpers/job.js';
 import { program } from '../helpers/programs.js';
 import { restartsIdentical, uninterruptedOutput } from './reference.js';
@@ -47,22 +47,10 @@ test('a 768 MiB process, half zero pages, is read in with threads faulting in ah
   const job = new TestJob('halfzero');
   t.teardown(() => job.cleanup());
   // bigmem mixed: 1 MiB random, 1 MiB zeros, ..., and every 8th page of the random MiBs zero
-  job.launch([program('bigmem'), 'out.txt', '768', 'mixed', '100000', '200']);
-  const s = await job.running();
-  await waitFor('the memory to be filled', () => readIf(path.join(job.work, 'out.txt')).includes('ready'), 60_000);
-  t.is((await job.command('--bcheckpoint')).code, 0);
-  await job.killAll(s);
-  await job.launcher!.exited;
-  const before = readIf(path.join(job.work, 'out.txt')).length;
-  const log = path.join(job.work, 'restorer.log');
-  fs.rmSync(job.portFile, { force: true });
-  const restarted = cairnBackground(['restart', '--coord-port', '0', '--port-file', job.portFile, s.ckptDir], { cwd: job.work, env: { CAIRN_RESTORER_LOG: log } });
-  job.launcher = restarted;
-  const checks = () => readIf(path.join(job.work, 'out.txt')).slice(before);
-  await waitFor('the restarted job to check its memory', () => /ok \d+/.test(checks()), 60_000);
-  t.false(checks().includes('BAD'), checks());
-  const filled = /(\d+) chunks filled by \d+ threads \((\d+) reading, (\d+) faulting in ahead\)/.exec(readIf(log));
-  t.truthy(filled, readIf(log));
+  const gen = await checkpointedBigmem(t, job, 768, 'mixed');
+  const { restarted, log } = await restartBigmem(t, job, gen);
+  const filled = /(\d+) chunks filled by \d+ threads \((\d+) reading, (\d+) faulting in ahead\)/.exec(log());
+  t.truthy(filled, log());
   t.true(Number(filled?.[1]) > 8 && Number(filled?.[2]) === 8 && Number(filled?.[3]) >= 1, `eight readers and at least one thread ahead of them: ${filled?.[0]}`);
   // 768 MiB * 1/2 * 7/8 = 336 MiB of pages with data; the zero pages come back unmapped.
   const r = await job.running();

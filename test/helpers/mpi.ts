@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cairnBin, projectRoot } from '../../common/paths.js';
 import { shQuote } from '../../coordinator/restart-script.js';
-import { cairn, killPid, readIf, waitFor, type RunResult } from './cairn.js';
+import { alive, cairn, killPid, readIf, waitFor, type RunResult } from './cairn.js';
 import { sshAsUser } from './cluster.js';
 import { mkdirForUser, scratchDir } from './scratch.js';
 
@@ -134,6 +134,10 @@ export class MpiJob {
 
   async cleanup(): Promise<void> {
     await this.command('--quit').catch(() => undefined);
+    // Agents told to end (or whose job just ended) remove their socket directories in the
+    // shared /tmp as they exit; one killed first leaves its own (seen after the bench's MPI
+    // run). Anything still there after a few seconds is killed.
+    await waitFor('the job\'s processes and agents to end', () => [...this.pids].every((p) => !alive(p)), 10_000).catch(() => undefined);
     this.killAll();
     this.remove();
   }

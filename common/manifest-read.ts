@@ -1,4 +1,4 @@
-// Reading a generation's manifest (protos/cairn.proto Manifest, written by the coordinator).
+// Reading a generation's manifest (protos/manifest.proto, written by the coordinator).
 import fs from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
@@ -10,7 +10,7 @@ export const MANIFEST_FORMAT_VERSION = 1;
 
 let manifestType: protobuf.Type | undefined;
 export function manifestProtoType(): protobuf.Type {
-  if (!manifestType) manifestType = protobuf.loadSync(path.join(projectRoot(), 'protos', 'cairn.proto')).lookupType('cairn.v1.Manifest');
+  if (!manifestType) manifestType = protobuf.loadSync(path.join(projectRoot(), 'protos', 'manifest.proto')).lookupType('cairn.v1.Manifest');
   return manifestType;
 }
 

@@ -15,7 +15,7 @@ let manifestType: protobuf.Type | undefined;
 
 export function manifestMessageType(): protobuf.Type {
   if (!manifestType) {
-    const root = protobuf.loadSync(path.join(projectRoot(), 'protos', 'cairn.proto'));
+    const root = protobuf.loadSync(path.join(projectRoot(), 'protos', 'manifest.proto'));
     manifestType = root.lookupType('cairn.v1.Manifest');
   }
   return manifestType;

@@ -18,7 +18,7 @@ const lines = (work: string) => readIf(path.join(work, 'out.txt')).split('\n').f
 
 interface ImageEntry { file: string; bytes: string; reads: string[]; stored: string }
 function images(genDir: string): ImageEntry[] {
-  const t = protobuf.loadSync(path.join(projectRoot(), 'protos', 'cairn.proto')).lookupType('cairn.v1.Manifest');
+  const t = protobuf.loadSync(path.join(projectRoot(), 'protos', 'manifest.proto')).lookupType('cairn.v1.Manifest');
   const m = t.toObject(t.decode(fs.readFileSync(path.join(genDir, 'manifest.pb'))), { longs: String, defaults: true, arrays: true }) as { hosts: Array<{ images: ImageEntry[] }> };
   return m.hosts.flatMap((h) => h.images);
 }

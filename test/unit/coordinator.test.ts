@@ -267,7 +267,7 @@ async function rig(t: ExecutionContext, over: Partial<CoordinatorOptions> = {}, 
 const TWO = [{ host: 'node1', agentPid: 4242, pauseUs: 700 }, { host: 'node2', agentPid: 4343, pauseUs: 900, imageBytes: 3000 }];
 
 function loadManifest(file: string): Record<string, unknown> {
-  const type = protobuf.loadSync(path.join(projectRoot(), 'protos', 'cairn.proto')).lookupType('cairn.v1.Manifest');
+  const type = protobuf.loadSync(path.join(projectRoot(), 'protos', 'manifest.proto')).lookupType('cairn.v1.Manifest');
   return type.toObject(type.decode(fs.readFileSync(file)), { longs: String, defaults: true });
 }
 

@@ -1,4 +1,4 @@
-// cairn's command-line front (bin/cairn): `cairn command --checkpoint | --bcheckpoint` is
+// cairn's command-line front (bin/cairn): `cairn command --checkpoint | --bcheckpoint | --kill | --quit` is
 // answered here, in C, so that a checkpoint costs its own time and not a Node start-up
 // (~0.1 s here) plus gRPC's loading (~0.2 s). Everything else, and anything this front does
 // not fully understand (an unknown flag, a missing port file or secret, no coordinator
@@ -23,6 +23,7 @@
 #define SECRET_KEY "x-cairn-secret"
 #define DEFAULT_PORT 7779
 #define CHECKPOINT_TIMEOUT_MS 10000   // --checkpoint (not waiting), as the Node CLI
+#define CONTROL_TIMEOUT_MS 10000      // --kill, --quit, as the Node CLI
 #define STATUS_EVERY_MS 250
 #define LINE_EVERY_MS 5000
 
@@ -61,7 +62,7 @@ static void exec_node(void) {
 // ---- what the Node CLI would take from the command line and the environment ----
 
 struct opts {
-  int checkpoint, bcheckpoint, json;
+  int checkpoint, bcheckpoint, kill, quit, json;
   const char *coord_host, *coord_port, *port_file, *ckptdir;
 };
 
@@ -75,6 +76,8 @@ static int parse(int argc, char **argv, struct opts *o) {
     int *flag = NULL;
     if (!strcmp(a, "--checkpoint") || !strcmp(a, "-c")) flag = &o->checkpoint;
     else if (!strcmp(a, "--bcheckpoint")) flag = &o->bcheckpoint;
+    else if (!strcmp(a, "--kill") || !strcmp(a, "-k")) flag = &o->kill;
+    else if (!strcmp(a, "--quit") || !strcmp(a, "-q")) flag = &o->quit;
     else if (!strcmp(a, "--json")) flag = &o->json;
     else if (klen == 12 && !strncmp(a, "--coord-host", klen)) val = &o->coord_host;
     else if (klen == 12 && !strncmp(a, "--coord-port", klen)) val = &o->coord_port;
@@ -92,7 +95,7 @@ static int parse(int argc, char **argv, struct opts *o) {
     else return -1;
     if (!**val) return -1;
   }
-  return o->checkpoint + o->bcheckpoint == 1 ? 0 : -1;
+  return o->checkpoint + o->bcheckpoint + o->kill + o->quit == 1 ? 0 : -1;
 }
 
 /** What String.prototype.trim removes (the ASCII part of it). */
@@ -452,13 +455,14 @@ static void progress_update(struct progress *pg, double done, double total) {
   fprintf(stderr, "cairn: checkpoint %s%% %s of %s, %s MB/s%s\n", pct, d, t, mbs, eta_text);
 }
 
-// ---- cairn command --checkpoint | --bcheckpoint ----
-
-static int checkpoint(const struct opts *o) {
+/** The coordinator the Node CLI would call (coordTarget), connected: 0, or -1 to leave the
+ * command to Node, which says what is wrong. */
+static int connect_coord(const struct opts *o, struct grpc_conn *c, char *where, size_t where_cap, const char **secret) {
   static const char *const host_env[] = {"CAIRN_COORD_HOST", "DMTCP_COORD_HOST", "DMTCP_HOST", NULL};
   static const char *const port_env[] = {"CAIRN_COORD_PORT", "DMTCP_COORD_PORT", "DMTCP_PORT", NULL};
   static const char *const dir_env[] = {"CAIRN_CHECKPOINT_DIR", "DMTCP_CHECKPOINT_DIR", NULL};
-  char hbuf[1024], pbuf[64], dbuf[PATH_MAX];
+  static char hbuf[1024];
+  char pbuf[64], dbuf[PATH_MAX];
   const char *host = o->coord_host ? o->coord_host : env_value(host_env, hbuf, sizeof hbuf);
   if (!host) host = "localhost";
   int port;
@@ -474,13 +478,66 @@ static int checkpoint(const struct opts *o) {
   }
   const char *dir = o->ckptdir ? o->ckptdir : env_value(dir_env, dbuf, sizeof dbuf);
   if (!dir) dir = ".";
-  const char *secret = port >= 0 ? find_secret(dir) : NULL;
+  *secret = port >= 0 ? find_secret(dir) : NULL;
+  if (!*secret || grpc_connect(c, host, port) < 0) return -1;
+  snprintf(where, where_cap, "%s:%d", host, port);
+  return 0;
+}
+
+// ---- cairn command --kill | --quit: one call with an empty request ----
+
+static int kill_or_quit(const struct opts *o) {
   struct grpc_conn c;
-  if (!secret || grpc_connect(&c, host, port) < 0) return -1;   // Node says what is wrong
+  const char *secret;
+  char where[1100];
+  if (connect_coord(o, &c, where, sizeof where, &secret) < 0) return -1;
+  struct grpc_call call;
+  if (grpc_start(&c, &call, where, o->kill ? "/cairn.v1.Control/Kill" : "/cairn.v1.Control/Quit", SECRET_KEY, secret, NULL, 0,
+                 CONTROL_TIMEOUT_MS) < 0)
+    call.done = 1, call.status = 14;
+  double deadline = now_ms() + CONTROL_TIMEOUT_MS;
+  while (!call.done) {
+    double now = now_ms();
+    if (now >= deadline) {
+      call.done = 1, call.status = 4;
+      break;
+    }
+    struct grpc_call *calls[1] = {&call};
+    grpc_pump(&c, calls, 1, (int)(deadline - now) + 1);
+  }
+  // KillReply{members = 1}; QuitReply is empty
+  uint64_t members = 0;
+  size_t n;
+  const uint8_t *m = call.status == 0 ? grpc_reply(&call, &n) : NULL;
+  if (call.status == 0 && !m) call.status = 13, snprintf(call.message, sizeof call.message, "a reply cairn cannot read");
+  for (struct pb b = {m, m ? m + n : NULL}; call.status == 0 && b.p < b.end;) {
+    uint32_t field;
+    int wire;
+    uint64_t v;
+    struct pb sub;
+    if (pb_next(&b, &field, &wire, &v, &sub) < 0) {
+      call.status = 13, snprintf(call.message, sizeof call.message, "a reply cairn cannot read");
+      break;
+    }
+    if (field == 1 && wire == 0) members = v;
+  }
+  grpc_call_free(&call);
+  grpc_close(&c);
+  if (call.status != 0) return grpc_error(&call, where);
+  if (o->kill) printf(o->json ? "{\"members\":%llu}\n" : "kill sent to %llu member(s)\n", (unsigned long long)members);
+  else puts(o->json ? "{\"ok\":true}" : "coordinator is quitting");
+  return 0;
+}
+
+// ---- cairn command --checkpoint | --bcheckpoint ----
+
+static int checkpoint(const struct opts *o) {
+  struct grpc_conn c;
+  const char *secret;
+  char where[1100];
+  if (connect_coord(o, &c, where, sizeof where, &secret) < 0) return -1;   // Node says what is wrong
 
   int blocking = o->bcheckpoint;
-  char where[1100];
-  snprintf(where, sizeof where, "%s:%d", host, port);
   uint8_t req[2] = {0x08, 0x01};   // CheckpointRequest{wait: true}; compress "" (each agent's own)
   struct grpc_call call, status;
   if (grpc_start(&c, &call, where, "/cairn.v1.Control/Checkpoint", SECRET_KEY, secret, req, blocking ? 2 : 0,
@@ -545,7 +602,7 @@ int main(int argc, char **argv) {
   struct opts o;
   // A blocking checkpoint on a terminal draws Node's progress bar.
   if (argc >= 2 && !strcmp(argv[1], "command") && parse(argc, argv, &o) == 0 && !(o.bcheckpoint && !o.json && isatty(2))) {
-    int rc = checkpoint(&o);
+    int rc = o.kill || o.quit ? kill_or_quit(&o) : checkpoint(&o);
     if (rc >= 0) {
       fflush(stdout);
       return rc;

@@ -126,3 +126,28 @@ test.serial('a long checkpoint off a terminal shows progress lines, as the Node 
     }
   }, 200, { CAIRN_TEST_PRECOPY_DELAY_MS: '6000' });
 });
+
+test.serial('--kill and --quit are answered by the front too, in the words and JSON of the Node CLI', async (t) => {
+  // Each ends its job: one job per call, the front's answer beside the Node CLI's.
+  const ended = async (run: typeof front, args: string[]): Promise<RunResult> => {
+    const job = new TestJob('frontend');
+    try {
+      job.launch([program('workload'), 'out.txt', 'idle', '1', '1']);
+      await job.running();
+      const r = await run(job, args, run === front ? NO_NODE : {});
+      t.is(r.code, 0, r.stderr);
+      t.is(r.stderr, '');
+      const end = await job.launcher!.exited;
+      t.not(end.code, 0, 'the job was killed');
+      return r;
+    } finally {
+      await job.cleanup();
+    }
+  };
+  for (const args of [['--kill'], ['-k', '--json'], ['--quit'], ['-q', '--json']]) {
+    const f = await ended(front, args);
+    const n = await ended(nodeCli, args);
+    t.is(f.stdout, n.stdout, args.join(' '));
+  }
+  t.is((await ended(front, ['--kill'])).stdout, 'kill sent to 1 member(s)\n');
+});

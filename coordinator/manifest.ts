@@ -1,29 +1,18 @@
 // The manifest of a generation: cairn.v1.Manifest as protobuf (what `cairn restart`
 // reads) and the same content as JSON for people.
 import path from 'node:path';
-import protobuf from 'protobufjs';
-import { CAIRN_VERSION, projectRoot } from '../common/paths.js';
+import { CAIRN_VERSION } from '../common/paths.js';
 import { generateCodecs } from '../common/protobuf-codecs.js';
 import type { Manifest } from '../gen/cairn/v1/Manifest.js';
+import { MANIFEST_FORMAT_VERSION, manifestProtoType } from '../common/manifest-read.js';
 import { writeFileDurable } from './durable-fs.js';
 
-export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_PB = 'manifest.pb';
 export const MANIFEST_JSON = 'manifest.json';
 
-let manifestType: protobuf.Type | undefined;
-
-export function manifestMessageType(): protobuf.Type {
-  if (!manifestType) {
-    const root = protobuf.loadSync(path.join(projectRoot(), 'protos', 'manifest.proto'));
-    manifestType = root.lookupType('cairn.v1.Manifest');
-  }
-  return manifestType;
-}
-
 /** The schema loaded and its codec generated before the first checkpoint needs it. */
 export function warmManifestCodec(): void {
-  const type = manifestMessageType();
+  const type = manifestProtoType();
   generateCodecs(type.root);
   type.toObject(type.decode(type.encode(type.fromObject(buildManifest({} as Omit<Manifest, 'formatVersion' | 'cairnVersion'>))).finish()));
 }
@@ -34,7 +23,7 @@ export function buildManifest(fields: Omit<Manifest, 'formatVersion' | 'cairnVer
 
 /** Write manifest.pb and manifest.json (0600, fsynced) into `dir`. */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  const type = manifestMessageType();
+  const type = manifestProtoType();
   // fromObject turns decimal-string int64s into Longs; verify then checks the result.
   const message = type.fromObject(manifest);
   const problem = type.verify(message);

@@ -631,8 +631,9 @@ static void read_memory_in(void)
 	}
 	int made_readers = 1, made_populators = 0;
 	for (int j = 0; helper_tid > 0 && j < readers - 1 + populators; j++) {
+		/* readers are 1..readers-1, populators FILL_READERS on; helper slot me - 1 */
 		const int me = j < readers - 1 ? j + 1 : FILL_READERS + (j - (readers - 1));
-		const int slot = j < readers - 1 ? j : FILL_READERS - 1 + (j - (readers - 1));
+		const int slot = me - 1;
 		ul stk = FILL_STACKS + (ul)slot * THREAD_STRIDE;
 		r = sys_mmap(stk, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		/* a reader's check buffer first: it may start checking before the next clone returns */
